@@ -1,0 +1,255 @@
+"""Card benchmark: APDU round trip through real pcscd, APDUs per sale, card-in-field time.
+
+    .venv/bin/python bench/card_bench.py [--slot 1] [--rounds 3000] [--sales 5]
+
+Prints one JSON object. Each figure comes with the floor measured in the same run and the ratio:
+
+- ``apdu_round_trip``: one short command (VERIFY without data, answered 63Cx) through pcscd and
+  the vpcd slot to ``ssn-sim card serve`` in another process; floor: the same exchange on the
+  in-process direct transport (the card's own processing). Target p50 <= 100 us. For reference,
+  the same path with a card that only echoes a status word (what pcscd, vpcd and the kernel
+  cost on this machine right now).
+- ``apdus_per_sale``: command APDUs from card detected to debit proof (target <= 3).
+- ``card_in_field``: wall time from card detected to verified debit proof, with the card slowed
+  to 15 ms per APDU and 150 ms per signature; floor: what the model alone costs
+  (3 x 15 ms + 1 x 150 ms). Target <= 400 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from drivers.card.apdu import CommandAPDU
+from drivers.card.pcsc import PcscReader, list_readers
+from drivers.card.protocol import CLA_ISO, DebitRequest, Ins
+from drivers.card.session import CardSession
+from drivers.card.transport import ApduCounter, CardError, CardTransport, ObservedTransport
+from ledger.cardnumber import luhn_check_digit
+from simulators.card.card import SimulatedCard
+from simulators.card.control import control_call
+from simulators.card.direct import DirectReader
+from simulators.card.issuance import IssuerKeys, issue
+from simulators.card.state import CardData
+from simulators.card.store import CardStore
+from simulators.card.vpcd import MIN_OUT_OF_FIELD, vpcd_port
+
+PIN = "246810"
+TERMINAL = "BENCH-01"
+NOW = int(time.time())
+TODAY = dt.datetime.fromtimestamp(NOW, dt.timezone(dt.timedelta(hours=8))).date()
+EXPIRY = TODAY + dt.timedelta(days=365)
+APDU_MS, CRYPTO_MS = 15.0, 150.0
+STATUS = CommandAPDU(CLA_ISO, Ins.VERIFY_PIN, 0x00, 0x80).encode()
+
+
+def echo_card(port: int, seconds: float) -> None:
+    """The least a card can do behind vpcd: answer 63C3 to everything (the pcscd floor)."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.settimeout(seconds)
+    atr = SimulatedCard(CardData.blank()).atr
+    buffer = b""
+    with contextlib.suppress(OSError):
+        while True:
+            while len(buffer) < 2 or len(buffer) < 2 + int.from_bytes(buffer[:2], "big"):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+                chunk = sock.recv(4096)
+                if not chunk:
+                    return
+                buffer += chunk
+            length = int.from_bytes(buffer[:2], "big")
+            payload, buffer = buffer[2 : 2 + length], buffer[2 + length :]
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+            if len(payload) > 1:
+                sock.sendall(b"\x00\x02\x63\xc3")
+            elif payload == b"\x04":
+                sock.sendall(len(atr).to_bytes(2, "big") + atr)
+
+
+def echo_reference(reader: PcscReader, port: int, rounds: int) -> list[float]:
+    # A card that just left this slot (a previous run) is seen as gone only at pcscd's next poll.
+    reader.wait_for_removal(5)
+    time.sleep(MIN_OUT_OF_FIELD)
+    echo = subprocess.Popen([sys.executable, __file__, "--echo-card", str(port)])
+    try:
+        if not reader.wait_for_card(5):
+            raise SystemExit("card_bench: pcscd did not see the echo card")
+        with reader.connect() as connection:
+            return time_exchanges(connection, rounds)
+    finally:
+        echo.terminate()
+        echo.wait(timeout=10)
+        reader.wait_for_removal(5)
+        time.sleep(MIN_OUT_OF_FIELD)
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def summary_us(samples: list[float]) -> dict[str, float]:
+    return {
+        "p50_us": round(percentile(samples, 0.50) * 1e6, 1),
+        "p90_us": round(percentile(samples, 0.90) * 1e6, 1),
+        "p99_us": round(percentile(samples, 0.99) * 1e6, 1),
+        "mean_us": round(statistics.fmean(samples) * 1e6, 1),
+    }
+
+
+def time_exchanges(transport: CardTransport, rounds: int) -> list[float]:
+    for _ in range(min(200, rounds)):  # warm up caches and the TCP path
+        transport.transmit(STATUS)
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        transport.transmit(STATUS)
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def make_card(directory: Path, issuer: IssuerKeys) -> Path:
+    path = directory / "bench-card.json"
+    CardStore(path).create(CardData.blank())
+    reader = DirectReader()
+    reader.insert(SimulatedCard.from_file(path))
+    number = "606001" + "999000001"
+    with reader.connect() as connection:
+        issue(connection, issuer, number + luhn_check_digit(number), "Bench", PIN,
+              (("APBD", 9_000_000, EXPIRY),), time=NOW)  # fmt: skip
+    return path
+
+
+def sale(session: CardSession, amount: int = 1_000) -> None:
+    session.read_card(TODAY)
+    session.verify_pin(PIN)
+    request = DebitRequest(TERMINAL, os.urandom(16), NOW, os.urandom(32), (("APBD", amount),))
+    session.debit(request)
+
+
+def direct_floor(card_path: Path, issuer: IssuerKeys, rounds: int) -> list[float]:
+    copy = card_path.with_name("direct-card.json")
+    shutil.copy(card_path, copy)
+    reader = DirectReader()
+    reader.insert(SimulatedCard.from_file(copy))
+    with reader.connect() as connection:
+        CardSession(connection, issuer.ca_keys).read_card(TODAY)
+        return time_exchanges(connection, rounds)
+
+
+def run(slot: int, rounds: int, sales: int) -> dict[str, Any]:
+    reader_name = f"Virtual PCD 00 {slot:02d}"
+    if reader_name not in list_readers():
+        raise SystemExit(f"card_bench: pcscd has no reader {reader_name!r} (vsmartcard-vpcd)")
+    directory = Path(tempfile.mkdtemp(prefix="card-bench-"))
+    issuer = IssuerKeys.generate()
+    card_path = make_card(directory, issuer)
+    echo = echo_reference(PcscReader(reader_name), vpcd_port(slot), rounds)
+    control = directory / "serve.ctl"
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "simulators.card", "serve", "--state", str(card_path),
+         "--slot", str(slot), "--control", str(control)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert serve.stdout is not None
+        if not serve.stdout.readline():
+            raise SystemExit(f"card_bench: cannot serve the card: {serve.communicate()[1]}")
+        reader = PcscReader(reader_name)
+        if not reader.wait_for_card(5):
+            raise SystemExit("card_bench: pcscd did not see the card")
+        with reader.connect() as connection:  # no observer: the same code path as the floor
+            CardSession(connection, issuer.ca_keys).read_card(TODAY)
+            pcscd = time_exchanges(connection, rounds)
+        counter = ApduCounter()
+        with reader.connect() as connection:
+            sale(CardSession(ObservedTransport(connection, [counter]), issuer.ca_keys))
+            per_sale = counter.commands
+        floor = direct_floor(card_path, issuer, rounds)
+
+        control_call(control, {"op": "latency", "apdu_ms": APDU_MS, "crypto_ms": CRYPTO_MS})
+        in_field = []
+        for _ in range(sales):
+            start = time.perf_counter()  # the card is detected: the clock runs
+            with reader.connect() as connection:
+                sale(CardSession(connection, issuer.ca_keys))
+            in_field.append(time.perf_counter() - start)
+        reader.close()
+    except CardError as exc:
+        serve.terminate()
+        raise SystemExit(f"card_bench: {exc}; the card said: {serve.communicate()[1]}") from exc
+    finally:
+        if serve.poll() is None:
+            serve.terminate()
+            serve.communicate(timeout=10)
+        shutil.rmtree(directory, ignore_errors=True)
+
+    pcscd_p50, floor_p50 = percentile(pcscd, 0.5), percentile(floor, 0.5)
+    model_ms = 3 * APDU_MS + 1 * CRYPTO_MS
+    field_p50_ms = percentile(in_field, 0.5) * 1000
+    return {
+        "benchmark": "card",
+        "apdu_round_trip": {
+            "command": "VERIFY PIN status (00 20 00 80 -> 63Cx)",
+            "rounds": rounds,
+            "pcscd": summary_us(pcscd),
+            "floor_direct_transport": summary_us(floor),
+            "ratio_p50": round(pcscd_p50 / floor_p50, 1),
+            "reference_pcscd_with_echo_card": summary_us(echo),
+            "target_p50_us": 100,
+            "ok": pcscd_p50 * 1e6 <= 100,
+        },
+        "apdus_per_sale": {
+            "value": per_sale,
+            "floor": 3,
+            "ratio": per_sale / 3,
+            "target": 3,
+            "ok": per_sale <= 3,
+        },
+        "card_in_field": {
+            "latency_model": {"per_apdu_ms": APDU_MS, "per_signature_ms": CRYPTO_MS},
+            "sales": sales,
+            "p50_ms": round(field_p50_ms, 1),
+            "max_ms": round(max(in_field) * 1000, 1),
+            "floor_model_ms": model_ms,
+            "ratio_p50": round(field_p50_ms / model_ms, 3),
+            "target_ms": 400,
+            "ok": max(in_field) * 1000 <= 400,
+        },
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slot", type=int, default=1, help="vpcd slot to use (default 1)")
+    parser.add_argument("--rounds", type=int, default=3000)
+    parser.add_argument("--sales", type=int, default=5)
+    parser.add_argument("--echo-card", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.echo_card is not None:
+        echo_card(args.echo_card, 120.0)
+        return 0
+    try:
+        result = run(args.slot, args.rounds, args.sales)
+    except CardError as exc:
+        print(f"card_bench: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,348 @@
+"""The card session: what the sale engine does with a Kartu SSN card, one method per command.
+
+A :class:`CardSession` wraps one connection (any :class:`~drivers.card.transport.CardTransport`)
+and the issuer CA keys. :meth:`CardSession.read_card` selects the application and verifies the
+card's certificate; from then on every signed answer (debit proof, void proof, load and block
+receipts, logged transactions) is verified with the certified card key *and* checked against the
+request, so the engine only ever sees proofs it can put in a record.
+
+A sale is three command APDUs: ``read_card``, ``verify_pin``, ``debit``. If the card is pulled
+during ``debit`` (a :data:`~drivers.card.transport.OUTCOME_UNKNOWN` error), read the card again
+and call :meth:`CardSession.find_transaction` with the request's nonce: it returns the proof if
+the card applied the debit, None if it did not.
+
+Errors: :mod:`drivers.card.errors` (refusals by status word, certificate and proof problems) and
+:mod:`drivers.card.transport` (reader, service and card presence). All are ``CardError``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from drivers.card.apdu import SW, CommandAPDU, ResponseAPDU, is_wrong_pin
+from drivers.card.errors import (
+    BadCardProof,
+    CardBlocked,
+    CardExpired,
+    CardNotGenuine,
+    CardResponseError,
+    CardSessionError,
+    CardTerminated,
+    PinFormatError,
+    TransactionNotFound,
+    refusal,
+)
+from drivers.card.protocol import (
+    CLA_ISO,
+    LAST_TRANSACTION,
+    BlockRequest,
+    CardInfo,
+    CardState,
+    Commands,
+    DebitRequest,
+    Ins,
+    LoadRequest,
+    Personalization,
+    VoidRequest,
+)
+from drivers.card.transport import CardTransport
+from ledger.binary import FormatError
+from ledger.cardproofs import (
+    BlockReceipt,
+    CardCertificate,
+    CardTransaction,
+    DebitProof,
+    LoadReceipt,
+    VoidProof,
+    decode_card_transaction,
+)
+from ledger.crypto import PUBLIC_KEY_SIZE
+
+MIN_LOG_ENTRIES = 16
+"""A card keeps at least its last 16 transactions (GET TRANSACTION can return them)."""
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class PinStatus:
+    """What VERIFY without data says: verified in this session, and tries left."""
+
+    verified: bool
+    tries_left: int
+
+
+class CardSession:
+    """One card in the field, talked to through ``transport``; trusts cards certified by
+    ``ca_keys`` (CA public keys by key id, as in :class:`ledger.verify.TrustAnchors`)."""
+
+    def __init__(self, transport: CardTransport, ca_keys: Mapping[bytes, bytes]) -> None:
+        self._transport = transport
+        self._ca_keys = dict(ca_keys)
+        self.info: CardInfo | None = None
+        """The last SELECT answer."""
+        self.certificate: CardCertificate | None = None
+        """The card's certificate once :meth:`read_card` verified it."""
+        self._counter = 0
+        self._balances: dict[str, int] = {}
+
+    # --- reading the card -----------------------------------------------------------------
+
+    def select(self) -> CardInfo:
+        """SELECT without any check: what the card says about itself (issuance, diagnostics)."""
+        response = self._send(Commands.select(), "SELECT")
+        if response.sw not in (SW.OK, SW.CARD_BLOCKED, SW.CARD_TERMINATED):
+            raise refusal(response.sw, "SELECT")
+        info = self._decode(CardInfo.decode, response.data, "card info")
+        self.info, self.certificate = info, None
+        self._counter = info.counter
+        self._balances = {purse.code: purse.balance for purse in info.purses}
+        return info
+
+    def read_card(self, today: dt.date) -> CardInfo:
+        """SELECT and verify the card is genuine and usable ``today`` (a WITA date).
+
+        Raises CardNotGenuine, CardExpired, CardBlocked or CardTerminated (carrying ``info``).
+        After CardBlocked/CardTerminated/CardExpired the certificate is verified, so
+        :meth:`get_transaction` and :meth:`find_transaction` still work for recovery.
+        """
+        info = self.select()
+        certificate = info.certificate
+        if certificate is None or info.state == CardState.BLANK:
+            raise CardNotGenuine("the card is not personalized")
+        ca_key = self._ca_keys.get(certificate.issuer_key_id)
+        if ca_key is None:
+            raise CardNotGenuine(
+                f"card certificate is from an unknown CA key {certificate.issuer_key_id.hex()}"
+            )
+        if not certificate.verify(ca_key):
+            raise CardNotGenuine("card certificate signature does not verify")
+        self.certificate = certificate
+        if info.state == CardState.BLOCKED:
+            raise CardBlocked(SW.CARD_BLOCKED, "the card", info)
+        if info.state == CardState.TERMINATED:
+            raise CardTerminated(SW.CARD_TERMINATED, "the card", info)
+        if today > certificate.valid_until:
+            raise CardExpired(f"card certificate expired on {certificate.valid_until}")
+        return info
+
+    @property
+    def card_number(self) -> str | None:
+        return self.certificate.card_number if self.certificate else None
+
+    # --- PIN ------------------------------------------------------------------------------
+
+    def verify_pin(self, pin: str) -> None:
+        """Raises WrongPin (with ``tries_left``), PinBlocked, CardBlocked..., or succeeds."""
+        command = self._pin_command(lambda: Commands.verify_pin(pin))
+        self._expect_ok(self._send(command, "the PIN"), "the PIN")
+
+    def pin_status(self) -> PinStatus:
+        status = CommandAPDU(CLA_ISO, Ins.VERIFY_PIN, 0x00, 0x80)
+        response = self._send(status, "PIN status")
+        if response.sw == SW.OK:
+            return PinStatus(True, self.info.pin_tries_left if self.info else 0)
+        if is_wrong_pin(response.sw):
+            return PinStatus(False, response.sw & 0x0F)
+        if response.sw == SW.PIN_BLOCKED:
+            return PinStatus(False, 0)
+        raise refusal(response.sw, "PIN status")
+
+    def change_pin(self, old: str, new: str) -> None:
+        command = self._pin_command(lambda: Commands.change_pin(old, new))
+        self._expect_ok(self._send(command, "the PIN change"), "the PIN change")
+
+    @staticmethod
+    def _pin_command(build: Callable[[], CommandAPDU]) -> CommandAPDU:
+        try:
+            return build()
+        except FormatError as exc:
+            raise PinFormatError(str(exc)) from exc
+
+    # --- value ----------------------------------------------------------------------------
+
+    def debit(self, request: DebitRequest) -> DebitProof:
+        """One debit; the returned proof is verified and says exactly what was asked."""
+        certificate = self._certified()
+        response = self._expect_ok(self._send(Commands.debit(request), "the debit"), "the debit")
+        proof = self._decode(DebitProof.decode, response.data, "debit proof")
+        self._check_signed(proof, certificate, "debit proof")
+        asked = [(code, amount) for code, amount in request.amounts]
+        _require(
+            proof.terminal_id == request.terminal_id
+            and proof.nonce == request.nonce
+            and proof.time == request.time
+            and proof.basket_digest == request.basket_digest,
+            "debit proof is for another request",
+        )
+        _require([(p.code, p.amount) for p in proof.purses] == asked, "debit amounts differ")
+        _require(
+            [(q.category, q.quantity) for q in proof.quantities] == list(request.quantities),
+            "debit quantities differ",
+        )
+        self._advance(proof.counter)
+        for movement in proof.purses:
+            self._check_balance(movement.code, movement.balance_after, -movement.amount)
+        return proof
+
+    def void(self, request: VoidRequest, original: DebitProof | None = None) -> VoidProof:
+        """Voids a logged debit; with ``original`` the amounts are checked against it too."""
+        certificate = self._certified()
+        response = self._expect_ok(self._send(Commands.void(request), "the void"), "the void")
+        proof = self._decode(VoidProof.decode, response.data, "void proof")
+        self._check_signed(proof, certificate, "void proof")
+        _require(
+            proof.terminal_id == request.terminal_id
+            and proof.nonce == request.nonce
+            and proof.time == request.time
+            and proof.original_counter == request.original_counter,
+            "void proof is for another request",
+        )
+        if original is not None:
+            _require(
+                [(p.code, p.amount) for p in proof.purses]
+                == [(p.code, p.amount) for p in original.purses],
+                "void amounts differ from the original debit",
+            )
+        self._advance(proof.counter)
+        for movement in proof.purses:
+            self._check_balance(movement.code, movement.balance_after, movement.amount)
+        return proof
+
+    def load(self, request: LoadRequest) -> LoadReceipt:
+        """Relays an issuer load authorization; returns the card's verified receipt."""
+        certificate = self._certified()
+        response = self._expect_ok(self._send(Commands.load(request), "the load"), "the load")
+        receipt = self._decode(LoadReceipt.decode, response.data, "load receipt")
+        self._check_signed(receipt, certificate, "load receipt")
+        auth = request.authorization
+        _require(
+            receipt.terminal_id == request.terminal_id
+            and receipt.nonce == request.nonce
+            and receipt.time == request.time
+            and receipt.load_seq == auth.load_seq
+            and receipt.purse_code == auth.purse_code
+            and receipt.amount == auth.amount
+            and receipt.expiry == auth.expiry,
+            "load receipt is for another authorization",
+        )
+        self._advance(receipt.counter)
+        self._check_balance(
+            receipt.purse_code, receipt.balance_after, receipt.amount - receipt.expired_swept
+        )
+        return receipt
+
+    def block(self, request: BlockRequest) -> BlockReceipt:
+        """Writes an issuer block order to the card; returns its verified block receipt."""
+        certificate = self._certified()
+        response = self._expect_ok(self._send(Commands.block(request), "the block"), "the block")
+        receipt = self._decode(BlockReceipt.decode, response.data, "block receipt")
+        self._check_signed(receipt, certificate, "block receipt")
+        _require(
+            receipt.terminal_id == request.terminal_id
+            and receipt.time == request.time
+            and receipt.reason == request.order.reason
+            and receipt.counter == self._counter,
+            "block receipt is for another request",
+        )
+        return receipt
+
+    # --- the log and recovery -------------------------------------------------------------
+
+    def get_transaction(self, counter: int = LAST_TRANSACTION) -> CardTransaction:
+        """A logged transaction by card counter (0: the last), signature verified."""
+        certificate = self._certified()
+        what = "the transaction log"
+        response = self._expect_ok(self._send(Commands.get_transaction(counter), what), what)
+        message = self._decode(decode_card_transaction, response.data, "logged transaction")
+        self._check_signed(message, certificate, "logged transaction")
+        if counter != LAST_TRANSACTION:
+            _require(message.counter == counter, "the card returned another transaction")
+        return message
+
+    def find_transaction(self, nonce: bytes, counter: int | None = None) -> CardTransaction | None:
+        """The logged transaction a terminal made with ``nonce``, or None: the card never
+        applied it. Use after a tear, in a new session, after :meth:`read_card`.
+
+        With ``counter`` (the card counter the transaction would carry: the counter read before
+        sending it, plus one) this is a single GET TRANSACTION; without it the log is scanned
+        from the newest entry back.
+        """
+        self._certified()
+        if counter is not None:
+            candidates = range(counter, counter - 1, -1)
+        else:
+            candidates = range(self._counter, max(0, self._counter - MIN_LOG_ENTRIES), -1)
+        for candidate in candidates:
+            if candidate <= 0 or candidate > self._counter:
+                return None
+            try:
+                message = self.get_transaction(candidate)
+            except TransactionNotFound:
+                return None
+            if message.nonce == nonce:
+                return message
+        return None
+
+    # --- issuance -------------------------------------------------------------------------
+
+    def generate_key(self) -> bytes:
+        """Makes the card generate its key pair (blank cards only); returns the public key."""
+        what = "key generation"
+        response = self._expect_ok(self._send(Commands.generate_key(), what), what)
+        if len(response.data) != PUBLIC_KEY_SIZE:
+            raise CardResponseError(f"public key of {len(response.data)} bytes")
+        return response.data
+
+    def personalize(self, personalization: Personalization) -> None:
+        what = "personalization"
+        self._expect_ok(self._send(Commands.personalize(personalization), what), what)
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def _send(self, command: CommandAPDU, what: str) -> ResponseAPDU:
+        raw = self._transport.transmit(command.encode())
+        return self._decode(ResponseAPDU.decode, raw, f"answer to {what}")
+
+    @staticmethod
+    def _expect_ok(response: ResponseAPDU, what: str) -> ResponseAPDU:
+        if response.sw != SW.OK:
+            raise refusal(response.sw, what)
+        return response
+
+    @staticmethod
+    def _decode(decoder: Callable[[bytes], _T], data: bytes, what: str) -> _T:
+        try:
+            return decoder(data)
+        except FormatError as exc:
+            raise CardResponseError(f"malformed {what} from the card: {exc}") from exc
+
+    def _certified(self) -> CardCertificate:
+        if self.certificate is None:
+            raise CardSessionError("read the card (read_card) before this command")
+        return self.certificate
+
+    @staticmethod
+    def _check_signed(
+        message: CardTransaction | BlockReceipt, certificate: CardCertificate, what: str
+    ) -> None:
+        if not message.verify(certificate.public_key):
+            raise BadCardProof(f"{what} signature does not verify with the card's key")
+        _require(message.card_number == certificate.card_number, f"{what} names another card")
+
+    def _advance(self, counter: int) -> None:
+        _require(counter == self._counter + 1, f"card counter jumped to {counter}")
+        self._counter = counter
+
+    def _check_balance(self, code: str, balance_after: int, delta: int) -> None:
+        before = self._balances.get(code, 0)
+        _require(before + delta == balance_after, f"purse {code} balance does not add up")
+        self._balances[code] = balance_after
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise BadCardProof(message)

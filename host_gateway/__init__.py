@@ -1,0 +1,2 @@
+"""The host service: enrollment, verified idempotent ingest, the double-entry shadow ledger,
+distribution of catalog, hotlist, loads and config, and its CLI."""

@@ -1,0 +1,257 @@
+"""The terminal API (FastAPI): enrollment, signed record upload, downloads, time.
+
+Routes are thin: they parse, authenticate and hand over to the service modules, whose
+GatewayError becomes ``{"error": {"code", "message", "host_time"}}`` with its status. Blocking
+database work runs in the thread pool. docs/api.md documents every endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from host_gateway import distribution, enrollment
+from host_gateway.auth import SignedRequest, authenticate
+from host_gateway.db import transaction
+from host_gateway.errors import GatewayError
+from host_gateway.events import EventRow, record_events
+from host_gateway.gateway import Gateway
+from host_gateway.ingest import MAX_BATCH, TerminalContext
+from host_gateway.models import Terminal
+from host_gateway.schemas import (
+    Anchors,
+    DocumentBody,
+    EnrollRequest,
+    EnrollResponse,
+    ErrorBody,
+    Health,
+    HotlistBody,
+    IngestRequest,
+    IngestResponse,
+    KeyBody,
+    LoadBody,
+    LoadsBody,
+    RecordResultBody,
+    ShopBody,
+    TerminalStatus,
+    TimeBody,
+    UpdatesResponse,
+)
+from ledger.binary import FormatError
+from ledger.catalog import CATALOG_KIND
+from ledger.request_auth import HEADER_HOST_TIME, b64decode, b64encode
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in (
+        (400, "the body is not JSON"),
+        (401, "not authenticated: bad or missing signature, clock skew, replayed request"),
+        (403, "refused: revoked terminal, expired certificate, unusable enrollment code"),
+        (409, "conflict with what the host holds"),
+        (422, "the request does not follow the schema"),
+    )
+}
+
+
+def _error(status: int, code: str, message: str, host_time: int) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "host_time": host_time}}
+    return JSONResponse(body, status_code=status)
+
+
+def create_app(gateway: Gateway) -> FastAPI:
+    app = FastAPI(
+        title="SSN host gateway",
+        version="1",
+        description="Terminal API of the Kartu SSN host gateway. See docs/api.md.",
+    )
+
+    @app.middleware("http")
+    async def host_time_header(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers[HEADER_HOST_TIME] = str(gateway.clock())
+        return response
+
+    @app.exception_handler(GatewayError)
+    async def gateway_error(_request: Request, exc: GatewayError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message, gateway.clock())
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
+        return _error(exc.status_code, code, str(exc.detail), gateway.clock())
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
+            for e in exc.errors()[:10]
+        )
+        return _error(422, "invalid_request", problems or "invalid request", gateway.clock())
+
+    async def signed_by_terminal(request: Request) -> TerminalContext:
+        body = await request.body()
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        signed = SignedRequest(request.method, path, body, dict(request.headers))
+        return await run_in_threadpool(authenticate, gateway, signed)
+
+    @app.get("/v1/time", response_model=TimeBody, tags=["public"])
+    def host_time() -> TimeBody:
+        """The host clock (unix seconds); terminals compare it with their own."""
+        return TimeBody(host_time=gateway.clock())
+
+    @app.get("/v1/health", response_model=Health, tags=["public"])
+    def health() -> Health:
+        with transaction(gateway.factory) as session:
+            session.get(Terminal, "SMD-0000")
+        return Health(status="ok", host_time=gateway.clock())
+
+    @app.post("/v1/enroll", response_model=EnrollResponse, responses=_ERRORS, tags=["enrollment"])
+    def enroll(body: EnrollRequest) -> EnrollResponse:
+        """Exchange a one-time code and a new public key for a terminal certificate."""
+        try:
+            public_key, proof = b64decode(body.public_key), b64decode(body.proof)
+        except FormatError as exc:
+            raise GatewayError("invalid_request", str(exc), 422) from exc
+        now = gateway.clock()
+        try:
+            with transaction(gateway.factory) as session:
+                done = enrollment.enroll(session, gateway.keys, body.code, public_key, proof, now)
+                config = distribution.latest_document(session, distribution.CONFIG_KIND)
+                shop = ShopBody(id=done.shop.id, name=done.shop.name, kind=done.shop.kind)
+                terminal_id, certificate = done.terminal.id, done.terminal.certificate
+        except GatewayError as exc:
+            with transaction(gateway.factory) as session:
+                record_events(session, now, [EventRow(exc.code, exc.message)])
+            raise
+        anchors = gateway.keys.anchors
+        return EnrollResponse(
+            terminal_id=terminal_id,
+            certificate=b64encode(certificate),
+            shop=shop,
+            anchors=Anchors(
+                ca=[
+                    KeyBody(key_id=k.hex(), public_key=b64encode(v))
+                    for k, v in anchors.ca_keys.items()
+                ],
+                authority=[
+                    KeyBody(key_id=k.hex(), public_key=b64encode(v))
+                    for k, v in anchors.authority_keys.items()
+                ],
+            ),
+            config=None if config is None else b64encode(config[1]),
+            host_time=now,
+        )
+
+    @app.post("/v1/records", response_model=IngestResponse, responses=_ERRORS, tags=["terminal"])
+    async def upload(request: Request, body: IngestRequest) -> IngestResponse:
+        """Upload a batch of signed records; one result per record, idempotent."""
+        terminal = await signed_by_terminal(request)
+        items = []
+        for number, record in enumerate(body.records[:MAX_BATCH]):
+            try:
+                items.append((record.id.bytes, b64decode(record.data)))
+            except FormatError as exc:
+                raise GatewayError("invalid_request", f"records.{number}.data: {exc}", 422) from exc
+        report = await run_in_threadpool(gateway.ingestor.ingest, terminal, items)
+        results = [RecordResultBody(**r.__dict__) for r in report.results]
+        return IngestResponse(
+            terminal_id=report.terminal_id,
+            host_time=gateway.clock(),
+            results=results,
+            accepted=report.count("accepted"),
+            rejected=report.count("rejected"),
+            duplicates=sum(1 for r in results if r.duplicate),
+            conflicts=report.count("conflict"),
+            deferred=report.count("deferred"),
+            contiguous_seq=report.contiguous_seq,
+            last_seq=report.last_seq,
+            gaps=report.gaps,
+        )
+
+    @app.get("/v1/updates", response_model=UpdatesResponse, responses=_ERRORS, tags=["terminal"])
+    async def updates(
+        request: Request,
+        catalog: Annotated[int, Query(ge=0, le=2**62)] = 0,
+        config: Annotated[int, Query(ge=0, le=2**62)] = 0,
+        hotlist: Annotated[int, Query(ge=0, le=2**62)] = 0,
+        loads: Annotated[int, Query(ge=0, le=2**62)] = 0,
+        seq: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    ) -> UpdatesResponse:
+        """What changed since the versions the terminal holds (``seq``: its last journal seq)."""
+        terminal = await signed_by_terminal(request)
+        held = {"catalog": catalog, "config": config, "hotlist": hotlist, "loads": loads}
+        return await run_in_threadpool(_updates, gateway, terminal, held, seq)
+
+    @app.get("/v1/terminal", response_model=TerminalStatus, responses=_ERRORS, tags=["terminal"])
+    async def terminal_status(request: Request) -> TerminalStatus:
+        """What the host holds of this terminal: where its contiguous chain ends."""
+        terminal = await signed_by_terminal(request)
+        with transaction(gateway.factory) as session:
+            row = session.get_one(Terminal, terminal.key.terminal_id)
+            return TerminalStatus(
+                terminal_id=row.id,
+                shop_id=row.shop_id,
+                certificate=b64encode(row.certificate),
+                contiguous_seq=row.contiguous_seq,
+                last_hash=None if row.last_hash is None else row.last_hash.hex(),
+                host_time=gateway.clock(),
+            )
+
+    return app
+
+
+def _updates(
+    gateway: Gateway, terminal: TerminalContext, held: dict[str, int], seq: int | None
+) -> UpdatesResponse:
+    now = gateway.clock()
+    with transaction(gateway.factory) as session:
+        documents: dict[str, DocumentBody | None] = {}
+        for kind in (CATALOG_KIND, distribution.CONFIG_KIND):
+            latest = distribution.latest_document(session, kind)
+            fresh = latest is not None and latest[0] > held[kind]
+            documents[kind] = (
+                DocumentBody(version=latest[0], document=b64encode(latest[1]))
+                if fresh and latest is not None
+                else None
+            )
+        version = distribution.hotlist_version(session)
+        hotlist = HotlistBody(version=version, document=None)
+        if version > held["hotlist"]:
+            doc = distribution.hotlist_delta(session, gateway.keys, held["hotlist"], now)
+            hotlist = HotlistBody(version=version, document=b64encode(doc.encode()))
+        if version and seq is not None:
+            distribution.note_hotlist_fetch(session, terminal.key.terminal_id, version, seq, now)
+        delta = distribution.loads_delta(session, held["loads"])
+        loads = LoadsBody(
+            version=delta.version,
+            pending=[
+                LoadBody(
+                    card_number=load.card_number,
+                    load_seq=load.load_seq,
+                    authorization=b64encode(load.authorization),
+                )
+                for load in delta.pending
+            ],
+            applied=[
+                LoadBody(card_number=load.card_number, load_seq=load.load_seq, authorization=None)
+                for load in delta.applied
+            ],
+            more=delta.more,
+        )
+    return UpdatesResponse(
+        host_time=now,
+        catalog=documents[CATALOG_KIND],
+        config=documents[distribution.CONFIG_KIND],
+        hotlist=hotlist,
+        loads=loads,
+    )

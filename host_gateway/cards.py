@@ -1,0 +1,177 @@
+"""Card registration (what `ssn-gateway cards issue` builds on) and the hotlist.
+
+Registering a card records the holder's display name and programs and has the CA certify the
+public key the card generated on itself. The NIK, if given, is sealed at rest and is never
+returned by the terminal API (S4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from host_gateway import counters
+from host_gateway.errors import GatewayError, not_found
+from host_gateway.models import Card, CardProgram, HotlistEntry, Program
+from host_gateway.pki import IssuerKeys
+from host_gateway.sealing import seal
+from host_gateway.shops import clean_name
+from ledger.cardnumber import is_valid_card_number, luhn_check_digit
+from ledger.cardproofs import BlockOrder, CardCertificate
+from ledger.crypto import PUBLIC_KEY_SIZE
+
+CARD_PREFIX = "606001"
+CARD_YEARS = 5
+
+BLOCK_LOST = 1
+BLOCK_CLONED = 2
+BLOCK_FRAUD = 3
+BLOCK_INELIGIBLE = 4
+
+
+def next_card_number(session: Session) -> str:
+    while True:
+        partial = f"{CARD_PREFIX}{counters.next_value(session, counters.CARD_SERIAL):09d}"
+        number = partial + luhn_check_digit(partial)
+        if session.get(Card, number) is None:
+            return number
+
+
+@dataclass(frozen=True)
+class Issued:
+    card: Card
+    certificate: CardCertificate
+    programs: tuple[str, ...]
+
+
+def register_card(
+    session: Session,
+    keys: IssuerKeys,
+    *,
+    holder_name: str,
+    programs: Sequence[str],
+    public_key: bytes,
+    now: int,
+    number: str | None = None,
+    nik: str | None = None,
+    valid_until: dt.date | None = None,
+) -> Issued:
+    if number is None:
+        number = next_card_number(session)
+    elif not is_valid_card_number(number):
+        raise GatewayError("invalid", f"not a valid 16-digit card number: {number!r}")
+    if session.get(Card, number) is not None:
+        raise GatewayError("exists", f"card {number} is already registered", 409)
+    if len(public_key) != PUBLIC_KEY_SIZE:
+        raise GatewayError("invalid", "the card public key must be 32 bytes")
+    codes = tuple(sorted(set(programs)))
+    if not codes:
+        raise GatewayError("invalid", "a card needs at least one program")
+    known = set(session.scalars(select(Program.code).where(Program.code.in_(codes))))
+    if set(codes) - known:
+        raise GatewayError("invalid", f"unknown programs {sorted(set(codes) - known)}")
+    if nik is not None and not (len(nik) == 16 and nik.isascii() and nik.isdigit()):
+        raise GatewayError("invalid", "NIK must be 16 digits")
+    today = dt.datetime.fromtimestamp(now, dt.UTC).date()
+    until = valid_until or today.replace(year=today.year + CARD_YEARS)
+    if until <= today:
+        raise GatewayError("invalid", "valid_until must be in the future")
+    certificate = keys.card_certificate(number, public_key, until)
+    card = Card(
+        number=number,
+        holder_name=clean_name(holder_name, "holder name"),
+        public_key=public_key,
+        certificate=certificate.encode(),
+        valid_until=until,
+        status="active",
+        nik_sealed=None
+        if nik is None
+        else seal(keys.nik_key, nik.encode("ascii"), b"nik:" + number.encode()),
+        created=now,
+    )
+    session.add(card)
+    session.flush()
+    session.add_all(CardProgram(card_number=number, program_code=code) for code in codes)
+    return Issued(card, certificate, codes)
+
+
+def card_programs(session: Session, numbers: Iterable[str]) -> dict[str, set[str]]:
+    result: dict[str, set[str]] = {}
+    rows = session.execute(
+        select(CardProgram.card_number, CardProgram.program_code).where(
+            CardProgram.card_number.in_(list(numbers))
+        )
+    )
+    for number, code in rows:
+        result.setdefault(number, set()).add(code)
+    return result
+
+
+def hotlist_card(
+    session: Session,
+    keys: IssuerKeys,
+    card_number: str,
+    reason: int,
+    note: str,
+    now: int,
+    *,
+    block: bool = True,
+) -> HotlistEntry:
+    """Put a card on the hotlist (new hotlist version), with a block order if asked."""
+    card = session.get(Card, card_number)
+    if card is None:
+        raise not_found(f"card {card_number}")
+    if not 1 <= reason <= 255:
+        raise GatewayError("invalid", "reason must be 1-255")
+    version = counters.next_value(session, counters.HOTLIST_VERSION)
+    order = None
+    if block:
+        order = (
+            BlockOrder(
+                card_number=card_number,
+                reason=reason,
+                issued=dt.datetime.fromtimestamp(now, dt.UTC).date(),
+                issuer_key_id=keys.authority.key_id,
+            )
+            .signed_by(keys.authority)
+            .encode()
+        )
+    entry = HotlistEntry(
+        version=version,
+        card_number=card_number,
+        action="add",
+        reason=reason,
+        note=note,
+        block_order=order,
+        added=now,
+    )
+    session.add(entry)
+    if card.status == "active":
+        card.status = "hotlisted"
+    session.flush()
+    return entry
+
+
+def hotlisted_since(session: Session, numbers: Iterable[str]) -> dict[str, int]:
+    """Cards currently on the hotlist, with the hotlist version that put them there."""
+    wanted = list(numbers)
+    if not wanted:
+        return {}
+    latest = (
+        select(HotlistEntry.card_number, func.max(HotlistEntry.version).label("v"))
+        .where(HotlistEntry.card_number.in_(wanted))
+        .group_by(HotlistEntry.card_number)
+        .subquery()
+    )
+    rows = session.execute(
+        select(HotlistEntry.card_number, HotlistEntry.version, HotlistEntry.action).join(
+            latest,
+            (latest.c.card_number == HotlistEntry.card_number)
+            & (latest.c.v == HotlistEntry.version),
+        )
+    )
+    return {number: version for number, version, action in rows if action == "add"}

@@ -1,0 +1,19 @@
+"""``ssn-gateway``: set up, run and operate the host gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ledger.cli_support import build_parser, run
+
+COMMAND_MODULES = [
+    "host_gateway.cli.setup",
+    "host_gateway.cli.operators",
+    "host_gateway.cli.cards",
+    "host_gateway.cli.documents",
+]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser("ssn-gateway", "Kartu SSN host gateway.", COMMAND_MODULES)
+    return run(parser, argv)

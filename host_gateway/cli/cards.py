@@ -1,0 +1,191 @@
+"""Cards (register, show, hotlist) and loads: what the seed and issuance commands drive."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+
+from host_gateway import cards, loads, postings
+from host_gateway.check import counter_gaps
+from host_gateway.cli.common import add_common, audit, need_keys, now, session_scope
+from host_gateway.models import Account, Card, CardProgram, Load, PurseProof
+from ledger.cli_support import UserError, print_json
+
+
+def register(subparsers: Any) -> None:
+    group = subparsers.add_parser("cards", help="Kartu SSN cards").add_subparsers(
+        dest="cards_command", required=True
+    )
+    reg = group.add_parser("register", help="register a card and certify its public key")
+    add_common(reg)
+    reg.add_argument("--holder", required=True, help="holder's display name")
+    reg.add_argument("--programs", required=True, help="comma-separated, e.g. APBD,BZNS")
+    reg.add_argument("--public-key", required=True, help="the card's Ed25519 key, 64 hex digits")
+    reg.add_argument("--number", default=None, help="card number (default: the next one)")
+    reg.add_argument("--nik", default=None, help="16-digit NIK, stored encrypted")
+    reg.add_argument("--valid-until", type=dt.date.fromisoformat, default=None)
+    reg.set_defaults(func=cmd_register)
+
+    show = group.add_parser("show", help="a card's status, shadow balances and counters")
+    add_common(show)
+    show.add_argument("number")
+    show.set_defaults(func=cmd_show)
+
+    hot = group.add_parser("hotlist", help="put a card on the hotlist")
+    add_common(hot)
+    hot.add_argument("number")
+    hot.add_argument("--reason", type=int, default=cards.BLOCK_LOST, help="1 lost, 3 fraud, ...")
+    hot.add_argument("--note", default="")
+    hot.add_argument("--no-block", action="store_true", help="no block order for the card")
+    hot.set_defaults(func=cmd_hotlist)
+
+    load_group = subparsers.add_parser("loads", help="benefit loads").add_subparsers(
+        dest="loads_command", required=True
+    )
+    create = load_group.add_parser("create", help="authorize loads to cards")
+    add_common(create)
+    target = create.add_mutually_exclusive_group(required=True)
+    target.add_argument("--card", action="append", help="card number (repeatable)")
+    target.add_argument("--all", action="store_true", help="every active card in the program")
+    create.add_argument("--program", required=True)
+    create.add_argument("--amount", type=int, required=True, help="whole rupiah")
+    create.add_argument("--expiry", type=dt.date.fromisoformat, required=True, help="YYYY-MM-DD")
+    create.set_defaults(func=cmd_load_create)
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    try:
+        public_key = bytes.fromhex(args.public_key)
+    except ValueError as exc:
+        raise UserError("--public-key must be hex") from exc
+    programs = [p.strip() for p in args.programs.split(",") if p.strip()]
+    with session_scope(args, with_keys=True) as (session, keys):
+        issued = cards.register_card(
+            session,
+            need_keys(keys),
+            holder_name=args.holder,
+            programs=programs,
+            public_key=public_key,
+            now=now(),
+            number=args.number,
+            nik=args.nik,
+            valid_until=args.valid_until,
+        )
+        audit(session, f"cards register {issued.card.number} ({','.join(issued.programs)})")
+        value = {
+            "number": issued.card.number,
+            "holder": issued.card.holder_name,
+            "programs": list(issued.programs),
+            "valid_until": issued.card.valid_until.isoformat(),
+            "certificate": issued.certificate.encode().hex(),
+        }
+    if args.json:
+        print_json(value)
+    else:
+        print(f"card {value['number']} registered; certificate:\n{value['certificate']}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with session_scope(args) as (session, _):
+        card = session.get(Card, args.number)
+        if card is None:
+            raise UserError(f"card {args.number} is not registered")
+        programs = sorted(
+            session.scalars(
+                select(CardProgram.program_code).where(CardProgram.card_number == card.number)
+            )
+        )
+        purses = {}
+        for code in programs:
+            balance = session.scalar(
+                select(Account.balance).where(Account.code == postings.purse(card.number, code))
+            )
+            signed = session.scalars(
+                select(PurseProof.balance_after)
+                .where(PurseProof.card_number == card.number, PurseProof.purse_code == code)
+                .order_by(PurseProof.counter.desc())
+                .limit(1)
+            ).first()
+            purses[code] = {"shadow": -int(balance or 0), "card_signed": signed}
+        pending = [
+            {"load_seq": ld.load_seq, "program": ld.purse_code, "amount": ld.amount}
+            for ld in session.scalars(
+                select(Load).where(Load.card_number == card.number, Load.applied_record.is_(None))
+            )
+        ]
+        value = {
+            "number": card.number,
+            "holder": card.holder_name,
+            "status": card.status,
+            "programs": programs,
+            "purses": purses,
+            "counter_gaps": counter_gaps(session, card.number),
+            "pending_loads": pending,
+        }
+    if args.json:
+        print_json(value)
+    else:
+        print(f"{value['number']} {value['holder']} [{value['status']}]")
+        for code, p in purses.items():
+            print(f"  {code}: shadow Rp{p['shadow']:,}  card signed {p['card_signed']}")
+        if value["counter_gaps"]:
+            print(f"  missing card counters: {value['counter_gaps']}")
+    return 0
+
+
+def cmd_hotlist(args: argparse.Namespace) -> int:
+    with session_scope(args, with_keys=True) as (session, keys):
+        entry = cards.hotlist_card(
+            session,
+            need_keys(keys),
+            args.number,
+            args.reason,
+            args.note,
+            now(),
+            block=not args.no_block,
+        )
+        audit(session, f"cards hotlist {args.number} reason {args.reason}")
+        value = {
+            "card": args.number,
+            "hotlist_version": entry.version,
+            "block_order": entry.block_order is not None,
+        }
+    if args.json:
+        print_json(value)
+    else:
+        print(f"card {args.number} hotlisted (hotlist version {value['hotlist_version']})")
+    return 0
+
+
+def cmd_load_create(args: argparse.Namespace) -> int:
+    with session_scope(args, with_keys=True) as (session, keys):
+        numbers = args.card or list(
+            session.scalars(
+                select(Card.number)
+                .join(CardProgram, CardProgram.card_number == Card.number)
+                .where(CardProgram.program_code == args.program, Card.status == "active")
+                .order_by(Card.number)
+            )
+        )
+        created = []
+        for number in numbers:
+            load = loads.create_load(
+                session,
+                need_keys(keys),
+                card_number=number,
+                program=args.program,
+                amount=args.amount,
+                expiry=args.expiry,
+                now=now(),
+            )
+            created.append({"card": number, "load_seq": load.load_seq, "amount": load.amount})
+        audit(session, f"loads create {len(created)} x Rp{args.amount} {args.program}")
+    if args.json:
+        print_json(created)
+    else:
+        print(f"{len(created)} loads of Rp{args.amount:,} authorized for {args.program}")
+    return 0

@@ -1,0 +1,146 @@
+"""``init``, ``serve``, ``check`` and ``events``: bring the gateway up and prove its books."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+
+from host_gateway import distribution, events
+from host_gateway.check import run_check
+from host_gateway.cli.common import add_common, data_dir, db_url, now, passphrase, session_scope
+from host_gateway.db import make_engine, migrate, session_factory, transaction
+from host_gateway.pki import create_issuer_keys, keys_exist
+from ledger.cli_support import UserError, print_json
+
+
+def register(subparsers: Any) -> None:
+    init = subparsers.add_parser("init", help="create the database and the issuer keys")
+    add_common(init)
+    init.set_defaults(func=cmd_init)
+
+    serve = subparsers.add_parser("serve", help="run the terminal API (initializes if needed)")
+    add_common(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=None, help="verifier processes")
+    serve.set_defaults(func=cmd_serve)
+
+    check = subparsers.add_parser("check", help="prove the journal and shadow balances")
+    add_common(check)
+    check.set_defaults(func=cmd_check)
+
+    ev = subparsers.add_parser("events", help="refusals and flags, counted by reason")
+    add_common(ev)
+    ev.add_argument("--recent", type=int, default=0, help="also list the latest N events")
+    ev.set_defaults(func=cmd_events)
+
+
+def initialize(args: argparse.Namespace, secret: list[bytes] | None = None) -> dict[str, Any]:
+    """Migrate the schema and create keys and a default config if there are none (idempotent).
+
+    A passphrase typed to create the keys is appended to ``secret`` so it is asked only once."""
+    url = db_url(args)
+    if url.startswith("sqlite:///"):
+        data_dir(args).mkdir(parents=True, exist_ok=True)
+    try:
+        engine = make_engine(url)
+        migrate(engine)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    except OperationalError as exc:
+        raise UserError(f"cannot open database {url}: {exc.orig}") from exc
+    try:
+        with transaction(session_factory(engine)) as session:
+            created = not keys_exist(session)
+            if created:
+                typed = passphrase(confirm=True)
+                if secret is not None:
+                    secret.append(typed)
+                keys = create_issuer_keys(session, typed, now())
+                distribution.publish_config(session, keys, distribution.DEFAULT_CONFIG, now())
+    finally:
+        engine.dispose()
+    return {"database": url, "created_keys": created}
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    result = initialize(args)
+    if args.json:
+        print_json(result)
+    elif result["created_keys"]:
+        print(f"initialized {result['database']}: issuer CA and authority keys created")
+    else:
+        print(f"{result['database']} is up to date; issuer keys already exist")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from host_gateway.app import create_app
+    from host_gateway.gateway import Gateway
+    from host_gateway.pki import PkiError
+
+    typed: list[bytes] = []
+    initialize(args, typed)
+    try:
+        secret = typed[0] if typed else passphrase()
+        gateway = Gateway.open(db_url(args), secret, workers=args.workers)
+    except PkiError as exc:
+        raise UserError(str(exc)) from exc
+    try:
+        gateway.pool.start()
+        uvicorn.run(create_app(gateway), host=args.host, port=args.port, log_level="warning")
+    finally:
+        gateway.close()
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    with session_scope(args) as (session, _):
+        report = run_check(session)
+    if args.json:
+        print_json({**report.__dict__, "ok": report.ok})
+    else:
+        print(
+            f"journal total {report.journal_total}, {report.entries} entries, "
+            f"{report.accounts} accounts, {report.purses_checked} card purses compared"
+        )
+        if report.cards_with_gaps:
+            print(f"cards with counter gaps (not comparable yet): {len(report.cards_with_gaps)}")
+    if not report.ok:
+        raise UserError(f"check failed: {report.discrepancies[0]}", exit_code=1)
+    if not args.json:
+        print("ok")
+    return 0
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    with session_scope(args) as (session, _):
+        counts = events.counts(session)
+        latest = (
+            [
+                {
+                    "at": e.at,
+                    "code": e.code,
+                    "terminal": e.terminal_id,
+                    "card": e.card_number,
+                    "message": e.message,
+                }
+                for e in events.recent(session, args.recent)
+            ]
+            if args.recent
+            else []
+        )
+    if args.json:
+        print_json({"counts": counts, "recent": latest})
+        return 0
+    for code, count in counts.items():
+        print(f"{count:8d}  {code}")
+    for event in latest:
+        print(
+            f"{event['at']}  {event['code']:24s} {event['terminal'] or '-':8s} {event['message']}"
+        )
+    return 0

@@ -1,0 +1,348 @@
+"""Idempotent batch ingest: a result per record, every record verified, the journal posted.
+
+Order of work, and why:
+
+1. Ids already held are answered from storage without verifying anything (same bytes: the stored
+   outcome again, ``duplicate``; other bytes: ``conflict``). A retried batch after "committed,
+   response lost" therefore changes nothing and costs little.
+2. New records are verified outside any lock, in worker processes (signatures are the cost).
+3. Under the ingest lock, in one transaction, the stateful rules decide in sequence order and
+   everything is written; a crash before commit leaves nothing, after commit everything.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from host_gateway import counters, postings
+from host_gateway.cards import BLOCK_CLONED, hotlist_card
+from host_gateway.db import bulk_insert, lock_ingest, transaction
+from host_gateway.distribution import CatalogCache
+from host_gateway.events import EventRow, record_events
+from host_gateway.ingest_rules import BatchRules
+from host_gateway.models import Card, CardTransaction, Load, PurseProof, StoredRecord, Terminal
+from host_gateway.pki import IssuerKeys
+from host_gateway.verification import Facts, TerminalKey, verify_items
+from ledger.crypto import sha256
+from ledger.verify import TrustAnchors
+
+MAX_BATCH = 1_000
+INLINE_BELOW = 64
+"""Batches smaller than this are verified in-process: shipping them costs more than it saves."""
+GAP_REPORT_LIMIT = 20
+
+
+@dataclass
+class RecordResult:
+    id: str
+    seq: int | None
+    status: str
+    """accepted, rejected, conflict or deferred."""
+    code: str
+    message: str
+    stored: bool
+    """The host holds this record id with exactly these bytes: the terminal may mark it sent."""
+    duplicate: bool = False
+
+
+@dataclass
+class IngestReport:
+    terminal_id: str
+    results: list[RecordResult]
+    contiguous_seq: int
+    last_seq: int
+    gaps: list[tuple[int, int]] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+
+class VerifierPool:
+    """Worker processes for signature checks; started on first use, never at import."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = (os.cpu_count() or 1) if workers is None else workers
+        self._executor: Executor | None = None
+
+    def _pool(self) -> Executor:
+        if self._executor is None:
+            context = multiprocessing.get_context("spawn")
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
+        return self._executor
+
+    def start(self) -> None:
+        """Start the workers now (a server does this before taking requests), not on the first
+        large batch: spawning and importing costs seconds."""
+        if self.workers > 1:
+            pool = self._pool()
+            for future in [pool.submit(_warm) for _ in range(self.workers)]:
+                future.result()
+
+    def verify(
+        self, terminal: TerminalKey, anchors: TrustAnchors, items: list[tuple[int, bytes, bytes]]
+    ) -> list[Facts]:
+        if self.workers <= 1 or len(items) < INLINE_BELOW:
+            return verify_items(terminal, anchors, items)
+        size = -(-len(items) // self.workers)
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
+        futures = [self._pool().submit(verify_items, terminal, anchors, c) for c in chunks]
+        return [facts for future in futures for facts in future.result()]
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(cancel_futures=True)
+            self._executor = None
+
+
+def _warm() -> None:
+    """Runs in a worker: the imports are done by now; nothing else to prepare."""
+
+
+@dataclass(frozen=True)
+class TerminalContext:
+    key: TerminalKey
+    shop_id: str
+
+
+class Ingestor:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        keys: IssuerKeys,
+        pool: VerifierPool,
+        clock: Callable[[], int],
+        catalogs: CatalogCache,
+    ) -> None:
+        self.factory, self.keys, self.pool = factory, keys, pool
+        self.clock, self.catalogs = clock, catalogs
+
+    def ingest(self, terminal: TerminalContext, items: list[tuple[bytes, bytes]]) -> IngestReport:
+        """``items`` are (record id bytes, encoded record) in the order the terminal sent them."""
+        received = self.clock()
+        results: list[RecordResult | None] = [None] * len(items)
+        first_index: dict[bytes, int] = {}
+        echoes: list[tuple[int, int]] = []
+        for index, (rid, data) in enumerate(items):
+            earlier = first_index.get(rid)
+            if earlier is None:
+                first_index[rid] = index
+            elif items[earlier][1] == data:
+                echoes.append((index, earlier))
+            else:
+                results[index] = _conflict(rid)
+        with self.factory() as session:
+            held = _held(session, list(first_index))
+        fresh = self._answer_held(first_index, items, held, results)
+        facts = self.pool.verify(
+            terminal.key, self.keys.anchors, [(i, items[i][0], items[i][1]) for i in fresh]
+        )
+        with transaction(self.factory) as session:
+            lock_ingest(session)
+            report = self._decide_and_write(session, terminal, items, facts, results, received)
+        for index, earlier in echoes:
+            original = results[earlier]
+            assert original is not None
+            results[index] = RecordResult(**{**original.__dict__, "duplicate": True})
+        report.results = [r for r in results if r is not None]
+        return report
+
+    def _answer_held(
+        self,
+        first_index: dict[bytes, int],
+        items: list[tuple[bytes, bytes]],
+        held: dict[bytes, Held],
+        results: list[RecordResult | None],
+    ) -> list[int]:
+        fresh = []
+        for rid, index in first_index.items():
+            stored = held.get(rid)
+            if stored is None:
+                fresh.append(index)
+            else:
+                results[index] = _from_stored(stored, sha256(items[index][1]))
+        return fresh
+
+    def _decide_and_write(
+        self,
+        session: Session,
+        terminal: TerminalContext,
+        items: list[tuple[bytes, bytes]],
+        facts: list[Facts],
+        results: list[RecordResult | None],
+        received: int,
+    ) -> IngestReport:
+        terminal_id = terminal.key.terminal_id
+        # A concurrent upload of the same records may have committed while we verified.
+        raced = _held(session, [f.record_id for f in facts])
+        pending = []
+        for f in facts:
+            if f.record_id in raced:
+                results[f.index] = _from_stored(raced[f.record_id], sha256(items[f.index][1]))
+            else:
+                pending.append(f)
+        rules = BatchRules(
+            session,
+            terminal_id,
+            terminal.shop_id,
+            pending,
+            lambda version: self.catalogs.get(session, version),
+            received,
+        )
+        for f in sorted(pending, key=lambda f: (f.seq, f.index)):
+            rules.decide(f, items[f.index][1])
+            results[f.index] = _from_facts(f)
+        writes = rules.writes
+        duplicates = sum(1 for r in results if r is not None and r.duplicate)
+        if duplicates:
+            writes.events.append(
+                EventRow("replayed_records", f"{duplicates} records already held", terminal_id)
+            )
+        writes.events.extend(
+            EventRow("record_conflict", r.message, terminal_id, uuid.UUID(r.id).bytes)
+            for r in results
+            if r is not None and r.status == "conflict"
+        )
+        bulk_insert(session, StoredRecord, writes.records)
+        bulk_insert(session, CardTransaction, writes.card_transactions)
+        bulk_insert(session, PurseProof, writes.purse_proofs)
+        postings.post(session, received, writes.entries)
+        for load_id, record_id in writes.loads_applied:
+            version = counters.next_value(session, counters.LOADS_VERSION)
+            session.execute(
+                update(Load)
+                .where(Load.id == load_id)
+                .values(applied_record=record_id, applied_at=received, version=version)
+            )
+        for number in writes.clones:
+            if number not in rules.hotlisted and number in rules.cards:
+                hotlist_card(
+                    session, self.keys, number, BLOCK_CLONED, "same counter, two contents", received
+                )
+            writes.events.append(
+                EventRow("card_hotlisted_clone", "cloned card hotlisted", terminal_id, None, number)
+            )
+        for number, status in writes.card_status.items():
+            query = update(Card).where(Card.number == number)
+            if status != "cloned":
+                query = query.where(Card.status != "cloned")
+            session.execute(query.values(status=status))
+        record_events(session, received, writes.events)
+        return _advance_chain(session, terminal_id)
+
+
+@dataclass(frozen=True)
+class Held:
+    """What answering a retry needs of a stored record (not its bytes)."""
+
+    id: bytes
+    seq: int
+    content_hash: bytes
+    status: str
+    code: str
+    message: str
+
+
+def _held(session: Session, ids: list[bytes]) -> dict[bytes, Held]:
+    held: dict[bytes, Held] = {}
+    columns = (
+        StoredRecord.id,
+        StoredRecord.seq,
+        StoredRecord.content_hash,
+        StoredRecord.status,
+        StoredRecord.code,
+        StoredRecord.message,
+    )
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for row in session.execute(select(*columns).where(StoredRecord.id.in_(chunk))):
+            held[row[0]] = Held(*row)
+    return held
+
+
+def _conflict(rid: bytes) -> RecordResult:
+    return RecordResult(
+        id=str(uuid.UUID(bytes=rid)),
+        seq=None,
+        status="conflict",
+        code="conflict",
+        message="this record id is held with other content; nothing was changed",
+        stored=False,
+    )
+
+
+def _from_stored(stored: Held, content_hash: bytes) -> RecordResult:
+    if stored.content_hash != content_hash:
+        return _conflict(stored.id)
+    return RecordResult(
+        id=str(uuid.UUID(bytes=stored.id)),
+        seq=stored.seq,
+        status=stored.status,
+        code=stored.code,
+        message=stored.message,
+        stored=True,
+        duplicate=True,
+    )
+
+
+def _from_facts(facts: Facts) -> RecordResult:
+    if facts.ok:
+        status = "accepted"
+    elif facts.code == "deferred":
+        status = "deferred"
+    else:
+        status = "rejected"
+    stored = facts.ok or (facts.stored and status == "rejected")
+    return RecordResult(
+        id=str(uuid.UUID(bytes=facts.record_id)),
+        seq=facts.seq or None,
+        status=status,
+        code=facts.code,
+        message=facts.message,
+        stored=stored,
+    )
+
+
+def _advance_chain(session: Session, terminal_id: str) -> IngestReport:
+    terminal = session.get_one(Terminal, terminal_id)
+    seqs = list(
+        session.scalars(
+            select(StoredRecord.seq)
+            .where(
+                StoredRecord.terminal_id == terminal_id,
+                StoredRecord.in_chain,
+                StoredRecord.seq > terminal.contiguous_seq,
+            )
+            .order_by(StoredRecord.seq)
+            .limit(100_000)
+        )
+    )
+    contiguous = terminal.contiguous_seq
+    for seq in seqs:
+        if seq != contiguous + 1:
+            break
+        contiguous = seq
+    gaps: list[tuple[int, int]] = []
+    expected = contiguous + 1
+    for seq in seqs:
+        if seq > expected and len(gaps) < GAP_REPORT_LIMIT:
+            gaps.append((expected, seq - 1))
+        expected = max(expected, seq + 1)
+    if contiguous != terminal.contiguous_seq:
+        terminal.contiguous_seq = contiguous
+        terminal.last_hash = session.scalar(
+            select(StoredRecord.content_hash).where(
+                StoredRecord.terminal_id == terminal_id,
+                StoredRecord.in_chain,
+                StoredRecord.seq == contiguous,
+            )
+        )
+    last = seqs[-1] if seqs else contiguous
+    return IngestReport(terminal_id, [], contiguous, max(last, contiguous), gaps)

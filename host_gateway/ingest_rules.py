@@ -1,0 +1,329 @@
+"""The rules of ingest that need the host's memory: chain, card counters, catalog, voids, loads.
+
+:class:`BatchRules` is built inside the ingest transaction (under the ingest lock) on the
+batch's :class:`~host_gateway.ingest_state.BatchState`, then decides record by record in sequence
+order, so a void can refer to a sale earlier in the same batch. It collects what to write; it
+writes nothing itself (:mod:`host_gateway.ingest` does, in the same transaction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from host_gateway import postings
+from host_gateway.events import EventRow
+from host_gateway.ingest_state import BatchState, Link, Writes
+from host_gateway.models import StoredRecord
+from host_gateway.verification import Facts
+from ledger.bodies import SaleBody
+from ledger.cardproofs import DebitProof
+from ledger.catalog import Catalog
+from ledger.record import GENESIS_HASH, Record
+
+_NOT_THIS_CARD = {"load_replay"}
+"""Refusals whose card evidence comes from a copy of the card: it is not this card's history."""
+CatalogLookup = Callable[[int], Catalog | None]
+FUTURE_SLACK = 600
+"""A record may claim to be this many seconds ahead of the host clock before it is flagged."""
+
+
+class BatchRules(BatchState):
+    def __init__(
+        self,
+        session: Session,
+        terminal_id: str,
+        shop_id: str,
+        batch: list[Facts],
+        catalogs: CatalogLookup,
+        received_at: int,
+    ) -> None:
+        super().__init__(session, terminal_id, batch)
+        self.shop_id, self.catalogs, self.received_at = shop_id, catalogs, received_at
+        self.writes = Writes()
+
+    # --- deciding -------------------------------------------------------------------------
+
+    def decide(self, facts: Facts, data: bytes) -> Facts:
+        """Decide one record; collects its writes. Returns the facts with the final outcome."""
+        if not facts.ok and not facts.stored:
+            self._event(facts, facts.code, facts.message)
+            return facts
+        if facts.ok and facts.type == "void" and self._must_wait(facts):
+            facts.ok, facts.code = False, "deferred"
+            facts.message = f"voided sale seq {facts.original_seq} has not arrived yet: resend"
+            return facts
+        in_chain = self._check_chain(facts)
+        genuine = facts.card_number is not None and self._check_counter(facts)
+        if facts.ok:
+            self._check_type_rules(facts)
+        if facts.time > self.received_at + FUTURE_SLACK:
+            self._event(facts, "record_time_future", f"record time {facts.time} is ahead")
+        if not facts.ok:
+            self._event(facts, facts.code, facts.message)
+        self._store(facts, data, in_chain)
+        if genuine and facts.code not in _NOT_THIS_CARD:
+            self._evidence(facts)
+            self._post(facts)
+        return facts
+
+    def _check_chain(self, facts: Facts) -> bool:
+        holder = self.chain.get(facts.seq)
+        if holder is not None and holder.record_id != facts.record_id:
+            facts.reject(
+                "sequence_conflict",
+                f"another record already holds seq {facts.seq} of {self.terminal_id}",
+                stored=True,
+            )
+            return False
+        previous = self.chain.get(facts.seq - 1)
+        expected = GENESIS_HASH if facts.seq == 1 else (previous.hash if previous else None)
+        following = self.chain.get(facts.seq + 1)
+        broken = (expected is not None and facts.prev_hash != expected) or (
+            following is not None and following.prev_hash != facts.hash
+        )
+        if broken:
+            facts.reject(
+                "chain_broken",
+                f"seq {facts.seq} does not link to its neighbours (removed, reordered or altered)",
+                stored=True,
+            )
+            return False
+        self.chain[facts.seq] = Link(facts.record_id, facts.hash, facts.prev_hash)
+        return True
+
+    def _check_counter(self, facts: Facts) -> bool:
+        """False when this card evidence must not move money (clone or replayed proof)."""
+        assert facts.card_number is not None and facts.card_counter is not None
+        key = (facts.card_number, facts.card_counter)
+        seen = self.counters.get(key)
+        if seen is None:
+            self.counters[key] = facts.proof_hash
+            return True
+        if seen == facts.proof_hash:
+            facts.reject(
+                "card_proof_replayed",
+                f"card {facts.card_number} counter {facts.card_counter} is already settled",
+                stored=True,
+            )
+        else:
+            facts.reject(
+                "card_cloned",
+                f"card {facts.card_number} counter {facts.card_counter} seen with other content",
+                stored=True,
+            )
+            self._flag_clone(facts.card_number)
+        return False
+
+    def _flag_clone(self, number: str) -> None:
+        if number not in self.writes.clones:
+            self.writes.clones.append(number)
+        self.writes.card_status[number] = "cloned"
+
+    def _check_type_rules(self, facts: Facts) -> None:
+        number = facts.card_number
+        if number is not None and number not in self.cards:
+            facts.reject("card_unknown", f"card {number} is not registered here", stored=True)
+            return
+        if facts.type == "sale":
+            self._check_sale(facts)
+        elif facts.type == "void":
+            self._check_void(facts)
+        elif facts.type == "load":
+            self._check_load(facts)
+        elif facts.type == "block" and number is not None:
+            self.writes.card_status[number] = "blocked"
+
+    def _check_sale(self, facts: Facts) -> None:
+        number = facts.card_number
+        assert number is not None
+        version = self.hotlisted.get(number)
+        if version is not None and any(v >= version and s < facts.seq for v, s in self.fetches):
+            facts.reject(
+                "card_hotlisted",
+                f"card {number} was on the hotlist this terminal held when it sold",
+                stored=True,
+            )
+            return
+        if self.writes.card_status.get(number, self.cards.get(number)) in ("blocked", "cloned"):
+            facts.reject("card_blocked", f"card {number} is blocked", stored=True)
+            return
+        catalog = self.catalogs(facts.catalog_version)
+        if catalog is None:
+            facts.reject(
+                "catalog_unknown", f"catalog version {facts.catalog_version} unknown", stored=True
+            )
+            return
+        eligible = self.programs.get(number, set())
+        for gtin, category, unit_qty, het, paid in facts.lines:
+            item = catalog.item(gtin)
+            if item is None:
+                facts.reject("not_in_catalog", f"item {gtin} is not in the catalog", stored=True)
+                return
+            if (item.category, item.unit_base_quantity, item.het) != (category, unit_qty, het):
+                facts.reject(
+                    "catalog_mismatch",
+                    f"item {gtin} differs from catalog {catalog.version}",
+                    stored=True,
+                )
+                return
+            for code in paid:
+                if code not in item.programs or code not in eligible:
+                    facts.reject(
+                        "purse_not_eligible", f"purse {code} may not pay for {gtin}", stored=True
+                    )
+                    return
+        for category, used in facts.quantities:
+            cap = catalog.categories.get(category)
+            if cap is not None and cap.cap_per_month is not None and used > cap.cap_per_month:
+                facts.reject(
+                    "cap_exceeded", f"category {category} over its monthly cap", stored=True
+                )
+                return
+        self.batch_sales[facts.record_id] = facts
+
+    def _check_void(self, facts: Facts) -> None:
+        original = self.originals.get(facts.original_id)
+        in_batch = self.batch_sales.get(facts.original_id)
+        if original is None and in_batch is None:
+            facts.reject("void_unknown_sale", "no such sale of this terminal", stored=True)
+            return
+        if facts.original_id in self.voided:
+            facts.reject("void_twice", "this sale was already voided", stored=True)
+            return
+        if in_batch is not None:
+            sale_card, sale_counter, sale_seq = (
+                in_batch.card_number,
+                in_batch.card_counter,
+                in_batch.seq,
+            )
+            sale_amounts = _amounts(in_batch.purses)
+            sale_ok, sale_terminal = True, self.terminal_id
+        else:
+            assert original is not None
+            sale_card, sale_counter, sale_seq = (
+                original.card_number,
+                original.card_counter,
+                original.seq,
+            )
+            sale_amounts = _stored_sale_amounts(original)
+            sale_ok = original.status == "accepted" and original.type == "sale"
+            sale_terminal = original.terminal_id
+        same = (
+            sale_ok
+            and sale_terminal == self.terminal_id
+            and sale_seq == facts.original_seq
+            and sale_card == facts.card_number
+            and sale_counter == facts.original_counter
+            and sale_amounts == _amounts(facts.purses)
+        )
+        if not same:
+            facts.reject(
+                "void_mismatch",
+                "void does not match an accepted sale of this card at this terminal",
+                stored=True,
+            )
+            return
+        self.voided.add(facts.original_id)
+
+    def _must_wait(self, facts: Facts) -> bool:
+        """A void whose sale is neither here nor in the chain yet: it is still on its way."""
+        known = facts.original_id in self.originals or facts.original_id in self.batch_sales
+        return not known and facts.original_seq not in self.chain
+
+    def _check_load(self, facts: Facts) -> None:
+        assert facts.card_number is not None
+        load = self.loads.get((facts.card_number, facts.load_seq))
+        if load is None or load.authorization != facts.authorization:
+            facts.reject("load_unknown", "no such load was authorized by this host", stored=True)
+            return
+        if load.applied_record is not None or load.id in self.applied_in_batch:
+            # A card never applies one load_seq twice: a second receipt comes from a copy.
+            facts.reject("load_replay", f"load {facts.load_seq} was already applied", stored=True)
+            self._flag_clone(facts.card_number)
+            return
+        self.applied_in_batch.add(load.id)
+        self.writes.loads_applied.append((load.id, facts.record_id))
+
+    # --- collecting writes ---------------------------------------------------------------
+
+    def _event(self, facts: Facts, code: str, message: str) -> None:
+        self.writes.events.append(
+            EventRow(code, message, self.terminal_id, facts.record_id, facts.card_number)
+        )
+
+    def _store(self, facts: Facts, data: bytes, in_chain: bool) -> None:
+        self.writes.records.append(
+            {
+                "id": facts.record_id,
+                "terminal_id": self.terminal_id,
+                "seq": facts.seq,
+                "type": facts.type,
+                "content_hash": facts.hash,
+                "prev_hash": facts.prev_hash,
+                "data": data,
+                "terminal_time": facts.time,
+                "received_at": self.received_at,
+                "status": "accepted" if facts.ok else "rejected",
+                "code": facts.code,
+                "message": facts.message,
+                "in_chain": in_chain,
+                "card_number": facts.card_number,
+                "card_counter": facts.card_counter,
+                "voids_record": facts.original_id if facts.type == "void" and facts.ok else None,
+            }
+        )
+
+    def _evidence(self, facts: Facts) -> None:
+        self.writes.card_transactions.append(
+            {
+                "card_number": facts.card_number,
+                "counter": facts.card_counter,
+                "proof_hash": facts.proof_hash,
+                "record_id": facts.record_id,
+                "kind": facts.type,
+            }
+        )
+        for code, _, balance in facts.purses:
+            self.writes.purse_proofs.append(
+                {
+                    "card_number": facts.card_number,
+                    "purse_code": code,
+                    "counter": facts.card_counter,
+                    "balance_after": balance,
+                }
+            )
+
+    def _post(self, facts: Facts) -> None:
+        number = facts.card_number
+        assert number is not None
+        entry = postings.Entry(facts.type if facts.ok else "refused", facts.code, facts.record_id)
+        for code, amount, _ in facts.purses:
+            purse = postings.purse(number, code)
+            if facts.type == "sale":
+                other = postings.shop(self.shop_id) if facts.ok else postings.suspense(code)
+                entry.transfer(purse, other, amount)
+            elif facts.type == "void":
+                other = postings.shop(self.shop_id) if facts.ok else postings.suspense(code)
+                entry.transfer(other, purse, amount)
+            elif facts.type == "load":
+                entry.transfer(purse, postings.expired(code), facts.swept)
+                other = postings.pending(code) if facts.ok else postings.suspense(code)
+                entry.transfer(other, purse, amount)
+        self.writes.entries.append(entry)
+
+
+def _amounts(purses: tuple[tuple[str, int, int], ...]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for code, amount, _ in purses:
+        totals[code] = totals.get(code, 0) + amount
+    return totals
+
+
+def _stored_sale_amounts(original: StoredRecord) -> dict[str, int]:
+    if original.type != "sale":
+        return {}
+    body = SaleBody.from_value(Record.decode(original.data).body)
+    proof = DebitProof.decode(body.card_proof)
+    return _amounts(tuple((p.code, p.amount, p.balance_after) for p in proof.purses))

@@ -1,0 +1,137 @@
+"""The host's memory that one ingest batch needs, fetched up front in a few queries.
+
+Built inside the ingest transaction (under the ingest lock): the chain around the batch's
+sequence numbers, the card counters it uses, the cards, programs and hotlist entries, the sales
+its voids name and the loads its receipts close. :mod:`host_gateway.ingest_rules` decides on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from host_gateway import postings
+from host_gateway.cards import hotlisted_since
+from host_gateway.events import EventRow
+from host_gateway.models import (
+    Card,
+    CardProgram,
+    CardTransaction,
+    HotlistFetch,
+    Load,
+    StoredRecord,
+)
+from host_gateway.verification import Facts
+
+
+@dataclass
+class Link:
+    record_id: bytes
+    hash: bytes
+    prev_hash: bytes
+
+
+@dataclass
+class Writes:
+    records: list[dict[str, object]] = field(default_factory=list)
+    card_transactions: list[dict[str, object]] = field(default_factory=list)
+    purse_proofs: list[dict[str, object]] = field(default_factory=list)
+    entries: list[postings.Entry] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
+    loads_applied: list[tuple[int, bytes]] = field(default_factory=list)
+    card_status: dict[str, str] = field(default_factory=dict)
+    clones: list[str] = field(default_factory=list)
+
+
+class BatchState:
+    """What the host knows that a batch's records refer to, fetched in a few queries."""
+
+    def __init__(self, session: Session, terminal_id: str, batch: list[Facts]) -> None:
+        self.terminal_id = terminal_id
+        signed = [f for f in batch if f.ok or f.stored]
+        seqs = {s for f in signed for s in (f.seq - 1, f.seq, f.seq + 1)}
+        seqs |= {f.original_seq for f in signed if f.type == "void"}
+        self.chain: dict[int, Link] = {
+            seq: Link(rid, h, p)
+            for seq, rid, h, p in session.execute(
+                select(
+                    StoredRecord.seq,
+                    StoredRecord.id,
+                    StoredRecord.content_hash,
+                    StoredRecord.prev_hash,
+                ).where(
+                    StoredRecord.terminal_id == terminal_id,
+                    StoredRecord.in_chain,
+                    StoredRecord.seq.in_(sorted(seqs)),
+                )
+            )
+        }
+        cards = {f.card_number for f in signed if f.card_number}
+        pairs = [(f.card_number, f.card_counter) for f in signed if f.card_number]
+        self.counters: dict[tuple[str, int], bytes] = {}
+        if pairs:
+            rows = session.execute(
+                select(
+                    CardTransaction.card_number, CardTransaction.counter, CardTransaction.proof_hash
+                ).where(tuple_(CardTransaction.card_number, CardTransaction.counter).in_(pairs))
+            )
+            self.counters = {(c, n): h for c, n, h in rows}
+        self.cards: dict[str, str] = {
+            number: status
+            for number, status in session.execute(
+                select(Card.number, Card.status).where(Card.number.in_(cards))
+            )
+        }
+        self.programs: dict[str, set[str]] = {}
+        for number, code in session.execute(
+            select(CardProgram.card_number, CardProgram.program_code).where(
+                CardProgram.card_number.in_(cards)
+            )
+        ):
+            self.programs.setdefault(number, set()).add(code)
+        self.hotlisted = hotlisted_since(session, cards)
+        self.fetches: list[tuple[int, int]] = []
+        if self.hotlisted:
+            self.fetches = [
+                (v, s)
+                for v, s in session.execute(
+                    select(HotlistFetch.version, HotlistFetch.seq).where(
+                        HotlistFetch.terminal_id == terminal_id
+                    )
+                )
+            ]
+        self._prefetch_voids(session, signed)
+        self._prefetch_loads(session, signed)
+
+    def _prefetch_voids(self, session: Session, signed: list[Facts]) -> None:
+        originals = [f.original_id for f in signed if f.type == "void" and f.original_id]
+        self.originals: dict[bytes, StoredRecord] = {}
+        self.voided: set[bytes] = set()
+        if originals:
+            self.originals = {
+                r.id: r
+                for r in session.scalars(select(StoredRecord).where(StoredRecord.id.in_(originals)))
+            }
+            self.voided = set(
+                session.scalars(
+                    select(StoredRecord.voids_record).where(
+                        StoredRecord.voids_record.in_(originals),
+                        StoredRecord.status == "accepted",
+                    )
+                )
+            )
+        self.batch_sales: dict[bytes, Facts] = {}
+
+    def _prefetch_loads(self, session: Session, signed: list[Facts]) -> None:
+        wanted = [(f.card_number, f.load_seq) for f in signed if f.type == "load" and f.card_number]
+        self.loads: dict[tuple[str, int], Load] = {}
+        if wanted:
+            self.loads = {
+                (load.card_number, load.load_seq): load
+                for load in session.scalars(
+                    select(Load).where(tuple_(Load.card_number, Load.load_seq).in_(wanted))
+                )
+            }
+        self.applied_in_batch: set[int] = set()

@@ -1,0 +1,288 @@
+"""The gateway's tables (SQLAlchemy 2). The schema itself is made by the Alembic migrations in
+``host_gateway/migrations``; a test proves these models and the migrations agree.
+
+Times are unix seconds (host clock) as integers; money is integer rupiah; ids of records are the
+16 raw bytes of their UUID so SQLite and PostgreSQL store and compare them the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+BIG_ID = BigInteger().with_variant(Integer, "sqlite")
+"""64-bit ids on PostgreSQL; SQLite autoincrements only an INTEGER primary key."""
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class IssuerKey(Base):
+    """The issuer's private keys, encrypted with the operator passphrase (S4: keys at rest)."""
+
+    __tablename__ = "issuer_keys"
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key_id: Mapped[bytes] = mapped_column(LargeBinary(4))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    encrypted_pem: Mapped[bytes] = mapped_column(LargeBinary)
+    created: Mapped[int] = mapped_column(BigInteger)
+
+
+class SealedSecret(Base):
+    """Symmetric data keys (e.g. for NIK) wrapped by a key derived from the passphrase."""
+
+    __tablename__ = "sealed_secrets"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    salt: Mapped[bytes] = mapped_column(LargeBinary(16))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Counter(Base):
+    """Named monotonic counters: terminal numbers, certificate serials, distribution versions."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class Shop(Base):
+    __tablename__ = "shops"
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    created: Mapped[int] = mapped_column(BigInteger)
+
+
+class EnrollmentCode(Base):
+    """A one-time code; only its SHA-256 is stored, so a database leak enrolls nobody."""
+
+    __tablename__ = "enrollment_codes"
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    created: Mapped[int] = mapped_column(BigInteger)
+    expires: Mapped[int] = mapped_column(BigInteger)
+    used_at: Mapped[int | None] = mapped_column(BigInteger)
+    terminal_id: Mapped[str | None] = mapped_column(String(8))
+
+
+class Terminal(Base):
+    __tablename__ = "terminals"
+    id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    certificate: Mapped[bytes] = mapped_column(LargeBinary)
+    issued: Mapped[int] = mapped_column(BigInteger)
+    valid_until: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+    last_seen: Mapped[int | None] = mapped_column(BigInteger)
+    last_skew: Mapped[int | None] = mapped_column(Integer)
+    contiguous_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Highest seq such that every record 1..seq of this terminal is at the host."""
+    last_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+
+
+class RequestNonce(Base):
+    """Nonces of signed requests inside the replay window; older ones are pruned."""
+
+    __tablename__ = "request_nonces"
+    terminal_id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    seen: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class Program(Base):
+    """A funder's program; its code is the purse code on the card (APBD, BZNS, ...)."""
+
+    __tablename__ = "programs"
+    code: Mapped[str] = mapped_column(String(4), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created: Mapped[int] = mapped_column(BigInteger)
+
+
+class Card(Base):
+    __tablename__ = "cards"
+    number: Mapped[str] = mapped_column(String(16), primary_key=True)
+    holder_name: Mapped[str] = mapped_column(String(200))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    certificate: Mapped[bytes] = mapped_column(LargeBinary)
+    valid_until: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    """active, hotlisted, blocked (the card said so) or cloned (two histories seen)."""
+    nik_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created: Mapped[int] = mapped_column(BigInteger)
+
+
+class CardProgram(Base):
+    __tablename__ = "card_programs"
+    card_number: Mapped[str] = mapped_column(ForeignKey("cards.number"), primary_key=True)
+    program_code: Mapped[str] = mapped_column(ForeignKey("programs.code"), primary_key=True)
+
+
+class CardTransaction(Base):
+    """One per card counter the host has seen: the evidence that detects clones and replays."""
+
+    __tablename__ = "card_transactions"
+    card_number: Mapped[str] = mapped_column(String(16), primary_key=True)
+    counter: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    proof_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    record_id: Mapped[bytes] = mapped_column(LargeBinary(16))
+    kind: Mapped[str] = mapped_column(String(16))
+
+
+class PurseProof(Base):
+    """The balance a card signed for one purse at one counter: what shadow balances must match."""
+
+    __tablename__ = "purse_proofs"
+    card_number: Mapped[str] = mapped_column(String(16), primary_key=True)
+    purse_code: Mapped[str] = mapped_column(String(4), primary_key=True)
+    counter: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    balance_after: Mapped[int] = mapped_column(BigInteger)
+
+
+class StoredRecord(Base):
+    """Every record the host holds, with the outcome it was given (returned again on retry)."""
+
+    __tablename__ = "records"
+    id: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(String(8))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(16))
+    content_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    """SHA-256 of the record's encoding: also its chain hash."""
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    terminal_time: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    in_chain: Mapped[bool] = mapped_column(Boolean)
+    """False when another record already holds this terminal's seq (a forked chain)."""
+    card_number: Mapped[str | None] = mapped_column(String(16))
+    card_counter: Mapped[int | None] = mapped_column(BigInteger)
+    voids_record: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+
+    __table_args__ = (
+        Index(
+            "ix_records_chain",
+            "terminal_id",
+            "seq",
+            unique=True,
+            sqlite_where=text("in_chain"),
+            postgresql_where=text("in_chain"),
+        ),
+        Index("ix_records_terminal_seq", "terminal_id", "seq"),
+        Index(
+            "ix_records_voids",
+            "voids_record",
+            unique=True,
+            sqlite_where=text("voids_record IS NOT NULL AND status = 'accepted'"),
+            postgresql_where=text("voids_record IS NOT NULL AND status = 'accepted'"),
+        ),
+    )
+
+
+class PublishedDocument(Base):
+    """Signed catalog and config documents, every version kept."""
+
+    __tablename__ = "documents"
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    published: Mapped[int] = mapped_column(BigInteger)
+
+
+class HotlistEntry(Base):
+    """One change to the hotlist; the hotlist version is the highest entry version."""
+
+    __tablename__ = "hotlist"
+    version: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    card_number: Mapped[str] = mapped_column(String(16), index=True)
+    action: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text)
+    block_order: Mapped[bytes | None] = mapped_column(LargeBinary)
+    added: Mapped[int] = mapped_column(BigInteger)
+
+
+class HotlistFetch(Base):
+    """A terminal had this hotlist version when its journal was at ``seq``."""
+
+    __tablename__ = "hotlist_fetches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    terminal_id: Mapped[str] = mapped_column(String(8), index=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Load(Base):
+    __tablename__ = "loads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    card_number: Mapped[str] = mapped_column(ForeignKey("cards.number"))
+    load_seq: Mapped[int] = mapped_column(BigInteger)
+    purse_code: Mapped[str] = mapped_column(String(4))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    expiry: Mapped[dt.date] = mapped_column(Date)
+    authorization: Mapped[bytes] = mapped_column(LargeBinary)
+    created: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(BigInteger, index=True)
+    """Distribution version: set when created and again when applied."""
+    applied_record: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    applied_at: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_loads_card_seq", "card_number", "load_seq", unique=True),)
+
+
+class Account(Base):
+    """A double-entry account; balance is the sum of its lines (debit positive)."""
+
+    __tablename__ = "accounts"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    balance: Mapped[int] = mapped_column(BigInteger)
+
+
+class JournalEntry(Base):
+    __tablename__ = "journal_entries"
+    id: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    at: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    record_id: Mapped[bytes | None] = mapped_column(LargeBinary(16), index=True)
+    memo: Mapped[str] = mapped_column(Text)
+
+
+class JournalLine(Base):
+    __tablename__ = "journal_lines"
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
+    entry_id: Mapped[bytes] = mapped_column(LargeBinary(16), index=True)
+    account: Mapped[str] = mapped_column(String(40), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class Event(Base):
+    """Refusals and flags (attacks, clones, skew): counted by code, kept for the operator."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
+    at: Mapped[int] = mapped_column(BigInteger, index=True)
+    code: Mapped[str] = mapped_column(String(32), index=True)
+    terminal_id: Mapped[str | None] = mapped_column(String(8))
+    record_id: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    card_number: Mapped[str | None] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,128 @@
+"""Double-entry journal in integer rupiah.
+
+Each entry is a set of lines (account, amount; debit positive, credit negative) that sums to zero;
+account balances are kept next to the lines in the same transaction. Accounts:
+
+- ``giro``: the Dinas Sosial giro parent account (the real money)
+- ``fund:P``: program P's money not yet promised to anyone
+- ``pending:P``: loads authorized for cards but not yet on a card
+- ``purse:CARD:P``: what the card's purse P owes its holder (credit balance = card balance)
+- ``shop:S``: what is owed to shop S for accepted sales
+- ``expired:P``: value that expired on cards
+- ``suspense:P``: value a genuine card moved in a record the host refused (an operator decides)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from host_gateway.db import bulk_insert
+from host_gateway.models import Account, JournalEntry, JournalLine
+from ledger.ids import new_id
+
+GIRO = "giro"
+
+
+def fund(program: str) -> str:
+    return f"fund:{program}"
+
+
+def pending(program: str) -> str:
+    return f"pending:{program}"
+
+
+def purse(card_number: str, program: str) -> str:
+    return f"purse:{card_number}:{program}"
+
+
+def shop(shop_id: str) -> str:
+    return f"shop:{shop_id}"
+
+
+def expired(program: str) -> str:
+    return f"expired:{program}"
+
+
+def suspense(program: str) -> str:
+    return f"suspense:{program}"
+
+
+class UnbalancedEntryError(ValueError):
+    """A programming error: an entry whose lines do not sum to zero is never written."""
+
+
+@dataclass
+class Entry:
+    kind: str
+    memo: str
+    record_id: bytes | None = None
+    lines: list[tuple[str, int]] = field(default_factory=list)
+
+    def transfer(self, debit: str, credit: str, amount: int) -> Entry:
+        """Move ``amount`` from ``credit`` to ``debit`` (both lines, so it stays balanced)."""
+        if amount < 0:
+            raise UnbalancedEntryError("transfer amounts are non-negative")
+        if amount:
+            self.lines.append((debit, amount))
+            self.lines.append((credit, -amount))
+        return self
+
+
+def post(session: Session, at: int, entries: Iterable[Entry]) -> None:
+    """Write entries and update balances; refuses the lot if any entry is unbalanced."""
+    entry_rows: list[dict[str, object]] = []
+    line_rows: list[dict[str, object]] = []
+    deltas: dict[str, int] = {}
+    for entry in entries:
+        if sum(amount for _, amount in entry.lines) != 0:
+            raise UnbalancedEntryError(f"entry {entry.kind} {entry.memo!r} does not balance")
+        if not entry.lines:
+            continue
+        entry_id = new_id().bytes
+        entry_rows.append(
+            {
+                "id": entry_id,
+                "at": at,
+                "kind": entry.kind,
+                "record_id": entry.record_id,
+                "memo": entry.memo,
+            }
+        )
+        for account, amount in entry.lines:
+            line_rows.append({"entry_id": entry_id, "account": account, "amount": amount})
+            deltas[account] = deltas.get(account, 0) + amount
+    if not entry_rows:
+        return
+    bulk_insert(session, JournalEntry, entry_rows)
+    bulk_insert(session, JournalLine, line_rows)
+    _add_to_balances(session, deltas)
+
+
+def _add_to_balances(session: Session, deltas: dict[str, int]) -> None:
+    rows = [
+        {"code": code, "kind": code.split(":", 1)[0], "balance": delta}
+        for code, delta in sorted(deltas.items())
+    ]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        pg = postgresql.insert(Account)
+        session.execute(
+            pg.on_conflict_do_update(
+                index_elements=[Account.code],
+                set_={"balance": Account.balance + pg.excluded.balance},
+            ),
+            rows,
+        )
+    else:
+        lite = sqlite.insert(Account)
+        session.execute(
+            lite.on_conflict_do_update(
+                index_elements=[Account.code],
+                set_={"balance": Account.balance + lite.excluded.balance},
+            ),
+            rows,
+        )

@@ -1,0 +1,169 @@
+"""The part of ingest that needs no database: decode, signatures, card proofs (ledger.verify).
+
+It runs in worker processes (signature checks are most of the cost) and returns :class:`Facts`,
+small picklable summaries that the stateful rules (:mod:`host_gateway.ingest_rules`) decide on.
+A rejection here is ``stored`` (kept under the record id, returned again on retry) only when the
+terminal's signature verifies: bytes the terminal did not sign must not occupy its record id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ledger.binary import FormatError
+from ledger.bodies import SaleBody
+from ledger.cardproofs import DebitProof
+from ledger.crypto import sha256
+from ledger.record import Record
+from ledger.verify import (
+    TrustAnchors,
+    VerificationError,
+    Verified,
+    VerifiedBlock,
+    VerifiedDayClose,
+    VerifiedLoad,
+    VerifiedSale,
+    VerifiedVoid,
+    verify_record,
+)
+
+CERTIFICATE_SLACK = 3_600
+"""Seconds a record may claim to predate its terminal certificate (clock drift at enrollment)."""
+
+_GENUINE_CARD_REFUSALS = {"basket_mismatch", "amount_mismatch", "het_exceeded", "quantity_mismatch"}
+"""Refusals where the card's own signed proof is genuine: the card did move that money."""
+
+
+@dataclass(slots=True)
+class Facts:
+    index: int
+    record_id: bytes
+    ok: bool
+    code: str = "ok"
+    message: str = ""
+    stored: bool = False
+    seq: int = 0
+    type: str = ""
+    time: int = 0
+    prev_hash: bytes = b""
+    hash: bytes = b""
+    card_number: str | None = None
+    card_counter: int | None = None
+    proof_hash: bytes = b""
+    purses: tuple[tuple[str, int, int], ...] = ()
+    """(purse code, amount, balance after) exactly as the card signed them."""
+    quantities: tuple[tuple[int, int], ...] = ()
+    """(category, used this period after) as the card signed them."""
+    catalog_version: int = 0
+    lines: tuple[tuple[str, int, int, int, tuple[str, ...]], ...] = ()
+    """(gtin, category, unit base quantity, HET, purse codes that paid) per sale line."""
+    original_id: bytes = b""
+    original_seq: int = 0
+    original_counter: int = 0
+    load_seq: int = 0
+    authorization: bytes = b""
+    swept: int = 0
+    block_order: bytes = b""
+
+    def reject(self, code: str, message: str, *, stored: bool) -> Facts:
+        self.ok, self.code, self.message, self.stored = False, code, message, stored
+        return self
+
+
+@dataclass(frozen=True)
+class TerminalKey:
+    terminal_id: str
+    public_key: bytes
+    issued: int
+    valid_until: int
+
+
+def verify_items(
+    terminal: TerminalKey, anchors: TrustAnchors, items: list[tuple[int, bytes, bytes]]
+) -> list[Facts]:
+    """Check (index, claimed record id, encoded record) items; one Facts each, same order."""
+    return [_verify_one(terminal, anchors, index, rid, data) for index, rid, data in items]
+
+
+def _verify_one(
+    terminal: TerminalKey, anchors: TrustAnchors, index: int, record_id: bytes, data: bytes
+) -> Facts:
+    facts = Facts(index, record_id, ok=True)
+    try:
+        record = Record.decode(data)
+    except FormatError as exc:
+        return facts.reject("malformed", f"record does not decode: {exc}", stored=False)
+    if record.id.bytes != record_id:
+        return facts.reject(
+            "malformed", "record id differs from the id it was sent under", stored=False
+        )
+    if record.terminal_id != terminal.terminal_id:
+        return facts.reject(
+            "terminal_mismatch",
+            f"record of terminal {record.terminal_id} sent by {terminal.terminal_id}",
+            stored=False,
+        )
+    facts.seq, facts.type, facts.time = record.seq, str(record.type), record.time
+    facts.prev_hash, facts.hash = record.prev_hash, sha256(data)
+    try:
+        verified = verify_record(record, terminal.public_key, anchors)
+    except VerificationError as exc:
+        signed = exc.code != "terminal_signature"
+        if exc.code in _GENUINE_CARD_REFUSALS:
+            _genuine_sale_evidence(facts, record)
+        return facts.reject(exc.code, exc.message, stored=signed)
+    if not terminal.issued - CERTIFICATE_SLACK <= record.time <= terminal.valid_until:
+        return facts.reject(
+            "terminal_certificate",
+            "record time is outside the terminal certificate's validity",
+            stored=True,
+        )
+    _fill(facts, verified)
+    return facts
+
+
+def _genuine_sale_evidence(facts: Facts, record: Record) -> None:
+    """verify_record checks certificate and proof signature before these refusals."""
+    body = SaleBody.from_value(record.body)
+    proof = DebitProof.decode(body.card_proof)
+    facts.card_number, facts.card_counter = proof.card_number, proof.counter
+    facts.proof_hash = sha256(body.card_proof)
+    facts.purses = tuple((p.code, p.amount, p.balance_after) for p in proof.purses)
+
+
+def _fill(facts: Facts, verified: Verified) -> None:
+    match verified:
+        case VerifiedSale(body=body, proof=proof):
+            facts.card_number, facts.card_counter = body.card_number, proof.counter
+            facts.proof_hash = sha256(body.card_proof)
+            facts.purses = tuple((p.code, p.amount, p.balance_after) for p in proof.purses)
+            facts.quantities = tuple((q.category, q.used_after) for q in proof.quantities)
+            facts.catalog_version = body.catalog_version
+            facts.lines = tuple(
+                (
+                    line.gtin,
+                    line.category,
+                    line.unit_base_quantity,
+                    line.het,
+                    tuple(code for code, _ in line.paid),
+                )
+                for line in body.lines
+            )
+        case VerifiedVoid(body=body, proof=proof):
+            facts.card_number, facts.card_counter = body.card_number, proof.counter
+            facts.proof_hash = sha256(body.card_proof)
+            facts.purses = tuple((p.code, p.amount, p.balance_after) for p in proof.purses)
+            facts.original_id, facts.original_seq = body.original_id.bytes, body.original_seq
+            facts.original_counter = proof.original_counter
+        case VerifiedLoad(body=body, receipt=receipt):
+            facts.card_number, facts.card_counter = body.card_number, receipt.counter
+            facts.proof_hash = sha256(body.card_receipt)
+            facts.purses = ((receipt.purse_code, receipt.amount, receipt.balance_after),)
+            facts.load_seq, facts.authorization = receipt.load_seq, body.authorization
+            facts.swept = receipt.expired_swept
+        case VerifiedBlock(body=body, receipt=receipt):
+            facts.card_number, facts.card_counter = body.card_number, receipt.counter
+            facts.proof_hash = sha256(body.card_receipt)
+            facts.block_order = body.order
+        case VerifiedDayClose():
+            pass

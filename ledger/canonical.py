@@ -1,0 +1,113 @@
+"""The one canonical byte encoding of signed data: deterministic CBOR over a small data model.
+
+Values are maps with text keys, lists, integers, byte strings, text, booleans and null. Floats are
+refused (money is integer rupiah). Encoding uses cbor2's canonical mode (shortest integer forms,
+definite lengths, map keys sorted by length then bytes). Decoding refuses anything that would not
+re-encode to the very same bytes, so every signed value has exactly one byte form.
+See docs/record-format.md for the rules and the fixed test vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import cbor2
+
+from ledger.binary import FormatError
+
+MAX_DEPTH = 16
+MAX_SIZE = 1 << 20
+
+Value = Any
+"""A canonical value: dict[str, Value] | list[Value] | int | bytes | str | bool | None."""
+
+
+_LEAVES = (str, bytes, bool, type(None))
+
+
+def _check(value: Value, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise FormatError("value nested too deeply")
+    # Fast path for the exact built-in types (almost every value): the ABC checks below cost
+    # more than the encoding itself on the host's ingest path. Same rules, same errors.
+    kind = type(value)
+    if kind is int:
+        if not -(1 << 63) <= value < 1 << 63:
+            raise FormatError("integers must fit in 64 bits")
+        return
+    if kind in _LEAVES:
+        return
+    if kind is dict:
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise FormatError(f"map keys must be text, got {type(key).__name__}")
+            _check(item, depth + 1)
+        return
+    if kind is list:
+        for item in value:
+            _check(item, depth + 1)
+        return
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not -(1 << 63) <= value < 1 << 63:
+            raise FormatError("integers must fit in 64 bits")
+        return
+    if value is None or isinstance(value, bool | bytes | str):
+        return
+    if isinstance(value, float):
+        raise FormatError("floats are not allowed in signed data")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise FormatError(f"map keys must be text, got {type(key).__name__}")
+            _check(item, depth + 1)
+        return
+    if isinstance(value, Sequence):
+        for item in value:
+            _check(item, depth + 1)
+        return
+    raise FormatError(f"type {type(value).__name__} is not allowed in signed data")
+
+
+def encode(value: Value) -> bytes:
+    _check(value, 0)
+    data: bytes = cbor2.dumps(value, canonical=True)
+    return data
+
+
+def decode(data: bytes) -> Value:
+    """Decode canonical bytes; any other input raises :class:`FormatError`."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise FormatError("expected bytes")
+    if len(data) > MAX_SIZE:
+        raise FormatError("encoded value too large")
+    try:
+        value = cbor2.loads(bytes(data), max_depth=MAX_DEPTH, allow_duplicate_keys=False)
+    except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+        raise FormatError(f"not valid CBOR: {exc}") from exc
+    if isinstance(value, cbor2.CBORTag | cbor2.CBORSimpleValue):
+        raise FormatError("CBOR tags and simple values are not allowed")
+    _check_decoded(value, 0)
+    # _check_decoded has checked every value, so re-encoding needs no second walk.
+    if cbor2.dumps(value, canonical=True) != bytes(data):
+        raise FormatError("not in canonical form")
+    return value
+
+
+def _check_decoded(value: Value, depth: int) -> None:
+    kind = type(value)
+    if kind is int or kind in _LEAVES:
+        _check(value, depth)
+        return
+    if isinstance(value, cbor2.CBORTag | cbor2.CBORSimpleValue):
+        raise FormatError("CBOR tags and simple values are not allowed")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise FormatError("map keys must be text")
+            _check_decoded(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_decoded(item, depth + 1)
+    else:
+        _check(value, depth)

@@ -1,0 +1,428 @@
+"""The card's signed messages and the issuer's signed orders to cards, byte for byte.
+
+These are the evidence of money: a debit proof is what the host settles, a load receipt closes a
+load, a void proof returns value. They are produced by the card (or the issuer) and carried
+unchanged inside ledger records, so terminal, host and card simulator share this one codec.
+Layouts are fixed big-endian fields; docs/card-protocol.md is the reference.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import ClassVar, Self
+
+from ledger.binary import BinaryReader, BinaryWriter, FormatError, decode_period
+from ledger.cardnumber import card_number_from_bcd, card_number_to_bcd
+from ledger.crypto import (
+    KEY_ID_SIZE,
+    PUBLIC_KEY_SIZE,
+    SIGNATURE_SIZE,
+    Domain,
+    SigningKey,
+    verify,
+)
+
+NONCE_SIZE = 16
+DIGEST_SIZE = 32
+TERMINAL_ID_SIZE = 8
+PURSE_CODE_SIZE = 4
+MAX_PURSES = 4
+MAX_QUANTITIES = 4
+MAX_AMOUNT = 0xFFFFFFFF
+
+_PURSE_CODE = re.compile(r"[A-Z0-9]{4}")
+_TERMINAL_ID = re.compile(r"[A-Z0-9-]{8}")
+
+
+class Kind:
+    """First byte of every signed card or issuer message."""
+
+    DEBIT = 0x01
+    LOAD = 0x02
+    VOID = 0x03
+    BLOCK = 0x04
+    LOAD_AUTHORIZATION = 0x10
+    BLOCK_ORDER = 0x11
+    CARD_CERTIFICATE = 0x20
+
+
+def check_purse_code(code: str) -> str:
+    if not isinstance(code, str) or not _PURSE_CODE.fullmatch(code):
+        raise FormatError(f"purse code must be 4 characters A-Z/0-9, got {code!r}")
+    return code
+
+
+def check_terminal_id(terminal_id: str) -> str:
+    if not isinstance(terminal_id, str) or not _TERMINAL_ID.fullmatch(terminal_id):
+        raise FormatError(f"terminal id must be 8 characters A-Z/0-9/-, got {terminal_id!r}")
+    return terminal_id
+
+
+@dataclass(frozen=True)
+class PurseMovement:
+    """One purse's part of a transaction: the amount moved and the balance it left."""
+
+    code: str
+    amount: int
+    balance_after: int
+
+    def write(self, out: BinaryWriter) -> None:
+        out.ascii(check_purse_code(self.code), PURSE_CODE_SIZE)
+        out.u32(self.amount).u32(self.balance_after)
+
+    @classmethod
+    def read(cls, reader: BinaryReader) -> PurseMovement:
+        code = check_purse_code(reader.ascii(PURSE_CODE_SIZE))
+        return cls(code, reader.u32(), reader.u32())
+
+
+@dataclass(frozen=True)
+class QuantityMovement:
+    """A change to a per-period quantity counter (e.g. grams of rice this month)."""
+
+    category: int
+    period: int
+    quantity: int
+    used_after: int
+
+    def write(self, out: BinaryWriter) -> None:
+        decode_period(self.period)
+        out.u8(self.category).u16(self.period).u32(self.quantity).u32(self.used_after)
+
+    @classmethod
+    def read(cls, reader: BinaryReader) -> QuantityMovement:
+        category, period = reader.u8(), reader.u16()
+        decode_period(period)
+        return cls(category, period, reader.u32(), reader.u32())
+
+
+def _write_list(
+    out: BinaryWriter, items: tuple[PurseMovement, ...] | tuple[QuantityMovement, ...], limit: int
+) -> None:
+    if len(items) > limit:
+        raise FormatError(f"at most {limit} entries allowed, got {len(items)}")
+    out.u8(len(items))
+    for item in items:
+        item.write(out)
+
+
+def _read_purses(reader: BinaryReader) -> tuple[PurseMovement, ...]:
+    count = reader.u8()
+    if count > MAX_PURSES:
+        raise FormatError(f"at most {MAX_PURSES} purses allowed, got {count}")
+    return tuple(PurseMovement.read(reader) for _ in range(count))
+
+
+def _read_quantities(reader: BinaryReader) -> tuple[QuantityMovement, ...]:
+    count = reader.u8()
+    if count > MAX_QUANTITIES:
+        raise FormatError(f"at most {MAX_QUANTITIES} quantity counters allowed, got {count}")
+    return tuple(QuantityMovement.read(reader) for _ in range(count))
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A message whose last 64 bytes are an Ed25519 signature over everything before them."""
+
+    KIND: ClassVar[int]
+    DOMAIN: ClassVar[Domain]
+
+    signature: bytes = dataclasses.field(default=b"", kw_only=True, repr=False)
+
+    def write_fields(self, out: BinaryWriter) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def read_fields(cls, reader: BinaryReader) -> Self:
+        raise NotImplementedError
+
+    def body(self) -> bytes:
+        out = BinaryWriter().u8(self.KIND)
+        self.write_fields(out)
+        return out.getvalue()
+
+    def encode(self) -> bytes:
+        if len(self.signature) != SIGNATURE_SIZE:
+            raise FormatError("message is not signed")
+        return self.body() + self.signature
+
+    def signed_by(self, key: SigningKey) -> Self:
+        return dataclasses.replace(self, signature=key.sign(self.DOMAIN, self.body()))
+
+    def verify(self, public_key: bytes) -> bool:
+        return verify(public_key, self.DOMAIN, self.body(), self.signature)
+
+    @classmethod
+    def decode(cls, data: bytes) -> Self:
+        reader = BinaryReader(data)
+        kind = reader.u8()
+        if kind != cls.KIND:
+            raise FormatError(f"expected message kind {cls.KIND:#04x}, got {kind:#04x}")
+        message = cls.read_fields(reader)
+        signature = reader.take(SIGNATURE_SIZE)
+        reader.end()
+        return dataclasses.replace(message, signature=signature)
+
+
+@dataclass(frozen=True)
+class CardCertificate(Signed):
+    """The issuer CA's statement that this public key belongs to this card number."""
+
+    KIND: ClassVar[int] = Kind.CARD_CERTIFICATE
+    DOMAIN: ClassVar[Domain] = Domain.CARD_CERTIFICATE
+    SIZE: ClassVar[int] = 1 + 8 + PUBLIC_KEY_SIZE + 4 + KEY_ID_SIZE + SIGNATURE_SIZE
+
+    card_number: str
+    public_key: bytes
+    valid_until: dt.date
+    issuer_key_id: bytes
+
+    def write_fields(self, out: BinaryWriter) -> None:
+        out.raw(card_number_to_bcd(self.card_number))
+        out.raw(self.public_key, PUBLIC_KEY_SIZE).date(self.valid_until)
+        out.raw(self.issuer_key_id, KEY_ID_SIZE)
+
+    @classmethod
+    def read_fields(cls, reader: BinaryReader) -> CardCertificate:
+        return cls(
+            card_number=card_number_from_bcd(reader.take(8)),
+            public_key=reader.take(PUBLIC_KEY_SIZE),
+            valid_until=reader.date(),
+            issuer_key_id=reader.take(KEY_ID_SIZE),
+        )
+
+
+@dataclass(frozen=True)
+class DebitProof(Signed):
+    """The card's signed statement that it paid these amounts for this basket at this terminal."""
+
+    KIND: ClassVar[int] = Kind.DEBIT
+    DOMAIN: ClassVar[Domain] = Domain.CARD_TRANSACTION
+
+    card_number: str
+    counter: int
+    terminal_id: str
+    nonce: bytes
+    time: int
+    basket_digest: bytes
+    purses: tuple[PurseMovement, ...]
+    quantities: tuple[QuantityMovement, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(p.amount for p in self.purses)
+
+    def write_fields(self, out: BinaryWriter) -> None:
+        out.raw(card_number_to_bcd(self.card_number)).u32(self.counter)
+        out.ascii(check_terminal_id(self.terminal_id), TERMINAL_ID_SIZE)
+        out.raw(self.nonce, NONCE_SIZE).u32(self.time).raw(self.basket_digest, DIGEST_SIZE)
+        _write_list(out, self.purses, MAX_PURSES)
+        _write_list(out, self.quantities, MAX_QUANTITIES)
+
+    @classmethod
+    def read_fields(cls, reader: BinaryReader) -> DebitProof:
+        return cls(
+            card_number=card_number_from_bcd(reader.take(8)),
+            counter=reader.u32(),
+            terminal_id=check_terminal_id(reader.ascii(TERMINAL_ID_SIZE)),
+            nonce=reader.take(NONCE_SIZE),
+            time=reader.u32(),
+            basket_digest=reader.take(DIGEST_SIZE),
+            purses=_read_purses(reader),
+            quantities=_read_quantities(reader),
+        )
+
+
+@dataclass(frozen=True)
+class VoidProof(Signed):
+    """The card's signed statement that it took back one logged debit, once."""
+
+    KIND: ClassVar[int] = Kind.VOID
+    DOMAIN: ClassVar[Domain] = Domain.CARD_TRANSACTION
+
+    card_number: str
+    counter: int
+    terminal_id: str
+    nonce: bytes
+    time: int
+    original_counter: int
+    purses: tuple[PurseMovement, ...]
+    quantities: tuple[QuantityMovement, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(p.amount for p in self.purses)
+
+    def write_fields(self, out: BinaryWriter) -> None:
+        out.raw(card_number_to_bcd(self.card_number)).u32(self.counter)
+        out.ascii(check_terminal_id(self.terminal_id), TERMINAL_ID_SIZE)
+        out.raw(self.nonce, NONCE_SIZE).u32(self.time).u32(self.original_counter)
+        _write_list(out, self.purses, MAX_PURSES)
+        _write_list(out, self.quantities, MAX_QUANTITIES)
+
+    @classmethod
+    def read_fields(cls, reader: BinaryReader) -> VoidProof:
+        return cls(
+            card_number=card_number_from_bcd(reader.take(8)),
+            counter=reader.u32(),
+            terminal_id=check_terminal_id(reader.ascii(TERMINAL_ID_SIZE)),
+            nonce=reader.take(NONCE_SIZE),
+            time=reader.u32(),
+            original_counter=reader.u32(),
+            purses=_read_purses(reader),
+            quantities=_read_quantities(reader),
+        )
+
+
+@dataclass(frozen=True)
+class LoadAuthorization(Signed):
+    """The issuer's order to credit one purse of one card, usable once (by ``load_seq``)."""
+
+    KIND: ClassVar[int] = Kind.LOAD_AUTHORIZATION
+    DOMAIN: ClassVar[Domain] = Domain.ISSUER_AUTHORIZATION
+
+    card_number: str
+    load_seq: int
+    purse_code: str
+    amount: int
+    expiry: dt.date
+    issued: dt.date
+    issuer_key_id: bytes
+
+    def write_fields(self, out: BinaryWriter) -> None:
+        out.raw(card_number_to_bcd(self.card_number)).u32(self.load_seq)
+        out.ascii(check_purse_code(self.purse_code), PURSE_CODE_SIZE).u32(self.amount)
+        out.date(self.expiry).date(self.issued).raw(self.issuer_key_id, KEY_ID_SIZE)
+
+    @classmethod
+    def read_fields(cls, reader: BinaryReader) -> LoadAuthorization:
+        return cls(
+            card_number=card_number_from_bcd(reader.take(8)),
+            load_seq=reader.u32(),
+            purse_code=check_purse_code(reader.ascii(PURSE_CODE_SIZE)),
+            amount=reader.u32(),
+            expiry=reader.date(),
+            issued=reader.date(),
+            issuer_key_id=reader.take(KEY_ID_SIZE),
+        )
+
+
+@dataclass(frozen=True)
+class LoadReceipt(Signed):
+    """The card's signed statement that it applied a load (and swept any expired value)."""
+
+    KIND: ClassVar[int] = Kind.LOAD
+    DOMAIN: ClassVar[Domain] = Domain.CARD_TRANSACTION
+
+    card_number: str
+    counter: int
+    terminal_id: str
+    nonce: bytes
+    time: int
+    load_seq: int
+    purse_code: str
+    amount: int
+    expired_swept: int
+    balance_after: int
+    expiry: dt.date
+
+    def write_fields(self, out: BinaryWriter) -> None:
+        out.raw(card_number_to_bcd(self.card_number)).u32(self.counter)
+        out.ascii(check_terminal_id(self.terminal_id), TERMINAL_ID_SIZE)
+        out.raw(self.nonce, NONCE_SIZE).u32(self.time).u32(self.load_seq)
+        out.ascii(check_purse_code(self.purse_code), PURSE_CODE_SIZE)
+        out.u32(self.amount).u32(self.expired_swept).u32(self.balance_after).date(self.expiry)
+
+    @classmethod
+    def read_fields(cls, reader: BinaryReader) -> LoadReceipt:
+        return cls(
+            card_number=card_number_from_bcd(reader.take(8)),
+            counter=reader.u32(),
+            terminal_id=check_terminal_id(reader.ascii(TERMINAL_ID_SIZE)),
+            nonce=reader.take(NONCE_SIZE),
+            time=reader.u32(),
+            load_seq=reader.u32(),
+            purse_code=check_purse_code(reader.ascii(PURSE_CODE_SIZE)),
+            amount=reader.u32(),
+            expired_swept=reader.u32(),
+            balance_after=reader.u32(),
+            expiry=reader.date(),
+        )
+
+
+@dataclass(frozen=True)
+class BlockOrder(Signed):
+    """The issuer's order that a card block itself (carried on the hotlist)."""
+
+    KIND: ClassVar[int] = Kind.BLOCK_ORDER
+    DOMAIN: ClassVar[Domain] = Domain.ISSUER_AUTHORIZATION
+
+    card_number: str
+    reason: int
+    issued: dt.date
+    issuer_key_id: bytes
+
+    def write_fields(self, out: BinaryWriter) -> None:
+        out.raw(card_number_to_bcd(self.card_number)).u8(self.reason).date(self.issued)
+        out.raw(self.issuer_key_id, KEY_ID_SIZE)
+
+    @classmethod
+    def read_fields(cls, reader: BinaryReader) -> BlockOrder:
+        return cls(
+            card_number=card_number_from_bcd(reader.take(8)),
+            reason=reader.u8(),
+            issued=reader.date(),
+            issuer_key_id=reader.take(KEY_ID_SIZE),
+        )
+
+
+@dataclass(frozen=True)
+class BlockReceipt(Signed):
+    """The card's signed statement that it is now blocked."""
+
+    KIND: ClassVar[int] = Kind.BLOCK
+    DOMAIN: ClassVar[Domain] = Domain.CARD_TRANSACTION
+
+    card_number: str
+    counter: int
+    terminal_id: str
+    time: int
+    reason: int
+
+    def write_fields(self, out: BinaryWriter) -> None:
+        out.raw(card_number_to_bcd(self.card_number)).u32(self.counter)
+        out.ascii(check_terminal_id(self.terminal_id), TERMINAL_ID_SIZE)
+        out.u32(self.time).u8(self.reason)
+
+    @classmethod
+    def read_fields(cls, reader: BinaryReader) -> BlockReceipt:
+        return cls(
+            card_number=card_number_from_bcd(reader.take(8)),
+            counter=reader.u32(),
+            terminal_id=check_terminal_id(reader.ascii(TERMINAL_ID_SIZE)),
+            time=reader.u32(),
+            reason=reader.u8(),
+        )
+
+
+CardTransaction = DebitProof | VoidProof | LoadReceipt
+"""What a card logs and returns from GET TRANSACTION."""
+
+_TRANSACTION_KINDS: dict[int, type[DebitProof] | type[VoidProof] | type[LoadReceipt]] = {
+    Kind.DEBIT: DebitProof,
+    Kind.VOID: VoidProof,
+    Kind.LOAD: LoadReceipt,
+}
+
+
+def decode_card_transaction(data: bytes) -> CardTransaction:
+    """Decode any logged card transaction by its kind byte."""
+    if not data:
+        raise FormatError("empty card transaction")
+    cls = _TRANSACTION_KINDS.get(data[0])
+    if cls is None:
+        raise FormatError(f"unknown card transaction kind {data[0]:#04x}")
+    return cls.decode(data)

@@ -1,0 +1,404 @@
+"""The terminal's durable journal: write-ahead intents, the signed record chain, the outbox.
+
+Every method that changes something is one SQLite transaction that is durable (fsynced) when the
+method returns, or raises :class:`JournalError` and leaves the journal exactly as it was. Records
+are never updated or deleted (the database refuses it with triggers); corrections are new
+records. The outbox is every record without a host acknowledgement (see :mod:`.outbox`).
+
+One process writes a journal; a lock makes one :class:`Journal` safe to share between threads
+(the sale engine and the print queue). ``verify-ledger`` may read the same file concurrently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Self
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import SQLAlchemyError
+
+from ledger import canonical
+from ledger.binary import FormatError
+from ledger.bodies import DayCloseBody
+from ledger.cardnumber import is_valid_card_number
+from ledger.cardproofs import NONCE_SIZE, check_terminal_id
+from ledger.crypto import SigningKey, sha256
+from ledger.ids import new_id
+from ledger.journal import checks, daysummary
+from ledger.journal.audit import AuditMixin
+from ledger.journal.db import begin_write, connect, fsync_directory, migrate
+from ledger.journal.models import (
+    FaultHook,
+    Intent,
+    IntentKind,
+    IntentStateError,
+    IntentStatus,
+    JournalError,
+)
+from ledger.journal.outbox import OutboxMixin
+from ledger.journal.receipts import ReceiptsMixin
+from ledger.journal.schema import intents, records, terminal
+from ledger.printjobs import JobKind
+from ledger.record import GENESIS_HASH, Record, RecordType
+from ledger.verify import business_date
+
+PrintJobs = Sequence[tuple[JobKind, bytes]] | Callable[[Record], Sequence[tuple[JobKind, bytes]]]
+"""Receipt bytes to commit with a record, in printing order; or a function that composes them
+from the freshly signed record (so the receipt's QR can carry the record's hash) inside the same
+transaction."""
+
+# The sale's path, straight to the driver (see JournalBase._writing_direct).
+_INSERT_INTENT = (
+    "INSERT INTO intents (id, kind, card_number, expected_counter, nonce, request, draft,"
+    " created, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open')"
+)
+_INTENT_FACTS = (
+    "SELECT kind, card_number, nonce, expected_counter, status FROM intents WHERE id = ?"
+)
+_LAST = "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1"
+_INSERT_RECORD = (
+    "INSERT INTO records (seq, id, type, time, business_date, card_total, prev_hash, hash,"
+    " encoded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_JOB = "INSERT INTO print_jobs (record_id, kind, data) VALUES (?, ?, ?)"
+_FINISH_INTENT = (
+    "UPDATE intents SET status = ?, reason = COALESCE(?, reason), record_seq = ? WHERE id = ?"
+)
+_UNFINISHED = (IntentStatus.OPEN.value, IntentStatus.UNRESOLVED.value)
+
+FAULT_POINTS = (
+    "begin_intent:before-commit",
+    "begin_intent:after-commit",
+    "complete:record-inserted",
+    "complete:jobs-inserted",
+    "complete:intent-closed",
+    "complete:after-commit",
+    "append:record-inserted",
+    "append:jobs-inserted",
+    "append:after-commit",
+    "acknowledge:before-commit",
+)
+"""Every step a fault hook is called at; tests kill the process at each."""
+
+
+class Journal(OutboxMixin, ReceiptsMixin, AuditMixin):
+    """Open with :meth:`open`; see the module docstring for the guarantees."""
+
+    @classmethod
+    def open(
+        cls,
+        path: Path | str,
+        key: SigningKey,
+        terminal_id: str,
+        *,
+        create: bool = True,
+        fault_hook: FaultHook | None = None,
+    ) -> Journal:
+        """Open (with ``create``, create if missing) the journal of this terminal and key.
+
+        The schema is migrated to the newest revision first. A journal of another terminal id
+        or key is refused: records signed by two keys could never verify as one chain.
+        """
+        path = Path(path)
+        try:
+            check_terminal_id(terminal_id)
+        except FormatError as exc:
+            raise JournalError(str(exc)) from exc
+        existed = path.exists()
+        if not existed:
+            if not create:
+                raise JournalError(f"journal {path} does not exist")
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine, connection = connect(path)
+        try:
+            migrate(connection)
+            _bind_terminal(connection, terminal_id, key.public_key)
+            if not existed:
+                fsync_directory(path.parent)
+        except BaseException as exc:
+            connection.close()
+            engine.dispose()
+            if isinstance(exc, SQLAlchemyError | OSError):
+                raise JournalError(f"cannot open journal {path}: {exc}") from exc
+            raise
+        return cls(path, engine, connection, key, terminal_id, fault_hook)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- write-ahead intents ---------------------------------------------------------------
+
+    def begin_intent(self, intent: Intent) -> None:
+        """Durably record the card command about to be sent; only then may it be sent.
+
+        Refused while the same card has an unfinished (open or unresolved) intent: that one
+        must be resolved with the card first, so a walked-away sale never becomes two debits.
+        """
+        if intent.status != IntentStatus.OPEN or intent.record_seq is not None:
+            raise IntentStateError("a new intent is open and has no record")
+        if not is_valid_card_number(intent.card_number):
+            raise JournalError(f"not a valid card number: {intent.card_number!r}")
+        if len(intent.nonce) != NONCE_SIZE:
+            raise JournalError(f"the terminal nonce is {NONCE_SIZE} bytes")
+        if intent.expected_counter < 0:
+            raise JournalError("the expected card counter cannot be negative")
+        try:
+            draft = canonical.encode(dict(intent.draft))
+        except FormatError as exc:
+            raise JournalError(f"draft body is not canonical data: {exc}") from exc
+        row = (
+            intent.id.bytes,
+            IntentKind(intent.kind).value,
+            intent.card_number,
+            intent.expected_counter,
+            bytes(intent.nonce),
+            bytes(intent.request),
+            draft,
+            intent.created,
+        )
+        with self._writing_direct("begin intent") as driver:
+            try:
+                driver.execute(_INSERT_INTENT, row)
+            except sqlite3.IntegrityError as exc:
+                raise _intent_conflict(driver, intent, exc) from exc
+            self._fault("begin_intent:before-commit")
+        self._fault("begin_intent:after-commit")
+
+    def intent(self, intent_id: uuid.UUID) -> Intent | None:
+        with self._reading() as conn:
+            row = conn.execute(select(intents).where(intents.c.id == intent_id.bytes)).first()
+        return None if row is None else _intent(row)
+
+    def open_intents(self) -> list[Intent]:
+        """Intents neither completed nor aborted (open or unresolved), oldest first."""
+        query = (
+            select(intents)
+            .where(intents.c.status.in_(_UNFINISHED))
+            .order_by(intents.c.created, intents.c.id)
+        )
+        with self._reading() as conn:
+            return [_intent(row) for row in conn.execute(query)]
+
+    def complete_intent(
+        self,
+        intent_id: uuid.UUID,
+        record_type: RecordType,
+        body: Mapping[str, Any],
+        time: int,
+        print_jobs: PrintJobs = (),
+    ) -> Record:
+        """In one transaction: sign and append the record, store its receipts, close the intent.
+
+        The record gets the next sequence number and the previous record's hash and enters the
+        outbox. It must be the card's answer to this intent: same card, nonce and counter
+        (:class:`~ledger.journal.checks.RecordRefusedError` otherwise, and nothing changes).
+        """
+        with self._writing_direct("complete intent") as driver:
+            facts = driver.execute(_INTENT_FACTS, (intent_id.bytes,)).fetchone()
+            if facts is None:
+                raise IntentStateError(f"no intent {intent_id}")
+            kind, card_number, nonce, counter, status = facts
+            if IntentStatus(status).finished:
+                raise IntentStateError(f"intent {intent_id} is already {status}")
+            expected = checks.Expected(intent_id, IntentKind(kind), card_number, nonce, counter)
+            card_total = checks.check_completion(expected, record_type, body, self.terminal_id)
+            record = self._append(
+                driver, "complete", record_type, body, time, card_total, print_jobs
+            )
+            driver.execute(
+                _FINISH_INTENT,
+                (IntentStatus.COMPLETED.value, None, record.seq, intent_id.bytes),
+            )
+            self._fault("complete:intent-closed")
+        self._fault("complete:after-commit")
+        return record
+
+    def abort_intent(self, intent_id: uuid.UUID, reason: str) -> None:
+        """The card never applied the command (it refused, or its counter shows it never ran)."""
+        self._finish(intent_id, IntentStatus.ABORTED, reason)
+
+    def mark_unresolved(self, intent_id: uuid.UUID, reason: str) -> None:
+        """The card left before answering: the intent stays unfinished until that card returns."""
+        self._finish(intent_id, IntentStatus.UNRESOLVED, reason)
+
+    def _finish(self, intent_id: uuid.UUID, status: IntentStatus, reason: str) -> None:
+        if not reason:
+            raise JournalError("say why, for the cashier and the operator")
+        with self._writing(f"mark intent {status}") as conn:
+            current = conn.execute(
+                select(intents.c.status).where(intents.c.id == intent_id.bytes)
+            ).scalar()
+            if current is None:
+                raise IntentStateError(f"no intent {intent_id}")
+            if IntentStatus(current).finished:
+                raise IntentStateError(f"intent {intent_id} is already {current}")
+            conn.execute(
+                intents.update()
+                .where(intents.c.id == intent_id.bytes)
+                .values(status=status.value, reason=reason)
+            )
+
+    # -- records ---------------------------------------------------------------------------
+
+    def append_record(
+        self,
+        record_type: RecordType,
+        body: Mapping[str, Any],
+        time: int,
+        print_jobs: PrintJobs = (),
+    ) -> Record:
+        """Append a record that moved no value on a card (the day close), with its receipts."""
+        checks.check_plain(record_type, body)
+        with self._writing_direct("append record") as driver:
+            record = self._append(driver, "append", record_type, body, time, 0, print_jobs)
+        self._fault("append:after-commit")
+        return record
+
+    def _append(
+        self,
+        driver: sqlite3.Connection,
+        step: str,
+        record_type: RecordType,
+        body: Mapping[str, Any],
+        time: int,
+        card_total: int,
+        jobs: PrintJobs,
+    ) -> Record:
+        last = driver.execute(_LAST).fetchone()
+        seq, prev = (1, GENESIS_HASH) if last is None else (last[0] + 1, last[1])
+        record = Record(
+            type=record_type,
+            id=new_id(),
+            terminal_id=self.terminal_id,
+            seq=seq,
+            prev_hash=prev,
+            time=time,
+            body=dict(body),
+        ).signed_by(self._key)
+        encoded = record.encode()
+        driver.execute(
+            _INSERT_RECORD,
+            (
+                seq,
+                record.id.bytes,
+                record_type.value,
+                time,
+                business_date(time).isoformat(),
+                card_total,
+                prev,
+                sha256(encoded),
+                encoded,
+            ),
+        )
+        self._fault(f"{step}:record-inserted")
+        if callable(jobs):
+            jobs = jobs(record)
+        driver.executemany(
+            _INSERT_JOB,
+            [(record.id.bytes, JobKind(kind).value, bytes(data)) for kind, data in jobs],
+        )
+        self._fault(f"{step}:jobs-inserted")
+        return record
+
+    def records(self, from_seq: int = 1, to_seq: int | None = None) -> list[Record]:
+        """Records with ``from_seq <= seq <= to_seq`` (to the end when ``to_seq`` is None)."""
+        query = select(records.c.encoded).where(records.c.seq >= from_seq)
+        if to_seq is not None:
+            query = query.where(records.c.seq <= to_seq)
+        with self._reading() as conn:
+            rows = conn.execute(query.order_by(records.c.seq)).all()
+        return [Record.decode(row.encoded) for row in rows]
+
+    def iter_records(self, from_seq: int = 1, batch: int = 500) -> Iterator[Record]:
+        """All records from ``from_seq`` in sequence order, read a batch at a time."""
+        while True:
+            chunk = self.records(from_seq, from_seq + batch - 1)
+            yield from chunk
+            if len(chunk) < batch:
+                return
+            from_seq += batch
+
+    def record(self, record_id: uuid.UUID) -> Record | None:
+        return self._one_record(records.c.id == record_id.bytes)
+
+    def record_at(self, seq: int) -> Record | None:
+        return self._one_record(records.c.seq == seq)
+
+    def last_record(self) -> Record | None:
+        with self._reading() as conn:
+            row = conn.execute(
+                select(records.c.encoded).order_by(records.c.seq.desc()).limit(1)
+            ).first()
+        return None if row is None else Record.decode(row.encoded)
+
+    def _one_record(self, where: Any) -> Record | None:
+        with self._reading() as conn:
+            row = conn.execute(select(records.c.encoded).where(where)).first()
+        return None if row is None else Record.decode(row.encoded)
+
+    def business_day_summary(self, day: dt.date) -> DayCloseBody:
+        """Totals of one business day (WITA) for the Z report, as a day-close body."""
+        query = (
+            select(records.c.encoded)
+            .where(
+                records.c.business_date == day.isoformat(),
+                records.c.type != RecordType.DAY_CLOSE.value,
+            )
+            .order_by(records.c.seq)
+        )
+        with self._reading() as conn:
+            rows = conn.execute(query).all()
+        return daysummary.summarize(day, [Record.decode(row.encoded) for row in rows])
+
+
+def _intent_conflict(
+    driver: sqlite3.Connection, intent: Intent, exc: sqlite3.IntegrityError
+) -> JournalError:
+    busy = driver.execute(
+        "SELECT id FROM intents WHERE card_number = ? AND status IN ('open', 'unresolved')",
+        (intent.card_number,),
+    ).fetchone()
+    if busy is not None:
+        return IntentStateError(
+            f"card {intent.card_number} has unfinished intent {uuid.UUID(bytes=busy[0])}:"
+            " resolve it with the card before starting another"
+        )
+    return IntentStateError(f"intent {intent.id} or its nonce already exists: {exc}")
+
+
+def _bind_terminal(conn: Connection, terminal_id: str, public_key: bytes) -> None:
+    with begin_write(conn):
+        row = conn.execute(select(terminal)).first()
+        if row is None:
+            conn.execute(
+                terminal.insert(), {"one": 1, "terminal_id": terminal_id, "public_key": public_key}
+            )
+            return
+    if row.terminal_id != terminal_id:
+        raise JournalError(f"this journal belongs to terminal {row.terminal_id}, not {terminal_id}")
+    if row.public_key != public_key:
+        raise JournalError("this journal was signed with another terminal key")
+
+
+def _intent(row: Row[Any]) -> Intent:
+    return Intent(
+        id=uuid.UUID(bytes=row.id),
+        kind=IntentKind(row.kind),
+        card_number=row.card_number,
+        expected_counter=row.expected_counter,
+        nonce=row.nonce,
+        request=row.request,
+        draft=canonical.decode(row.draft),
+        created=row.created,
+        status=IntentStatus(row.status),
+        reason=row.reason,
+        record_seq=row.record_seq,
+    )

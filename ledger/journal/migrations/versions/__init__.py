@@ -1,0 +1,1 @@
+"""Journal schema revisions, oldest first. Never edit one that has shipped: add the next."""

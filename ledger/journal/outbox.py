@@ -1,0 +1,174 @@
+"""The outbox, sync state and current documents.
+
+The outbox is not a table: it is every record without a row in ``acks``, so a record leaves it
+only when the host acknowledged it, and nothing is ever deleted. ``ack_floor`` (every record up
+to it is acknowledged) is kept in the same transactions so that finding the next records to
+upload does not rescan months of acknowledged ones.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.engine import Connection
+
+from ledger.journal.base import JournalBase
+from ledger.journal.models import (
+    Acknowledgement,
+    IntentStatus,
+    JournalCounts,
+    JournalError,
+    OfflineState,
+    StaleDocumentError,
+    StoredDocument,
+)
+from ledger.journal.schema import acks, documents, intents, print_jobs, records, state
+from ledger.printjobs import JobStatus
+from ledger.record import Record, RecordType
+
+_NOT_ACKED = ~exists().where(acks.c.seq == records.c.seq)
+
+
+class OutboxMixin(JournalBase):
+    def unacknowledged(self, limit: int = 100) -> list[Record]:
+        """Records the host has not acknowledged, in sequence order: what to upload next."""
+        with self._reading() as conn:
+            floor = get_state(conn, "ack_floor")
+            rows = conn.execute(
+                select(records.c.encoded)
+                .where(records.c.seq > floor, _NOT_ACKED)
+                .order_by(records.c.seq)
+                .limit(limit)
+            ).all()
+        return [Record.decode(row.encoded) for row in rows]
+
+    def acknowledge(
+        self, record_ids: Sequence[uuid.UUID], host_outcomes: Sequence[str], *, time: int
+    ) -> int:
+        """Take records out of the outbox with the host's outcome for each.
+
+        Returns how many were newly acknowledged; acknowledging again keeps the first outcome.
+        An id this journal does not hold is an error: the host answered for a record we never
+        sent, and nothing is recorded.
+        """
+        if len(record_ids) != len(host_outcomes):
+            raise JournalError("one host outcome per record id")
+        with self._writing("acknowledge") as conn:
+            added = 0
+            for record_id, outcome in zip(record_ids, host_outcomes, strict=True):
+                seq = conn.execute(
+                    select(records.c.seq).where(records.c.id == record_id.bytes)
+                ).scalar()
+                if seq is None:
+                    raise JournalError(f"host acknowledged unknown record {record_id}")
+                if conn.execute(select(acks.c.seq).where(acks.c.seq == seq)).first() is None:
+                    conn.execute(acks.insert(), {"seq": seq, "outcome": outcome, "time": time})
+                    added += 1
+            floor = get_state(conn, "ack_floor")
+            first_unacked = conn.execute(
+                select(func.min(records.c.seq)).where(records.c.seq > floor, _NOT_ACKED)
+            ).scalar()
+            if first_unacked is None:
+                first_unacked = (conn.execute(select(func.max(records.c.seq))).scalar() or 0) + 1
+            set_state(conn, "ack_floor", first_unacked - 1)
+            self._fault("acknowledge:before-commit")
+        return added
+
+    def acknowledgement(self, record_id: uuid.UUID) -> Acknowledgement | None:
+        query = select(acks).join(records, records.c.seq == acks.c.seq)
+        with self._reading() as conn:
+            row = conn.execute(query.where(records.c.id == record_id.bytes)).first()
+        return None if row is None else Acknowledgement(row.seq, row.outcome, row.time)
+
+    def counts(self) -> JournalCounts:
+        with self._reading() as conn:
+            floor = get_state(conn, "ack_floor")
+            total = conn.execute(select(func.count()).select_from(records)).scalar_one()
+            above = conn.execute(
+                select(func.count()).select_from(records).where(records.c.seq > floor)
+            ).scalar_one()
+            acked_above = conn.execute(
+                select(func.count()).select_from(acks).where(acks.c.seq > floor)
+            ).scalar_one()
+            unfinished = (IntentStatus.OPEN.value, IntentStatus.UNRESOLVED.value)
+            by_status: dict[str, int] = {
+                status: count
+                for status, count in conn.execute(
+                    select(intents.c.status, func.count())
+                    .where(intents.c.status.in_(unfinished))
+                    .group_by(intents.c.status)
+                )
+            }
+            pending = conn.execute(
+                select(func.count())
+                .select_from(print_jobs)
+                .where(print_jobs.c.status != JobStatus.PRINTED.value)
+            ).scalar_one()
+        return JournalCounts(
+            records=total,
+            outbox=above - acked_above,
+            open_intents=by_status.get(IntentStatus.OPEN.value, 0),
+            unresolved_intents=by_status.get(IntentStatus.UNRESOLVED.value, 0),
+            pending_print_jobs=pending,
+        )
+
+    def mark_synced(self, time: int) -> None:
+        """A sync succeeded at ``time``: what the host acknowledged so far is no longer offline."""
+        with self._writing("mark synced") as conn:
+            set_state(conn, "last_sync_time", time)
+            set_state(conn, "synced_through_seq", get_state(conn, "ack_floor"))
+
+    def offline_state(self) -> OfflineState:
+        """Last sync and the card debits since, summed from the records themselves."""
+        with self._reading() as conn:
+            synced = get_state(conn, "synced_through_seq")
+            last_sync = conn.execute(
+                select(state.c.value).where(state.c.name == "last_sync_time")
+            ).scalar()
+            count, total = conn.execute(
+                select(func.count(), func.coalesce(func.sum(records.c.card_total), 0)).where(
+                    records.c.seq > synced, records.c.type == RecordType.SALE.value
+                )
+            ).one()
+        return OfflineState(last_sync, synced, count, total)
+
+    def put_document(self, name: str, version: int, data: bytes, *, time: int) -> None:
+        """Keep the newest version of a signed document (catalog, hotlist, config).
+
+        The caller verifies the signature first; the journal refuses going back in version.
+        """
+        with self._writing("store document") as conn:
+            current = conn.execute(
+                select(documents.c.version).where(documents.c.name == name)
+            ).scalar()
+            values = {"version": version, "data": bytes(data), "stored": time}
+            if current is None:
+                conn.execute(documents.insert(), {"name": name, **values})
+            elif version <= current:
+                raise StaleDocumentError(f"{name} version {version} is not newer than {current}")
+            else:
+                conn.execute(documents.update().where(documents.c.name == name).values(values))
+
+    def document_versions(self) -> dict[str, int]:
+        """The version held of each document: one cheap query to see whether a cache is stale."""
+        with self._reading() as conn:
+            rows = conn.execute(select(documents.c.name, documents.c.version)).all()
+        return {row.name: row.version for row in rows}
+
+    def document(self, name: str) -> StoredDocument | None:
+        with self._reading() as conn:
+            row = conn.execute(select(documents).where(documents.c.name == name)).first()
+        return None if row is None else StoredDocument(row.name, row.version, row.data, row.stored)
+
+
+def get_state(conn: Connection, name: str) -> int:
+    value = conn.execute(select(state.c.value).where(state.c.name == name)).scalar()
+    return 0 if value is None else int(value)
+
+
+def set_state(conn: Connection, name: str, value: int) -> None:
+    updated = conn.execute(state.update().where(state.c.name == name).values(value=value))
+    if updated.rowcount == 0:
+        conn.execute(state.insert(), {"name": name, "value": value})

@@ -1,0 +1,107 @@
+"""Receipt print jobs in the journal (:class:`ledger.printjobs.ReceiptStore`).
+
+A sale's receipts are committed with its record (see ``complete_intent``); the print queue then
+prints them and records each attempt here. The bytes never change; a printed job is final.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Row
+
+from ledger.journal.base import JournalBase
+from ledger.journal.models import JournalError
+from ledger.journal.schema import print_jobs, records
+from ledger.printjobs import JobKind, JobStatus, PrintJob
+
+_UNPRINTED = (
+    select(print_jobs)
+    .where(print_jobs.c.status != JobStatus.PRINTED.value)
+    .order_by(print_jobs.c.job_id)
+)
+
+
+class ReceiptsMixin(JournalBase):
+    def add_job(self, record_id: uuid.UUID | None, kind: JobKind, data: bytes) -> int:
+        """Queue a job outside a record's commit (a reprint, a balance slip); returns its id."""
+        with self._writing("queue print job") as conn:
+            if record_id is not None:
+                known = conn.execute(
+                    select(records.c.seq).where(records.c.id == record_id.bytes)
+                ).first()
+                if known is None:
+                    raise JournalError(f"no record {record_id} to print for")
+            result = conn.execute(
+                print_jobs.insert(),
+                {
+                    "record_id": None if record_id is None else record_id.bytes,
+                    "kind": JobKind(kind).value,
+                    "data": bytes(data),
+                },
+            )
+            key = result.inserted_primary_key
+            if key is None:
+                raise JournalError("print job got no id")
+        return int(key[0])
+
+    def pending_jobs(self) -> list[PrintJob]:
+        """Jobs not printed yet (pending or failed), oldest first."""
+        with self._reading() as conn:
+            return [_job(row) for row in conn.execute(_UNPRINTED)]
+
+    def jobs_for_record(self, record_id: uuid.UUID) -> list[PrintJob]:
+        query = (
+            select(print_jobs)
+            .where(print_jobs.c.record_id == record_id.bytes)
+            .order_by(print_jobs.c.job_id)
+        )
+        with self._reading() as conn:
+            return [_job(row) for row in conn.execute(query)]
+
+    def mark_printed(self, job_id: int) -> None:
+        """The printer took the whole job; marking a printed job again changes nothing."""
+        with self._writing("mark printed") as conn:
+            if _status(conn, job_id) == JobStatus.PRINTED:
+                return
+            conn.execute(
+                print_jobs.update()
+                .where(print_jobs.c.job_id == job_id)
+                .values(status=JobStatus.PRINTED.value, attempts=print_jobs.c.attempts + 1)
+            )
+
+    def mark_failed(self, job_id: int, error: str) -> None:
+        """An attempt failed (out of paper, offline); the job stays pending for a retry."""
+        with self._writing("mark print failed") as conn:
+            if _status(conn, job_id) == JobStatus.PRINTED:
+                raise JournalError(f"print job {job_id} was already printed")
+            conn.execute(
+                print_jobs.update()
+                .where(print_jobs.c.job_id == job_id)
+                .values(
+                    status=JobStatus.FAILED.value,
+                    attempts=print_jobs.c.attempts + 1,
+                    last_error=error,
+                )
+            )
+
+
+def _status(conn: Connection, job_id: int) -> JobStatus:
+    status = conn.execute(select(print_jobs.c.status).where(print_jobs.c.job_id == job_id)).scalar()
+    if status is None:
+        raise JournalError(f"no print job {job_id}")
+    return JobStatus(status)
+
+
+def _job(row: Row[Any]) -> PrintJob:
+    return PrintJob(
+        job_id=row.job_id,
+        record_id=None if row.record_id is None else uuid.UUID(bytes=row.record_id),
+        kind=JobKind(row.kind),
+        data=row.data,
+        status=JobStatus(row.status),
+        attempts=row.attempts,
+        last_error=row.last_error,
+    )

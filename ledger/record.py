@@ -1,0 +1,130 @@
+"""The terminal-signed, hash-chained transaction record and its canonical encoding.
+
+A record is what a terminal commits when money moved (sale, void, load) or a day ended. Records
+from one terminal form a chain: each carries the per-terminal sequence number and the SHA-256 of
+the previous record's encoding, and is signed by the terminal key. The card's own proof travels
+inside, byte for byte. docs/record-format.md describes every field and has fixed test vectors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ledger import canonical
+from ledger.binary import FormatError
+from ledger.cardproofs import check_terminal_id
+from ledger.crypto import SIGNATURE_SIZE, Domain, SigningKey, sha256, verify
+
+RECORD_VERSION = 1
+HASH_SIZE = 32
+GENESIS_HASH = bytes(HASH_SIZE)
+"""The ``prev`` of a terminal's first record."""
+
+
+class RecordType(enum.StrEnum):
+    SALE = "sale"
+    VOID = "void"
+    LOAD = "load"
+    BLOCK = "block"
+    DAY_CLOSE = "day_close"
+
+
+@dataclass(frozen=True)
+class Record:
+    type: RecordType
+    id: uuid.UUID
+    terminal_id: str
+    seq: int
+    prev_hash: bytes
+    time: int
+    """Unix seconds by the terminal's clock: a claim, the host keeps its own receive time."""
+    body: Mapping[str, Any]
+    """Type-specific content; see :mod:`ledger.bodies` for the typed views."""
+    signature: bytes = b""
+
+    def unsigned_value(self) -> dict[str, Any]:
+        return {
+            "v": RECORD_VERSION,
+            "type": str(self.type),
+            "id": self.id.bytes,
+            "terminal": self.terminal_id,
+            "seq": self.seq,
+            "prev": self.prev_hash,
+            "time": self.time,
+            "body": dict(self.body),
+        }
+
+    def signed_bytes(self) -> bytes:
+        """What the terminal signs: the canonical encoding of everything but the signature."""
+        return canonical.encode(self.unsigned_value())
+
+    def encode(self) -> bytes:
+        if len(self.signature) != SIGNATURE_SIZE:
+            raise FormatError("record is not signed")
+        value = self.unsigned_value()
+        value["sig"] = self.signature
+        return canonical.encode(value)
+
+    def hash(self) -> bytes:
+        """The chain link: SHA-256 of the full encoding, signature included."""
+        return sha256(self.encode())
+
+    def signed_by(self, key: SigningKey) -> Record:
+        return dataclasses.replace(
+            self, signature=key.sign(Domain.TERMINAL_RECORD, self.signed_bytes())
+        )
+
+    def verify_signature(self, terminal_public_key: bytes) -> bool:
+        return verify(
+            terminal_public_key, Domain.TERMINAL_RECORD, self.signed_bytes(), self.signature
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> Record:
+        value = canonical.decode(data)
+        if not isinstance(value, dict):
+            raise FormatError("a record is a map")
+        expected = {"v", "type", "id", "terminal", "seq", "prev", "time", "body", "sig"}
+        if set(value) != expected:
+            missing, extra = expected - set(value), set(value) - expected
+            raise FormatError(
+                f"record fields wrong: missing {sorted(missing)}, extra {sorted(extra)}"
+            )
+        if value["v"] != RECORD_VERSION:
+            raise FormatError(f"unsupported record version {value['v']!r}")
+        try:
+            record_type = RecordType(value["type"])
+        except ValueError as exc:
+            raise FormatError(f"unknown record type {value['type']!r}") from exc
+        record_id, prev, sig = value["id"], value["prev"], value["sig"]
+        if not (isinstance(record_id, bytes) and len(record_id) == 16):
+            raise FormatError("record id must be 16 bytes")
+        if not (isinstance(prev, bytes) and len(prev) == HASH_SIZE):
+            raise FormatError("prev must be a 32-byte hash")
+        if not (isinstance(sig, bytes) and len(sig) == SIGNATURE_SIZE):
+            raise FormatError("sig must be 64 bytes")
+        seq, time, body = value["seq"], value["time"], value["body"]
+        if not (isinstance(seq, int) and not isinstance(seq, bool) and seq >= 1):
+            raise FormatError("seq must be a positive integer")
+        if not (isinstance(time, int) and not isinstance(time, bool) and time >= 0):
+            raise FormatError("time must be a non-negative integer")
+        if not isinstance(body, dict):
+            raise FormatError("body must be a map")
+        terminal_id = value["terminal"]
+        if not isinstance(terminal_id, str):
+            raise FormatError("terminal must be text")
+        return cls(
+            type=record_type,
+            id=uuid.UUID(bytes=record_id),
+            terminal_id=check_terminal_id(terminal_id),
+            seq=seq,
+            prev_hash=prev,
+            time=time,
+            body=body,
+            signature=sig,
+        )

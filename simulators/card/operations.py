@@ -1,0 +1,252 @@
+"""The card's value operations (debit, void, load, block) as pure functions of its state.
+
+Each takes the current :class:`CardData` and a decoded request and either raises
+:class:`Refusal` (nothing changes) or returns the complete new state with the signed message.
+All checks run before anything is computed, so a refusal never leaves half an update behind.
+"""
+
+from __future__ import annotations
+
+from drivers.card.apdu import SW
+from drivers.card.protocol import (
+    BlockRequest,
+    CardState,
+    DebitRequest,
+    LoadRequest,
+    Purse,
+    QuantityCounter,
+    VoidRequest,
+)
+from ledger.binary import FormatError, encode_period
+from ledger.cardproofs import (
+    MAX_AMOUNT,
+    MAX_PURSES,
+    MAX_QUANTITIES,
+    BlockOrder,
+    BlockReceipt,
+    DebitProof,
+    LoadAuthorization,
+    LoadReceipt,
+    PurseMovement,
+    QuantityMovement,
+    VoidProof,
+)
+from ledger.crypto import SigningKey, key_id
+from ledger.verify import business_date
+from simulators.card.state import MAX_BALANCE, CardData
+
+
+class Refusal(Exception):  # noqa: N818 - a refusal is an answer, not an error
+    """The card answers this status word and keeps its state (unless ``data`` is given)."""
+
+    def __init__(self, sw: int, data: CardData | None = None) -> None:
+        super().__init__(f"{sw:04X}")
+        self.sw = sw
+        self.data = data
+
+
+def _card_number(data: CardData) -> str:
+    if data.certificate is None:
+        raise Refusal(SW.CONDITIONS_NOT_SATISFIED)
+    return data.certificate.card_number
+
+
+def _next_counter(data: CardData) -> int:
+    if data.counter >= MAX_AMOUNT:
+        raise Refusal(SW.CONDITIONS_NOT_SATISFIED)  # counter exhausted: the card is worn out
+    return data.counter + 1
+
+
+def _period(unix_time: int) -> int:
+    try:
+        return encode_period(business_date(unix_time))
+    except (FormatError, OverflowError, ValueError) as exc:
+        raise Refusal(SW.WRONG_DATA) from exc
+
+
+def debit(data: CardData, request: DebitRequest, key: SigningKey) -> tuple[CardData, DebitProof]:
+    codes = [code for code, _ in request.amounts]
+    categories = [category for category, _ in request.quantities]
+    if len(set(codes)) != len(codes) or len(set(categories)) != len(categories):
+        raise Refusal(SW.WRONG_DATA)
+    if any(amount <= 0 for _, amount in request.amounts) or any(
+        quantity <= 0 for _, quantity in request.quantities
+    ):
+        raise Refusal(SW.WRONG_DATA)
+    period = _period(request.time)
+    day = business_date(request.time)
+    purses = {purse.code: purse for purse in data.purses}
+    for code, amount in request.amounts:
+        purse = purses.get(code)
+        if purse is None:
+            raise Refusal(SW.PURSE_NOT_FOUND)
+        if purse.expired_on(day):
+            raise Refusal(SW.PURSE_EXPIRED)
+        if purse.balance < amount:
+            raise Refusal(SW.INSUFFICIENT_BALANCE)
+    quantities, quantity_moves = _count(data.quantities, request.quantities, period)
+    movements = []
+    for code, amount in request.amounts:
+        purse = purses[code]
+        purses[code] = Purse(code, purse.balance - amount, purse.expiry)
+        movements.append(PurseMovement(code, amount, purses[code].balance))
+    proof = DebitProof(
+        card_number=_card_number(data),
+        counter=_next_counter(data),
+        terminal_id=request.terminal_id,
+        nonce=request.nonce,
+        time=request.time,
+        basket_digest=request.basket_digest,
+        purses=tuple(movements),
+        quantities=quantity_moves,
+    ).signed_by(key)
+    new_purses = tuple(purses[purse.code] for purse in data.purses)
+    return data.replace(purses=new_purses, quantities=quantities).with_log(proof), proof
+
+
+def _count(
+    counters: tuple[QuantityCounter, ...], wanted: tuple[tuple[int, int], ...], period: int
+) -> tuple[tuple[QuantityCounter, ...], tuple[QuantityMovement, ...]]:
+    """Adds each quantity to its category's counter for ``period``.
+
+    A newer period starts the counter afresh; an older one (a terminal clock behind) accrues into
+    the stored period, so a cap can never be dodged by a wrong clock. A category without a counter
+    takes a free slot, else the slot of a counter from an older period; else 6A84.
+    """
+    slots = list(counters)
+    moves = []
+    for category, quantity in wanted:
+        index = next((i for i, c in enumerate(slots) if c.category == category), None)
+        if index is None:
+            if len(slots) < MAX_QUANTITIES:
+                slots.append(QuantityCounter(category, period, 0))
+                index = len(slots) - 1
+            else:
+                stale = [i for i, c in enumerate(slots) if c.period < period]
+                if not stale:
+                    raise Refusal(SW.NO_FREE_PURSE)
+                index = min(stale, key=lambda i: slots[i].period)
+                slots[index] = QuantityCounter(category, period, 0)
+        current = slots[index]
+        if period > current.period:
+            used_period, used = period, quantity
+        else:
+            used_period, used = current.period, current.used + quantity
+        if used > MAX_AMOUNT:
+            raise Refusal(SW.WRONG_DATA)
+        slots[index] = QuantityCounter(category, used_period, used)
+        moves.append(QuantityMovement(category, used_period, quantity, used))
+    return tuple(slots), tuple(moves)
+
+
+def void(data: CardData, request: VoidRequest, key: SigningKey) -> tuple[CardData, VoidProof]:
+    entry = data.find_log(request.original_counter)
+    if entry is None or not isinstance(entry.message, DebitProof):
+        raise Refusal(SW.RECORD_NOT_FOUND)
+    original = entry.message
+    if original.terminal_id != request.terminal_id:
+        raise Refusal(SW.CONDITIONS_NOT_SATISFIED)
+    if any(
+        isinstance(e.message, VoidProof) and e.message.original_counter == original.counter
+        for e in data.log
+    ):
+        raise Refusal(SW.CONDITIONS_NOT_SATISFIED)
+    purses = {purse.code: purse for purse in data.purses}
+    movements = []
+    for movement in original.purses:
+        purse = purses.get(movement.code)
+        if purse is None or purse.balance + movement.amount > MAX_AMOUNT:
+            raise Refusal(SW.INTERNAL_ERROR)
+        purses[movement.code] = Purse(purse.code, purse.balance + movement.amount, purse.expiry)
+        movements.append(PurseMovement(purse.code, movement.amount, purses[purse.code].balance))
+    counters = list(data.quantities)
+    quantity_moves = []
+    for moved in original.quantities:
+        index = next(
+            (
+                i
+                for i, c in enumerate(counters)
+                if c.category == moved.category and c.period == moved.period
+            ),
+            None,
+        )
+        if index is None:
+            continue  # another period now: that month's cap is history, nothing to give back
+        counter = counters[index]
+        back = min(moved.quantity, counter.used)
+        counters[index] = QuantityCounter(counter.category, counter.period, counter.used - back)
+        quantity_moves.append(
+            QuantityMovement(counter.category, counter.period, back, counter.used - back)
+        )
+    proof = VoidProof(
+        card_number=_card_number(data),
+        counter=_next_counter(data),
+        terminal_id=request.terminal_id,
+        nonce=request.nonce,
+        time=request.time,
+        original_counter=original.counter,
+        purses=tuple(movements),
+        quantities=tuple(quantity_moves),
+    ).signed_by(key)
+    new_purses = tuple(purses[purse.code] for purse in data.purses)
+    new = data.replace(purses=new_purses, quantities=tuple(counters))
+    return new.with_log(proof), proof
+
+
+def _check_issuer(data: CardData, order: LoadAuthorization | BlockOrder) -> None:
+    authority = data.authority_key
+    if authority is None or order.issuer_key_id != key_id(authority) or not order.verify(authority):
+        raise Refusal(SW.BAD_SIGNATURE)
+    if order.card_number != _card_number(data):
+        raise Refusal(SW.WRONG_CARD)
+
+
+def load(data: CardData, request: LoadRequest, key: SigningKey) -> tuple[CardData, LoadReceipt]:
+    auth = request.authorization
+    _check_issuer(data, auth)
+    if auth.load_seq <= data.last_load_seq:
+        raise Refusal(SW.REPLAYED_AUTHORIZATION)
+    if auth.amount == 0:
+        raise Refusal(SW.WRONG_DATA)
+    purses = list(data.purses)
+    index = next((i for i, p in enumerate(purses) if p.code == auth.purse_code), None)
+    swept = 0
+    if index is None:
+        if len(purses) >= MAX_PURSES:
+            raise Refusal(SW.NO_FREE_PURSE)
+        purses.append(Purse(auth.purse_code, 0, auth.expiry))
+        index = len(purses) - 1
+    elif purses[index].expired_on(auth.issued):
+        swept = purses[index].balance
+    balance = purses[index].balance - swept + auth.amount
+    if balance > MAX_BALANCE:
+        raise Refusal(SW.BALANCE_LIMIT)
+    purses[index] = Purse(auth.purse_code, balance, auth.expiry)
+    receipt = LoadReceipt(
+        card_number=auth.card_number,
+        counter=_next_counter(data),
+        terminal_id=request.terminal_id,
+        nonce=request.nonce,
+        time=request.time,
+        load_seq=auth.load_seq,
+        purse_code=auth.purse_code,
+        amount=auth.amount,
+        expired_swept=swept,
+        balance_after=balance,
+        expiry=auth.expiry,
+    ).signed_by(key)
+    new = data.replace(purses=tuple(purses), last_load_seq=auth.load_seq)
+    return new.with_log(receipt), receipt
+
+
+def block(data: CardData, request: BlockRequest, key: SigningKey) -> tuple[CardData, BlockReceipt]:
+    order = request.order
+    _check_issuer(data, order)
+    receipt = BlockReceipt(
+        card_number=order.card_number,
+        counter=data.counter,
+        terminal_id=request.terminal_id,
+        time=request.time,
+        reason=order.reason,
+    ).signed_by(key)
+    return data.replace(state=CardState.BLOCKED), receipt

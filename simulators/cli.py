@@ -1,0 +1,17 @@
+"""``ssn-sim``: run the simulated hardware (cards, printer, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ledger.cli_support import build_parser, run
+
+COMMAND_MODULES = [
+    "simulators.card.cli",
+    "simulators.printer.cli",
+]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser("ssn-sim", "Simulated SSN hardware.", COMMAND_MODULES)
+    return run(parser, argv)

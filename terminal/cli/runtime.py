@@ -1,0 +1,97 @@
+"""What the card commands of ``ssn-terminal`` share: opening the terminal's home as a till,
+finding the card in the reader, and reporting an outcome with a meaningful exit code."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from drivers.card.pcsc import PcscReader
+from drivers.card.session import CardSession
+from drivers.card.transport import CardError, NoCard, NoReader, PcscdNotRunning
+from drivers.printer.printer import open_printer
+from ledger.cli_support import UserError, print_json
+from terminal.cli.card import EXIT_NO_CARD, EXIT_NO_READER, EXIT_PCSCD
+from terminal.home import TerminalHome, add_data_dir_argument, default_data_dir
+from terminal.receipts.compose import ReceiptConfig
+from terminal.receipts.model import Language
+from terminal.receipts.queue import PrintQueue
+from terminal.sale import Outcome, Status, Till, mark_interrupted
+
+EXIT_REFUSED = 10
+EXIT_UNRESOLVED = 11
+
+
+def add_card_arguments(parser: argparse.ArgumentParser) -> None:
+    add_data_dir_argument(parser)
+    parser.add_argument("--reader", default=None, help="card reader name (default: configured)")
+    parser.add_argument(
+        "--wait", type=float, default=5.0, metavar="SECONDS", help="how long to wait for a card"
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+@contextlib.contextmanager
+def open_till(args: argparse.Namespace) -> Iterator[Till]:
+    """The terminal's home as a till; interrupted operations are marked for their card."""
+    home = TerminalHome.open(default_data_dir(args.data_dir))
+    try:
+        mark_interrupted(home.journal)
+        config = home.config
+        receipts = ReceiptConfig(language=Language(config.receipt_language))
+        queue = None
+        if config.printer_url:
+            printer = open_printer(config.printer_url, language=config.receipt_language)
+            queue = PrintQueue(home.journal, printer, config=receipts)
+        yield Till(config, home.journal, print_queue=queue, receipt_config=receipts)
+    finally:
+        home.close()
+
+
+@contextlib.contextmanager
+def card_in_reader(args: argparse.Namespace, till: Till) -> Iterator[CardSession]:
+    """A session on the card in the reader, held exclusively for the operation."""
+    reader = PcscReader(args.reader or till.config.reader_name)
+    try:
+        name = reader.name
+        if not reader.wait_for_card(args.wait):
+            raise NoCard(f"no card in reader {name!r}")
+        with reader.connect() as connection:
+            yield CardSession(connection, till.config.ca_keys)
+    except PcscdNotRunning as exc:
+        raise UserError(str(exc), EXIT_PCSCD) from exc
+    except NoReader as exc:
+        raise UserError(str(exc), EXIT_NO_READER) from exc
+    except NoCard as exc:
+        raise UserError(till.say("no_card") + f" ({exc})", EXIT_NO_CARD) from exc
+    except CardError as exc:
+        raise UserError(till.say("reader_error", detail=str(exc)), EXIT_NO_CARD) from exc
+    finally:
+        reader.close()
+
+
+def report(outcome: Outcome, as_json: bool, extra: dict[str, Any] | None = None) -> int:
+    value = outcome.to_json() | (extra or {})
+    if as_json:
+        print_json(value)
+    else:
+        _print_text(value)
+    if outcome.status is Status.COMPLETED:
+        return 0
+    return EXIT_UNRESOLVED if outcome.status is Status.UNRESOLVED else EXIT_REFUSED
+
+
+def _print_text(value: dict[str, Any]) -> None:
+    print(f"{value['status'].upper()}" + (f": {value['message']}" if value["message"] else ""))
+    if value["record_id"]:
+        print(f"record {value['record_id']} (seq {value['seq']})")
+    for purse in value["purses"]:
+        print(f"  paid from {purse['code']}: Rp{purse['amount']:,}".replace(",", "."))
+    for balance in value["balances_after"]:
+        print(f"  balance {balance['code']}: Rp{balance['balance']:,}".replace(",", "."))
+    for line in value["refused_lines"]:
+        print(f"  refused {line['gtin']} x{line['quantity']}: {line['reason']}")
+    if value.get("print_message"):
+        print(f"printer: {value['print_message']}")

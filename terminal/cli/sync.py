@@ -1,0 +1,148 @@
+"""``ssn-terminal init`` (enroll with the gateway) and ``ssn-terminal sync`` (one sync cycle)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any
+
+from ledger.binary import FormatError
+from ledger.cli_support import UserError, print_json
+from ledger.crypto import SigningKey
+from ledger.documents import DocumentError, SignedDocument
+from ledger.request_auth import b64decode
+from ledger.terminal_cert import CertificateError, TerminalCertificate
+from terminal.home import (
+    RiskLimits,
+    TerminalConfig,
+    TerminalHome,
+    add_data_dir_argument,
+    default_data_dir,
+    passphrase_from_env,
+)
+from terminal.sync import CONFIG_KIND, GatewayClient, Syncer, SyncError, SyncReport, enroll
+
+EXIT_SYNC_FAILED = 3
+
+
+def register(subparsers: Any) -> None:
+    init = subparsers.add_parser("init", help="enroll this terminal with the gateway")
+    add_data_dir_argument(init)
+    init.add_argument("--gateway", required=True, help="gateway URL, e.g. http://host:8080")
+    init.add_argument("--code", required=True, help="the one-time enrollment code")
+    init.add_argument("--address", default="", help="shop address for receipts")
+    init.add_argument("--json", action="store_true")
+    init.set_defaults(func=cmd_init)
+
+    sync = subparsers.add_parser("sync", help="upload the outbox and download updates, once")
+    add_data_dir_argument(sync)
+    sync.add_argument("--batch", type=int, default=500, help="records per upload")
+    sync.add_argument("--json", action="store_true")
+    sync.set_defaults(func=cmd_sync)
+
+
+def _anchor_map(rows: list[dict[str, str]]) -> dict[bytes, bytes]:
+    return {bytes.fromhex(row["key_id"]): b64decode(row["public_key"]) for row in rows}
+
+
+def _risk(document: SignedDocument) -> tuple[RiskLimits, bool]:
+    risk = document.content["risk"]
+    limits = RiskLimits(
+        max_offline_sale=int(risk["max_offline_sale"]),
+        max_offline_total=int(risk["max_offline_total"]),
+        max_offline_hours=int(risk["max_offline_hours"]),
+    )
+    return limits, bool(document.content["allow_cash_split"])
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    data_dir = default_data_dir(args.data_dir)
+    passphrase = passphrase_from_env()  # before the code is spent
+    if (data_dir / "terminal.json").exists():
+        raise UserError(f"a terminal is already set up in {data_dir}")
+    key = SigningKey.generate()
+    try:
+        answer = enroll(args.gateway, args.code, key)
+        ca_keys = _anchor_map(answer["anchors"]["ca"])
+        authority_keys = _anchor_map(answer["anchors"]["authority"])
+        certificate_bytes = b64decode(answer["certificate"])
+        certificate = TerminalCertificate.decode_verified(certificate_bytes, ca_keys)
+        if certificate.public_key != key.public_key:
+            raise UserError("the gateway certified another key than this terminal's")
+        config_bytes = b64decode(answer["config"])
+        config_doc = SignedDocument.decode_verified(config_bytes, CONFIG_KIND, authority_keys)
+        risk, split = _risk(config_doc)
+    except SyncError as exc:
+        raise UserError(str(exc)) from exc
+    except (CertificateError, DocumentError, FormatError, KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"the gateway's enrollment answer is not acceptable: {exc}") from exc
+    config = TerminalConfig(
+        terminal_id=certificate.terminal_id,
+        shop_name=answer["shop"]["name"],
+        shop_address=args.address,
+        gateway_url=args.gateway,
+        ca_keys=ca_keys,
+        authority_keys=authority_keys,
+        risk=risk,
+        split_tender=split,
+        terminal_certificate=certificate_bytes,
+    )
+    home = TerminalHome.create(
+        data_dir, config, key=key, passphrase=passphrase, synced_at=answer["host_time"]
+    )
+    with home:
+        home.journal.put_document(
+            CONFIG_KIND, config_doc.version, config_bytes, time=answer["host_time"]
+        )
+        report = _sync(home, 500)
+    value = {
+        "terminal_id": certificate.terminal_id,
+        "shop": answer["shop"],
+        "data_dir": str(data_dir),
+        "first_sync": _report_json(report),
+    }
+    if args.json:
+        print_json(value)
+    else:
+        print(f"terminal {certificate.terminal_id} enrolled for {answer['shop']['name']}")
+        if not report.ok:
+            print(f"first sync failed (run `ssn-terminal sync` later): {report.error}")
+    return 0
+
+
+def _sync(home: TerminalHome, batch: int) -> SyncReport:
+    config = home.config
+    client = GatewayClient(config.gateway_url, config.terminal_id, home.key)
+    try:
+        report = Syncer(home.journal, client, dict(config.authority_keys), batch=batch).run_once()
+    finally:
+        client.close()
+    stored = home.journal.document(CONFIG_KIND)
+    if "config" in report.documents and stored is not None:
+        document = SignedDocument.decode_verified(stored.data, CONFIG_KIND, config.authority_keys)
+        risk, split = _risk(document)
+        home.save_config(dataclasses.replace(config, risk=risk, split_tender=split))
+    return report
+
+
+def _report_json(report: SyncReport) -> dict[str, Any]:
+    return {**dataclasses.asdict(report), "ok": report.ok}
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    if args.batch < 1 or args.batch > 1000:
+        raise UserError("--batch must be 1..1000")
+    with TerminalHome.open(default_data_dir(args.data_dir)) as home:
+        report = _sync(home, args.batch)
+    if args.json:
+        print_json(_report_json(report))
+    else:
+        print(
+            f"uploaded {report.uploaded}, acknowledged {report.acknowledged} "
+            f"(accepted {report.accepted}, rejected {report.rejected}); outbox {report.outbox}"
+        )
+        for problem in report.problems:
+            print(f"  {problem}")
+        if report.error:
+            print(f"sync failed: {report.error}")
+    return 0 if report.ok else EXIT_SYNC_FAILED

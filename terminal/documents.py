@@ -1,0 +1,166 @@
+"""The issuer's documents as the terminal holds them: catalog, hotlist and pending loads.
+
+Each arrives signed by the issuer authority (catalog and hotlist as
+:class:`~ledger.documents.SignedDocument`, loads as individually signed authorizations), is
+verified before it is stored in the journal, and is refused whole when anything is wrong: the
+current one stays. The hotlist comes as deltas; the terminal keeps the merged list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ledger import canonical
+from ledger.binary import FormatError
+from ledger.cardnumber import validate_card_number
+from ledger.cardproofs import BlockOrder, LoadAuthorization
+from ledger.catalog import CATALOG_KIND, Catalog
+from ledger.documents import DocumentError, SignedDocument
+from ledger.journal import Journal
+
+HOTLIST_KIND = "hotlist"
+LOADS_DOCUMENT = "loads"
+
+
+def install_catalog(
+    journal: Journal, authority_keys: Mapping[bytes, bytes], data: bytes, now: int
+) -> Catalog:
+    """Verify and store a catalog; raises DocumentError (and keeps the current one) otherwise."""
+    current = journal.document(CATALOG_KIND)
+    document = SignedDocument.decode_verified(
+        data, CATALOG_KIND, authority_keys, newer_than=current.version if current else 0
+    )
+    catalog = Catalog.from_document(document)
+    journal.put_document(CATALOG_KIND, document.version, data, time=now)
+    return catalog
+
+
+def current_catalog(journal: Journal, authority_keys: Mapping[bytes, bytes]) -> Catalog | None:
+    stored = journal.document(CATALOG_KIND)
+    if stored is None:
+        return None
+    document = SignedDocument.decode_verified(stored.data, CATALOG_KIND, authority_keys)
+    return Catalog.from_document(document)
+
+
+@dataclass(frozen=True)
+class HotlistEntry:
+    card_number: str
+    reason: int
+    block_order: BlockOrder | None
+
+
+@dataclass(frozen=True)
+class Hotlist:
+    version: int
+    entries: Mapping[str, HotlistEntry]
+
+    def get(self, card_number: str) -> HotlistEntry | None:
+        return self.entries.get(card_number)
+
+    def to_value(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "entries": [
+                {
+                    "card": e.card_number,
+                    "reason": e.reason,
+                    "block_order": e.block_order.encode() if e.block_order else None,
+                }
+                for e in sorted(self.entries.values(), key=lambda e: e.card_number)
+            ],
+        }
+
+    @classmethod
+    def from_value(cls, value: Any) -> Hotlist:
+        entries = {}
+        for row in value["entries"]:
+            order = BlockOrder.decode(row["block_order"]) if row["block_order"] else None
+            entries[row["card"]] = HotlistEntry(row["card"], row["reason"], order)
+        return cls(value["version"], entries)
+
+
+EMPTY_HOTLIST = Hotlist(0, {})
+
+
+def current_hotlist(journal: Journal) -> Hotlist:
+    stored = journal.document(HOTLIST_KIND)
+    if stored is None:
+        return EMPTY_HOTLIST
+    return Hotlist.from_value(canonical.decode(stored.data))
+
+
+def apply_hotlist_delta(
+    journal: Journal, authority_keys: Mapping[bytes, bytes], data: bytes, now: int
+) -> Hotlist:
+    """Merge a signed delta ``{"since", "entries"}`` into the held hotlist.
+
+    A delta for another starting version than the one held is refused (ask again since the
+    held version); so is one with a bad signature, a malformed entry or a block order that the
+    issuer did not sign for that card.
+    """
+    held = current_hotlist(journal)
+    document = SignedDocument.decode_verified(
+        data, HOTLIST_KIND, authority_keys, newer_than=held.version
+    )
+    try:
+        since = document.content["since"]
+        rows = document.content["entries"]
+        if since != held.version:
+            raise DocumentError(
+                f"hotlist delta starts at {since}, the terminal holds {held.version}"
+            )
+        entries = dict(held.entries)
+        for row in rows:
+            card = validate_card_number(row["card"])
+            if row["action"] == "remove":
+                entries.pop(card, None)
+                continue
+            if row["action"] != "add":
+                raise DocumentError(f"unknown hotlist action {row['action']!r}")
+            order = None
+            if row.get("block_order"):
+                order = BlockOrder.decode(row["block_order"])
+                key = authority_keys.get(order.issuer_key_id)
+                if order.card_number != card or key is None or not order.verify(key):
+                    raise DocumentError(f"block order for {card[-4:]} is not the issuer's")
+            entries[card] = HotlistEntry(card, int(row["reason"]), order)
+    except (KeyError, TypeError, ValueError, FormatError) as exc:
+        raise DocumentError(f"hotlist delta refused: {exc}") from exc
+    merged = Hotlist(document.version, entries)
+    journal.put_document(
+        HOTLIST_KIND, merged.version, canonical.encode(merged.to_value()), time=now
+    )
+    return merged
+
+
+def pending_loads(journal: Journal) -> list[LoadAuthorization]:
+    stored = journal.document(LOADS_DOCUMENT)
+    if stored is None:
+        return []
+    return [LoadAuthorization.decode(raw) for raw in canonical.decode(stored.data)["loads"]]
+
+
+def store_pending_loads(
+    journal: Journal,
+    authority_keys: Mapping[bytes, bytes],
+    version: int,
+    loads: list[bytes],
+    now: int,
+) -> list[LoadAuthorization]:
+    """Keep the loads the host says are pending; each must carry the issuer's signature."""
+    decoded = []
+    for raw in loads:
+        try:
+            auth = LoadAuthorization.decode(raw)
+        except FormatError as exc:
+            raise DocumentError(f"malformed load authorization: {exc}") from exc
+        key = authority_keys.get(auth.issuer_key_id)
+        if key is None or not auth.verify(key):
+            raise DocumentError("a load authorization is not signed by the issuer")
+        decoded.append(auth)
+    value = {"loads": [auth.encode() for auth in decoded]}
+    journal.put_document(LOADS_DOCUMENT, version, canonical.encode(value), time=now)
+    return decoded

@@ -1,0 +1,408 @@
+"""The terminal's data directory: its configuration, its key (encrypted at rest), its journal.
+
+Layout of a home (``--data-dir``, else ``$SSN_TERMINAL_HOME``, else
+``~/.local/share/ssn-terminal``)::
+
+    terminal.json      TerminalConfig (readable JSON, written atomically)
+    terminal-key.pem   the terminal's Ed25519 key, PKCS#8 encrypted with $SSN_TERMINAL_PASSPHRASE
+    journal.sqlite     the journal (+ -wal, -shm)
+
+Enrollment (``ssn-terminal init``) generates a key, sends its public half to the host, and calls
+:meth:`TerminalHome.create` with the configuration the host answered. Every other command calls
+:meth:`TerminalHome.open`. A home never silently starts an empty journal: a missing journal is
+lost money history and is reported, not replaced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import hmac
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+from ledger.binary import FormatError
+from ledger.cardproofs import check_terminal_id
+from ledger.cli_support import UserError
+from ledger.crypto import KEY_ID_SIZE, PUBLIC_KEY_SIZE, KeyFileError, SigningKey, key_id
+from ledger.journal import Journal, JournalError
+from ledger.verify import TrustAnchors
+
+DATA_DIR_ENV = "SSN_TERMINAL_HOME"
+PASSPHRASE_ENV = "SSN_TERMINAL_PASSPHRASE"
+CONFIG_FORMAT = 1
+LANGUAGES = ("id", "en")
+_SCRYPT = {"n": 1 << 14, "r": 8, "p": 1}
+
+
+class HomeError(UserError):
+    """The terminal's home cannot be used; the message says what to do."""
+
+
+def default_data_dir(data_dir: str | Path | None = None) -> Path:
+    """``--data-dir`` if given, else ``$SSN_TERMINAL_HOME``, else the user's data directory."""
+    if data_dir:
+        return Path(data_dir)
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV])
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "ssn-terminal"
+
+
+def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``--data-dir`` option every terminal command shares."""
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help=f"the terminal's data directory (default: ${DATA_DIR_ENV}, else the user's data dir)",
+    )
+
+
+def passphrase_from_env() -> bytes:
+    value = os.environ.get(PASSPHRASE_ENV)
+    if not value:
+        raise HomeError(f"set {PASSPHRASE_ENV} to the passphrase of the terminal key")
+    return value.encode()
+
+
+def hash_pin(pin: str) -> str:
+    """A supervisor PIN as stored in the config: salted scrypt, never the PIN itself."""
+    if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
+        raise ValueError("a PIN is 4 to 8 digits")
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(pin.encode(), salt=salt, **_SCRYPT)
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
+
+
+def check_pin(pin: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        actual = hashlib.scrypt(
+            pin.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p)
+        )
+    except ValueError:
+        return False
+    return hmac.compare_digest(actual, bytes.fromhex(digest))
+
+
+@dataclass(frozen=True)
+class RiskLimits:
+    """How far the terminal sells without the host (R3); beyond them sales are refused."""
+
+    max_offline_sale: int
+    """Most rupiah one sale may take from a card while offline."""
+    max_offline_total: int
+    """Most rupiah of card sales since the last successful sync."""
+    max_offline_hours: int
+    """Most hours since the last successful sync."""
+
+
+@dataclass(frozen=True)
+class TerminalConfig:
+    terminal_id: str
+    shop_name: str
+    shop_address: str
+    gateway_url: str
+    ca_keys: Mapping[bytes, bytes]
+    """Issuer CA public keys by key id (certify cards and terminals)."""
+    authority_keys: Mapping[bytes, bytes]
+    """Issuer authority public keys by key id (loads, block orders, catalog, hotlist)."""
+    risk: RiskLimits
+    split_tender: bool = False
+    receipt_language: str = "id"
+    printer_url: str | None = None
+    reader_name: str | None = None
+    supervisor_pin_hash: str | None = None
+    """From :func:`hash_pin`; None means no supervisor, so no voids on this terminal."""
+    terminal_public_key: bytes = b""
+    """Filled in by :meth:`TerminalHome.create` from the key."""
+    terminal_certificate: bytes | None = None
+    """The issuer CA's certificate of the terminal key, from enrollment."""
+
+    @property
+    def anchors(self) -> TrustAnchors:
+        return TrustAnchors(ca_keys=dict(self.ca_keys), authority_keys=dict(self.authority_keys))
+
+    def check_supervisor_pin(self, pin: str) -> bool:
+        return self.supervisor_pin_hash is not None and check_pin(pin, self.supervisor_pin_hash)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": CONFIG_FORMAT,
+            "terminal_id": self.terminal_id,
+            "terminal_public_key": self.terminal_public_key.hex(),
+            "terminal_certificate": _hex_or_none(self.terminal_certificate),
+            "shop": {"name": self.shop_name, "address": self.shop_address},
+            "gateway_url": self.gateway_url,
+            "trust_anchors": {
+                "ca": {k.hex(): v.hex() for k, v in self.ca_keys.items()},
+                "authority": {k.hex(): v.hex() for k, v in self.authority_keys.items()},
+            },
+            "risk_limits": dataclasses.asdict(self.risk),
+            "split_tender": self.split_tender,
+            "receipt_language": self.receipt_language,
+            "printer_url": self.printer_url,
+            "reader_name": self.reader_name,
+            "supervisor_pin_hash": self.supervisor_pin_hash,
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> Self:
+        """Strict: a config with a missing, extra or mistyped field is refused whole."""
+        top = _Fields(value, "config")
+        if top.int("format") != CONFIG_FORMAT:
+            raise FormatError(f"config format {value['format']!r} is not {CONFIG_FORMAT}")
+        shop = _Fields(top.get("shop", dict), "shop")
+        anchors = _Fields(top.get("trust_anchors", dict), "trust_anchors")
+        limits = _Fields(top.get("risk_limits", dict), "risk_limits")
+        risk = RiskLimits(
+            max_offline_sale=limits.int("max_offline_sale"),
+            max_offline_total=limits.int("max_offline_total"),
+            max_offline_hours=limits.int("max_offline_hours"),
+        )
+        limits.done()
+        config = cls(
+            terminal_id=check_terminal_id(top.get("terminal_id", str)),
+            shop_name=shop.get("name", str),
+            shop_address=shop.get("address", str),
+            gateway_url=top.get("gateway_url", str),
+            ca_keys=_keys(anchors.get("ca", dict), "ca"),
+            authority_keys=_keys(anchors.get("authority", dict), "authority"),
+            risk=risk,
+            split_tender=top.get("split_tender", bool),
+            receipt_language=top.get("receipt_language", str),
+            printer_url=top.optional("printer_url", str),
+            reader_name=top.optional("reader_name", str),
+            supervisor_pin_hash=top.optional("supervisor_pin_hash", str),
+            terminal_public_key=_unhex(top.get("terminal_public_key", str), "terminal_public_key"),
+            terminal_certificate=_optional_unhex(top.optional("terminal_certificate", str)),
+        )
+        shop.done()
+        anchors.done()
+        top.done()
+        if config.receipt_language not in LANGUAGES:
+            raise FormatError(f"receipt_language must be one of {', '.join(LANGUAGES)}")
+        if len(config.terminal_public_key) != PUBLIC_KEY_SIZE:
+            raise FormatError("terminal_public_key must be 32 bytes (hex)")
+        return config
+
+
+class _Fields:
+    """Reads a JSON object field by field and proves at the end nothing unknown was left."""
+
+    def __init__(self, value: Any, where: str) -> None:
+        if not isinstance(value, dict):
+            raise FormatError(f"{where} must be an object")
+        self._value, self._where, self._seen = value, where, set[str]()
+
+    def get(self, name: str, kind: type) -> Any:
+        self._seen.add(name)
+        if name not in self._value:
+            raise FormatError(f"{self._where}: missing {name!r}")
+        item = self._value[name]
+        if not isinstance(item, kind) or (kind is int and isinstance(item, bool)):
+            raise FormatError(f"{self._where}: {name!r} must be {kind.__name__}")
+        return item
+
+    def int(self, name: str) -> int:
+        number: int = self.get(name, int)
+        if number < 0:
+            raise FormatError(f"{self._where}: {name!r} must not be negative")
+        return number
+
+    def optional(self, name: str, kind: type) -> Any:
+        self._seen.add(name)
+        return None if self._value.get(name) is None else self.get(name, kind)
+
+    def done(self) -> None:
+        extra = set(self._value) - self._seen
+        if extra:
+            raise FormatError(f"{self._where}: unknown fields {sorted(extra)}")
+
+
+def _unhex(text: str, what: str) -> bytes:
+    try:
+        return bytes.fromhex(text)
+    except ValueError as exc:
+        raise FormatError(f"{what} is not hex") from exc
+
+
+def _optional_unhex(text: str | None) -> bytes | None:
+    return None if text is None else _unhex(text, "terminal_certificate")
+
+
+def _hex_or_none(data: bytes | None) -> str | None:
+    return None if data is None else data.hex()
+
+
+def _keys(value: dict[str, Any], what: str) -> dict[bytes, bytes]:
+    keys = {}
+    for kid_hex, key_hex in value.items():
+        if not isinstance(key_hex, str):
+            raise FormatError(f"trust_anchors.{what}: keys are hex strings")
+        kid, key = _unhex(kid_hex, "key id"), _unhex(key_hex, "public key")
+        if len(kid) != KEY_ID_SIZE or len(key) != PUBLIC_KEY_SIZE or key_id(key) != kid:
+            raise FormatError(f"trust_anchors.{what}: {kid_hex} is not the id of its key")
+        keys[kid] = key
+    return keys
+
+
+@dataclass(frozen=True)
+class HomePaths:
+    data_dir: Path
+
+    @property
+    def config(self) -> Path:
+        return self.data_dir / "terminal.json"
+
+    @property
+    def key(self) -> Path:
+        return self.data_dir / "terminal-key.pem"
+
+    @property
+    def journal(self) -> Path:
+        return self.data_dir / "journal.sqlite"
+
+
+class TerminalHome:
+    """An opened home: the config, the unlocked key and the open journal."""
+
+    def __init__(
+        self, paths: HomePaths, config: TerminalConfig, key: SigningKey, journal: Journal
+    ) -> None:
+        self.paths = paths
+        self.config = config
+        self.key = key
+        self.journal = journal
+
+    @classmethod
+    def create(
+        cls,
+        data_dir: Path,
+        config: TerminalConfig,
+        *,
+        key: SigningKey | None = None,
+        passphrase: bytes | None = None,
+        synced_at: int | None = None,
+    ) -> TerminalHome:
+        """Set up a new terminal: key (given, or generated), journal, then the config.
+
+        The config is written last, so a setup interrupted half-way leaves no usable home and
+        is simply run again. ``synced_at`` marks enrollment as the first contact with the host
+        (the offline limits count from there). Refuses to touch an existing terminal.
+        """
+        paths = HomePaths(Path(data_dir))
+        passphrase = passphrase or passphrase_from_env()
+        key = key or SigningKey.generate()
+        if config.terminal_public_key and config.terminal_public_key != key.public_key:
+            raise HomeError("the config names another terminal key than the one given")
+        config = dataclasses.replace(config, terminal_public_key=key.public_key)
+        try:
+            check_terminal_id(config.terminal_id)
+            TerminalConfig.from_json(config.to_json())
+        except FormatError as exc:
+            raise HomeError(f"invalid terminal config: {exc}") from exc
+        if paths.config.exists():
+            raise HomeError(f"a terminal is already set up in {paths.data_dir}")
+        if paths.journal.exists():
+            raise HomeError(
+                f"{paths.journal} exists without a config (an interrupted setup or a damaged "
+                "home): move it away before setting up again"
+            )
+        paths.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key.save(paths.key, passphrase)
+        try:
+            journal = Journal.open(paths.journal, key, config.terminal_id, create=True)
+            if synced_at is not None:
+                journal.mark_synced(synced_at)
+        except JournalError as exc:
+            raise HomeError(f"cannot create the journal: {exc}") from exc
+        try:
+            _write_atomically(paths.config, _config_bytes(config))
+        except BaseException:
+            journal.close()
+            raise
+        return cls(paths, config, key, journal)
+
+    @classmethod
+    def open(cls, data_dir: Path, *, passphrase: bytes | None = None) -> TerminalHome:
+        paths = HomePaths(Path(data_dir))
+        if not paths.config.exists():
+            raise HomeError(
+                f"no terminal is set up in {paths.data_dir} (run `ssn-terminal init`, "
+                f"or point --data-dir / ${DATA_DIR_ENV} at the terminal's data)"
+            )
+        config = _read_config(paths.config)
+        try:
+            key = SigningKey.load(paths.key, passphrase or passphrase_from_env())
+        except KeyFileError as exc:
+            raise HomeError(
+                f"cannot unlock the terminal key in {paths.data_dir}: {exc} "
+                f"(is {PASSPHRASE_ENV} right?)"
+            ) from exc
+        if key.public_key != config.terminal_public_key:
+            raise HomeError(f"{paths.key} is not the key named in {paths.config}")
+        if not paths.journal.exists():
+            raise HomeError(
+                f"the journal {paths.journal} is missing: the terminal's records are gone. "
+                "Restore it from a backup or call the operator; a new one is never started here"
+            )
+        try:
+            journal = Journal.open(paths.journal, key, config.terminal_id, create=False)
+        except JournalError as exc:
+            raise HomeError(f"cannot open the journal: {exc}") from exc
+        return cls(paths, config, key, journal)
+
+    def save_config(self, config: TerminalConfig) -> None:
+        """Replace the settings (printer, limits, ...); the terminal and its key stay."""
+        if (config.terminal_id, config.terminal_public_key) != (
+            self.config.terminal_id,
+            self.config.terminal_public_key,
+        ):
+            raise HomeError("a config change cannot change the terminal id or key")
+        _write_atomically(self.paths.config, _config_bytes(config))
+        self.config = config
+
+    def close(self) -> None:
+        self.journal.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _config_bytes(config: TerminalConfig) -> bytes:
+    return (json.dumps(config.to_json(), indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def _read_config(path: Path) -> TerminalConfig:
+    try:
+        value = json.loads(path.read_bytes())
+        return TerminalConfig.from_json(value)
+    except (OSError, ValueError) as exc:  # FormatError and JSONDecodeError are ValueErrors
+        raise HomeError(f"{path} is not a valid terminal config: {exc}") from exc
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write, fsync, rename, fsync the directory: the old or the new file, never half of one."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

@@ -1,0 +1,112 @@
+"""What the terminal tells the cashier, by stable reason code, in Indonesian (default) or English.
+
+Codes are what automation and tests match on; the words are for people at the counter, so they
+say what to do next. Never a word that labels the holder as poor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+_MESSAGES: Mapping[str, tuple[str, str]] = {
+    # card and reader
+    "no_reader": ("Pembaca kartu tidak ditemukan.", "No card reader found."),
+    "no_card": ("Tempelkan kartu SSN.", "Present the SSN card."),
+    "reader_error": ("Pembaca kartu bermasalah: {detail}", "Card reader problem: {detail}"),
+    "card_not_genuine": (
+        "Kartu tidak dikenali sebagai Kartu SSN asli.",
+        "The card is not a genuine SSN card.",
+    ),
+    "card_expired": ("Masa berlaku kartu sudah habis.", "The card has expired."),
+    "card_blocked": ("Kartu diblokir. Hubungi Dinas Sosial.", "The card is blocked."),
+    "card_terminated": ("Kartu sudah tidak berlaku.", "The card is no longer valid."),
+    "card_hotlisted": (
+        "Kartu masuk daftar blokir dan telah diblokir. Hubungi Dinas Sosial.",
+        "The card is on the hotlist and has been blocked.",
+    ),
+    "card_error": ("Kartu menolak: {detail}", "The card refused: {detail}"),
+    "bad_card_proof": (
+        "Jawaban kartu tidak sah. Simpan kartu dan hubungi operator.",
+        "The card's answer is invalid. Keep the card aside and call the operator.",
+    ),
+    # PIN
+    "wrong_pin": (
+        "PIN salah. Sisa percobaan: {tries_left}.",
+        "Wrong PIN. Tries left: {tries_left}.",
+    ),
+    "pin_blocked": (
+        "PIN terblokir. Hubungi Dinas Sosial untuk membuka.",
+        "The PIN is blocked. The holder must contact Dinas Sosial.",
+    ),
+    "pin_format": ("PIN harus 4 sampai 12 angka.", "A PIN is 4 to 12 digits."),
+    # the sale
+    "nothing_to_charge": (
+        "Tidak ada barang yang dapat dibayar dengan kartu.",
+        "Nothing in the basket can be paid with the card.",
+    ),
+    "insufficient_balance": ("Saldo kartu tidak cukup.", "Not enough balance on the card."),
+    "purse_expired": ("Saldo sudah melewati masa berlaku.", "The balance has expired."),
+    "offline_sale_limit": (
+        "Terminal belum sinkron: transaksi offline maksimal Rp{limit}.",
+        "Not synced: an offline sale may take at most Rp{limit}.",
+    ),
+    "offline_total_limit": (
+        "Batas transaksi offline tercapai. Sinkronkan terminal dulu.",
+        "Offline limit reached. Sync the terminal first.",
+    ),
+    "offline_hours_limit": (
+        "Terminal terlalu lama tidak sinkron. Sinkronkan terminal dulu.",
+        "Too long since the last sync. Sync the terminal first.",
+    ),
+    "card_busy": (
+        "Transaksi sebelumnya dengan kartu ini belum tuntas dan tidak dapat dipastikan. "
+        "Hubungi operator.",
+        "An earlier transaction with this card cannot be settled. Call the operator.",
+    ),
+    "card_removed": (
+        "Kartu dicabut sebelum transaksi selesai. Tempelkan kembali KARTU YANG SAMA untuk "
+        "menyelesaikan.",
+        "The card was removed before the transaction finished. Present THE SAME card again to "
+        "finish it.",
+    ),
+    "no_catalog": (
+        "Daftar barang belum ada. Sinkronkan terminal.",
+        "No catalog yet. Sync the terminal.",
+    ),
+    # voids
+    "supervisor_pin": ("PIN supervisor salah.", "Wrong supervisor PIN."),
+    "void_not_found": ("Transaksi tidak ditemukan.", "Transaction not found."),
+    "void_not_sale": ("Hanya penjualan yang dapat dibatalkan.", "Only a sale can be voided."),
+    "void_other_day": (
+        "Pembatalan hanya pada hari yang sama.",
+        "A sale can only be voided on the same day.",
+    ),
+    "void_already": ("Transaksi ini sudah dibatalkan.", "This sale was already voided."),
+    "void_wrong_card": (
+        "Kartu ini bukan kartu transaksi tersebut.",
+        "This is not the card of that sale.",
+    ),
+    # day close
+    "day_close_future": ("Tanggal tutup hari belum tiba.", "That day has not come yet."),
+    "day_already_closed": ("Hari ini sudah ditutup.", "This day is already closed."),
+    # lines
+    "not_in_catalog": ("tidak terdaftar", "not in the catalog"),
+    "not_eligible": ("bukan bahan pokok program", "not an eligible staple"),
+    "no_purse": ("tidak dapat dibayar dengan kartu ini", "no purse on this card may pay"),
+    "quantity_cap": ("melebihi batas bulan ini", "over this month's limit"),
+    "too_many_capped_categories": (
+        "terlalu banyak jenis barang terbatas; buat transaksi kedua",
+        "too many capped categories; make a second sale",
+    ),
+}
+
+
+def message(code: str, language: str = "id", **values: object) -> str:
+    texts = _MESSAGES.get(code)
+    if texts is None:
+        return code
+    text = texts[0] if language == "id" else texts[1]
+    try:
+        return text.format(**values)
+    except (KeyError, IndexError):
+        return text

@@ -1,0 +1,210 @@
+"""The receipt printer as the composer sees it: a paper width in columns, a code page, and a
+small writer over python-escpos's ``Dummy`` printer that turns lines into ESC/POS bytes.
+
+Columns are fixed by the paper (58 mm: 32, 80 mm: 48 at font A, 12-dot characters) so the same
+receipt lays out the same on every printer of that width. All text goes through
+:func:`terminal.receipts.text.normalise` first, so nothing prints as "?".
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from typing import Literal
+
+import qrcode
+from escpos.capabilities import get_profile
+from escpos.constants import QR_ECLEVEL_M
+from escpos.printer import Dummy
+from PIL import Image
+
+from terminal.receipts.text import normalise
+
+PAPER_COLUMNS = {58: 32, 80: 48}
+PAPER_DOTS = {58: 384, 80: 576}
+
+Align = Literal["left", "center", "right"]
+
+
+@dataclass(frozen=True)
+class PrinterProfile:
+    """What the composer must know about the printer: which python-escpos profile (features),
+    the paper, the code page text is encoded in, and how the QR code is drawn."""
+
+    escpos_profile: str
+    paper_mm: Literal[58, 80]
+    codec: str = "cp437"
+    native_qr: bool = True
+    """``GS ( k`` (the printer draws the QR) or a raster image drawn here (``GS v 0``)."""
+    qr_module: int = 4
+    """Dots per QR module."""
+
+    @property
+    def columns(self) -> int:
+        return PAPER_COLUMNS[self.paper_mm]
+
+    @property
+    def dots(self) -> int:
+        return PAPER_DOTS[self.paper_mm]
+
+    def code_page(self) -> int:
+        """``ESC t n`` for :attr:`codec` on this printer; ``ValueError`` if it has none."""
+        table = get_profile(self.escpos_profile).codePages
+        numbers = [int(n) for n, name in table.items() if str(name).upper() == self.codec.upper()]
+        if not numbers:
+            raise ValueError(f"printer profile {self.escpos_profile} has no code page {self.codec}")
+        return min(numbers)
+
+
+PAPER_80 = PrinterProfile("TM-T20II", 80, native_qr=True, qr_module=5)
+"""An Epson-compatible 80 mm printer (576 dots) that draws QR codes itself."""
+PAPER_58 = PrinterProfile("POS-5890", 58, native_qr=False, qr_module=4)
+"""A common 58 mm printer (384 dots) without native QR: the QR goes as a raster image."""
+
+
+def profile_for_paper(paper_mm: int) -> PrinterProfile:
+    if paper_mm == 80:
+        return PAPER_80
+    if paper_mm == 58:
+        return PAPER_58
+    raise ValueError(f"paper width must be 58 or 80 mm, got {paper_mm}")
+
+
+def pair(left: str, right: str, width: int) -> str:
+    """``left`` and ``right`` on one line of ``width``; ``left`` is shortened, never ``right``."""
+    room = max(width - len(right) - 1, 0)
+    if len(left) > room:
+        left = left[: room - 1] + "." if room > 1 else left[:room]
+    return left + " " * max(width - len(left) - len(right), 1) + right
+
+
+def wrap(text: str, width: int, indent: int = 0) -> list[str]:
+    """Word-wrapped lines; the first at the margin, the rest indented."""
+    lead = " " * (len(text) - len(text.lstrip(" ")))
+    pad = " " * indent
+    parts = textwrap.wrap(
+        text.lstrip(" "),
+        width,
+        initial_indent=lead,
+        subsequent_indent=pad,
+        break_long_words=True,
+    )
+    return parts or [""]
+
+
+def flow(prefix: str, items: list[str], width: int, indent: int) -> list[str]:
+    """``prefix`` then the items joined by ", ", breaking only between items (an item is split
+    only if it alone is wider than the paper)."""
+    pieces = [item + "," for item in items[:-1]] + items[-1:]
+    lines: list[str] = []
+    current = prefix.rstrip()
+    for index, piece in enumerate(pieces):
+        candidate = f"{current} {piece}"
+        if index == 0 or len(candidate) <= width:
+            current = candidate
+        else:
+            lines.append(current)
+            current = " " * indent + piece
+    lines.append(current)
+    return [part for line in lines for part in wrap(line, width, indent)]
+
+
+@dataclass
+class _Style:
+    align: Align = "left"
+    bold: bool = False
+    big: bool = False
+
+
+class ReceiptWriter:
+    """Collects one receipt's ESC/POS bytes. Text is normalised for the code page; style
+    commands are sent only when the style changes."""
+
+    def __init__(self, profile: PrinterProfile) -> None:
+        self.profile = profile
+        self.columns = profile.columns
+        self._printer = Dummy(profile=profile.escpos_profile)
+        self._printer.hw("INIT")
+        self._printer._raw(b"\x1bt" + bytes([profile.code_page()]))
+        self._style = _Style()
+
+    def _set(self, align: Align, bold: bool, big: bool) -> None:
+        current = self._style
+        if big != current.big:
+            self._printer.set(double_width=big, double_height=big, normal_textsize=not big)
+        if bold != current.bold:
+            self._printer.set(bold=bold)
+        if align != current.align:
+            self._printer.set(align=align)
+        self._style = _Style(align, bold, big)
+
+    def _raw_line(self, text: str) -> None:
+        codec = self.profile.codec
+        self._printer._raw(normalise(text, codec, collapse=False).encode(codec) + b"\n")
+
+    def line(
+        self, text: str = "", *, align: Align = "left", bold: bool = False, big: bool = False
+    ) -> None:
+        """One line, wrapped if longer than the paper; ``big`` is double width and height."""
+        self._set(align, bold, big)
+        limit = self.columns // 2 if big else self.columns
+        text = normalise(text, self.profile.codec, collapse=False).rstrip()
+        for part in wrap(text, limit) if len(text) > limit else [text]:
+            self._raw_line(part)
+
+    def _clean(self, text: str) -> str:
+        """Normalised content, keeping the layout's leading indent."""
+        indent = len(text) - len(text.lstrip(" "))
+        return " " * indent + normalise(text, self.profile.codec)
+
+    def pair(self, left: str, right: str, *, bold: bool = False) -> None:
+        self.line(pair(self._clean(left), self._clean(right), self.columns), bold=bold)
+
+    def wrapped(self, text: str, indent: int = 0) -> None:
+        """Word-wrapped to the paper; continuation lines indented by ``indent``."""
+        for part in wrap(self._clean(text), self.columns, indent):
+            self.line(part)
+
+    def flowed(self, prefix: str, items: list[str], indent: int = 4) -> None:
+        """A label and a list that breaks between items (see :func:`flow`)."""
+        clean = [normalise(item, self.profile.codec) for item in items]
+        for part in flow(self._clean(prefix), clean, self.columns, indent):
+            self.line(part)
+
+    def rule(self, char: str = "-") -> None:
+        self.line(char * self.columns)
+
+    def feed(self, lines: int = 1) -> None:
+        self._printer._raw(b"\n" * lines)
+
+    def qr(self, payload: str) -> None:
+        """The record's QR code, centred, error correction level M."""
+        self._set("center", False, False)
+        if self.profile.native_qr:
+            self._printer.qr(payload, ec=QR_ECLEVEL_M, size=self.profile.qr_module, native=True)
+            self._printer._raw(b"\n")
+        else:
+            code = qrcode.QRCode(
+                border=2,
+                error_correction=qrcode.constants.ERROR_CORRECT_M,
+                mask_pattern=0,  # trying all 8 masks costs ~10 ms per receipt; any mask is valid
+            )
+            code.add_data(payload)
+            code.make(fit=True)
+            matrix = code.get_matrix()
+            modules = Image.new("1", (len(matrix), len(matrix)), 1)
+            modules.putdata([0 if dark else 1 for row in matrix for dark in row])
+            size = len(matrix) * self.profile.qr_module
+            image = modules.resize((size, size), Image.Resampling.NEAREST)
+            self._printer.image(image, impl="bitImageRaster", center=True)
+        self._set("left", False, False)
+
+    def cut(self) -> None:
+        """Feed past the tear bar and cut; printers without a cutter ignore the cut."""
+        self._set("left", False, False)
+        self.feed(4)
+        self._printer.cut(feed=False)
+
+    def output(self) -> bytes:
+        data: bytes = self._printer.output
+        return data

@@ -1,0 +1,79 @@
+"""Balance inquiry: balances, expiry per purse and what the monthly caps still allow, with PIN.
+
+No money moves and no record is written; a slip is printed only if asked for.
+"""
+
+from __future__ import annotations
+
+from drivers.card.session import CardSession
+from drivers.card.transport import CardError
+from ledger.cardnumber import mask_card_number
+from ledger.printjobs import JobKind
+from terminal.basket import cap_remaining
+from terminal.receipts.compose import compose_balance
+from terminal.receipts.model import BalanceSlip, MaskedCard, PurseBalance, ShopInfo
+from terminal.sale.outcome import Balance, Outcome, Status
+from terminal.sale.recovery import resolve_for_card
+from terminal.sale.sale import card_problem, read_card_checked, refuse
+from terminal.sale.till import Till
+
+
+def balance_inquiry(
+    till: Till, session: CardSession, pin: str, *, print_slip: bool = False
+) -> Outcome:
+    now = till.clock()
+    till.refresh()
+    info, refusal = read_card_checked(till, session, now)
+    if info is None or refusal is not None:
+        return refusal or refuse(till, "card_not_genuine")
+    number = session.card_number
+    assert number is not None
+    try:
+        resolutions = tuple(resolve_for_card(till, session, info))
+        session.verify_pin(pin)
+    except CardError as exc:
+        return card_problem(till, exc)
+    today = till.today(now)
+    balances = tuple(
+        Balance(p.code, 0 if p.expired_on(today) else p.balance, p.expiry.isoformat())
+        for p in info.purses
+    )
+    catalog = till.catalog()
+    caps = []
+    if catalog is not None:
+        for code, left in sorted(cap_remaining(catalog, info, today).items()):
+            category = catalog.categories[code]
+            caps.append(
+                {
+                    "category": code,
+                    "name": category.name,
+                    "remaining": left,
+                    "unit": category.base_unit,
+                }
+            )
+    printed, print_message = None, None
+    if print_slip:
+        slip = BalanceSlip(
+            shop=ShopInfo(till.config.shop_name, till.config.shop_address, till.terminal_id),
+            terminal_id=till.terminal_id,
+            time=now,
+            card=MaskedCard.from_number(number),
+            balances=tuple(
+                PurseBalance(b.code, till.purse_labels.get(b.code, ""), b.balance, p.expiry)
+                for b, p in zip(balances, info.purses, strict=True)
+            ),
+        )
+        till.journal.add_job(None, JobKind.BALANCE, compose_balance(slip, till.receipt_config))
+        printed, print_message = till.print_pending()
+    return Outcome(
+        Status.COMPLETED,
+        card=mask_card_number(number),
+        balances=balances,
+        resolutions=resolutions,
+        printed=printed,
+        print_message=print_message,
+        details={
+            "caps_remaining": caps,
+            "expired_purses": [p.code for p in info.purses if p.expired_on(today)],
+        },
+    )

@@ -1,0 +1,47 @@
+"""Hotlisted cards (S3): refused, and blocked for good when the issuer signed a block order.
+
+The block order travels on the hotlist; the first terminal the card meets writes it to the
+card (write-ahead like any card operation) and records the card's signed block receipt.
+"""
+
+from __future__ import annotations
+
+from drivers.card.protocol import BlockRequest, CardInfo
+from drivers.card.session import CardSession
+from ledger.bodies import BlockBody
+from ledger.cardproofs import NONCE_SIZE
+from ledger.journal import IntentKind, IntentStateError
+from terminal.sale.outcome import Outcome, Status
+from terminal.sale.till import CardCommandError, Till
+
+
+def enforce_hotlist(till: Till, session: CardSession, info: CardInfo, now: int) -> Outcome | None:
+    """None if the card is not hotlisted; otherwise the refusal (after blocking the card)."""
+    number, certificate = session.card_number, session.certificate
+    assert number is not None and certificate is not None
+    entry = till.hotlist().get(number)
+    if entry is None:
+        return None
+    refusal = Outcome(Status.REFUSED, "card_hotlisted", till.say("card_hotlisted"))
+    if entry.block_order is None:
+        return refusal
+    request = BlockRequest(entry.block_order, till.terminal_id, now)
+    draft = BlockBody(number, certificate.encode(), entry.block_order.encode(), b"")
+    try:
+        intent = till.begin(
+            IntentKind.BLOCK,
+            number,
+            info.counter,
+            till.random_bytes(NONCE_SIZE),
+            request.encode(),
+            draft.to_value(),
+            now,
+        )
+    except IntentStateError:
+        return refusal
+    try:
+        receipt = till.send(intent, lambda: session.block(request), "block order")
+    except CardCommandError:
+        return refusal
+    till.complete(intent, receipt.encode(), info, cashier="")
+    return refusal

@@ -1,0 +1,263 @@
+"""One sale, from scanned items to a committed record (docs/sale-state-machine.md).
+
+The card is read and checked, earlier unfinished operations with it are settled, the basket is
+built against the catalog and the card, the offline limits and the PIN are checked, and only
+then is the debit written ahead to the journal and sent. Every way this can end is an
+:class:`~terminal.sale.outcome.Outcome`; card, reader and printer problems never escape as
+exceptions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from drivers.card.errors import (
+    BadCardProof,
+    CardBlocked,
+    CardExpired,
+    CardNotGenuine,
+    CardRefused,
+    CardTerminated,
+    InsufficientBalance,
+    PinBlocked,
+    PinFormatError,
+    PurseExpired,
+    WrongPin,
+)
+from drivers.card.protocol import CardInfo, DebitRequest
+from drivers.card.session import CardSession
+from drivers.card.transport import CardError
+from ledger.bodies import SaleBody
+from ledger.cardnumber import mask_card_number
+from ledger.cardproofs import NONCE_SIZE, DebitProof, PurseMovement
+from ledger.journal import IntentKind, IntentStateError
+from ledger.record import Record
+from terminal import crashpoints
+from terminal.basket import Basket, ScannedItem, build_basket
+from terminal.sale.blocking import enforce_hotlist
+from terminal.sale.loads import apply_loads
+from terminal.sale.outcome import Balance, Outcome, Resolution, Status
+from terminal.sale.recovery import resolve_for_card
+from terminal.sale.risk import check_offline_limits, is_offline
+from terminal.sale.till import CardCommandError, Till
+
+
+def read_card_checked(
+    till: Till, session: CardSession, now: int
+) -> tuple[CardInfo | None, Outcome | None]:
+    """Read the card; an unusable card becomes a refusal outcome (nothing was changed)."""
+    try:
+        return session.read_card(till.today(now)), None
+    except CardNotGenuine:
+        return None, refuse(till, "card_not_genuine")
+    except CardExpired:
+        return None, refuse(till, "card_expired")
+    except CardBlocked:
+        return None, refuse(till, "card_blocked")
+    except CardTerminated:
+        return None, refuse(till, "card_terminated")
+    except CardError as exc:
+        return None, card_problem(till, exc)
+
+
+def refuse(till: Till, reason: str, **values: object) -> Outcome:
+    return Outcome(Status.REFUSED, reason, till.say(reason, **values))
+
+
+def card_problem(till: Till, exc: CardError) -> Outcome:
+    """A card or reader error outside a command in flight: nothing changed on the card."""
+    if isinstance(exc, WrongPin):
+        return refuse(till, "wrong_pin", tries_left=exc.tries_left)
+    if isinstance(exc, PinBlocked):
+        return refuse(till, "pin_blocked")
+    if isinstance(exc, PinFormatError):
+        return refuse(till, "pin_format")
+    if isinstance(exc, CardBlocked):
+        return refuse(till, "card_blocked")
+    if isinstance(exc, InsufficientBalance):
+        return refuse(till, "insufficient_balance")
+    if isinstance(exc, PurseExpired):
+        return refuse(till, "purse_expired")
+    if isinstance(exc, CardRefused):
+        return refuse(till, "card_error", detail=str(exc))
+    return refuse(till, "reader_error", detail=str(exc))
+
+
+def sell(
+    till: Till,
+    session: CardSession,
+    scans: Sequence[ScannedItem],
+    pin: str,
+    *,
+    cashier: str,
+    allow_cash: bool = False,
+) -> Outcome:
+    now = till.clock()
+    till.refresh()
+    info, refusal = read_card_checked(till, session, now)
+    if info is None or refusal is not None:
+        return refusal or refuse(till, "card_not_genuine")
+    number = session.card_number
+    assert number is not None and session.certificate is not None
+    try:
+        resolutions = tuple(resolve_for_card(till, session, info, cashier))
+    except CardError as exc:
+        return card_problem(till, exc)
+    blocked = enforce_hotlist(till, session, info, now)
+    if blocked is not None:
+        return _with(blocked, resolutions=resolutions)
+    try:
+        info, loaded = apply_loads(till, session, info, till.pending_loads(), now)
+    except CardError as exc:
+        return _with(card_problem(till, exc), resolutions=resolutions)
+    resolutions += tuple(loaded)
+    outcome = _sell_to_card(till, session, info, scans, pin, now, cashier, allow_cash)
+    return _with(outcome, resolutions=resolutions, card=mask_card_number(number))
+
+
+def _sell_to_card(
+    till: Till,
+    session: CardSession,
+    info: CardInfo,
+    scans: Sequence[ScannedItem],
+    pin: str,
+    now: int,
+    cashier: str,
+    allow_cash: bool,
+) -> Outcome:
+    catalog = till.catalog()
+    if catalog is None:
+        return refuse(till, "no_catalog")
+    basket = build_basket(
+        scans,
+        catalog,
+        info,
+        till.today(now),
+        shelf_prices=till.shelf_prices,
+        split_tender=allow_cash and till.config.split_tender,
+    )
+    if basket.card_total == 0:
+        return _with(refuse(till, "nothing_to_charge"), refused_lines=basket.refused)
+    offline_state = till.journal.offline_state()
+    risk = check_offline_limits(till.limits, offline_state, now, basket.card_total)
+    if risk is not None:
+        return _with(refuse(till, risk.reason, limit=risk.limit), refused_lines=basket.refused)
+    try:
+        session.verify_pin(pin)
+    except CardError as exc:
+        return _with(card_problem(till, exc), refused_lines=basket.refused)
+    return _debit(till, session, info, basket, now, cashier, is_offline(offline_state, now))
+
+
+def _debit(
+    till: Till,
+    session: CardSession,
+    info: CardInfo,
+    basket: Basket,
+    now: int,
+    cashier: str,
+    offline: bool,
+) -> Outcome:
+    number, certificate = session.card_number, session.certificate
+    assert number is not None and certificate is not None
+    nonce = till.random_bytes(NONCE_SIZE)
+    request = DebitRequest(
+        terminal_id=till.terminal_id,
+        nonce=nonce,
+        time=now,
+        basket_digest=basket.digest(),
+        amounts=basket.purse_amounts(),
+        quantities=basket.quantities,
+    )
+    draft = SaleBody(
+        card_number=number,
+        card_certificate=certificate.encode(),
+        card_proof=b"",
+        catalog_version=basket.catalog_version,
+        lines=basket.lines,
+        cash=basket.cash,
+        cashier=cashier,
+    )
+    try:
+        intent = till.begin(
+            IntentKind.SALE,
+            number,
+            info.counter + 1,
+            nonce,
+            request.encode(),
+            draft.to_value(),
+            now,
+        )
+    except IntentStateError:
+        return refuse(till, "card_busy")
+    try:
+        proof = till.send(intent, lambda: session.debit(request), "debit")
+    except CardCommandError as failed:
+        return _with(failure_outcome(till, failed), refused_lines=basket.refused)
+    crashpoints.reached("after-card-answer")
+    record = till.complete(intent, proof.encode(), info, cashier, offline)
+    printed, print_message = till.print_pending()
+    return completed_outcome(record, proof, basket, printed, print_message, info)
+
+
+def balances_after(info: CardInfo, movements: Sequence[PurseMovement]) -> tuple[Balance, ...]:
+    """Every purse on the card after the operation: moved ones from the card's signed answer."""
+    after = {m.code: m.balance_after for m in movements}
+    balances = [
+        Balance(p.code, after.pop(p.code, p.balance), p.expiry.isoformat()) for p in info.purses
+    ]
+    balances.extend(Balance(code, balance) for code, balance in sorted(after.items()))
+    return tuple(balances)
+
+
+def completed_outcome(
+    record: Record,
+    proof: DebitProof,
+    basket: Basket,
+    printed: bool | None,
+    print_message: str | None,
+    info: CardInfo,
+) -> Outcome:
+    return Outcome(
+        Status.COMPLETED,
+        record_id=record.id,
+        seq=record.seq,
+        card=mask_card_number(proof.card_number),
+        purse_amounts=tuple((p.code, p.amount) for p in proof.purses),
+        cash=basket.cash,
+        balances=balances_after(info, proof.purses),
+        refused_lines=basket.refused,
+        printed=printed,
+        print_message=print_message,
+    )
+
+
+def failure_outcome(till: Till, failed: CardCommandError) -> Outcome:
+    """What the cashier is told when the card command after an intent failed."""
+    if isinstance(failed.cause, BadCardProof):
+        return refuse(till, "bad_card_proof")
+    if failed.unresolved:
+        return Outcome(
+            Status.UNRESOLVED,
+            "card_removed",
+            till.say("card_removed"),
+            details={"intent_id": str(failed.intent.id)},
+        )
+    return card_problem(till, failed.cause)
+
+
+def _with(outcome: Outcome, **changes: Any) -> Outcome:
+    return dataclasses.replace(outcome, **changes)
+
+
+__all__ = [
+    "Resolution",
+    "balances_after",
+    "card_problem",
+    "failure_outcome",
+    "read_card_checked",
+    "refuse",
+    "sell",
+]

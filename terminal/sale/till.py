@@ -1,0 +1,224 @@
+"""The till: everything a card operation needs besides the card, and the two steps every
+operation shares: the write-ahead intent before the card is touched, and the one commit that
+turns the card's signed answer into a record with its receipts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from drivers.card.errors import BadCardProof
+from drivers.card.protocol import CardInfo
+from drivers.card.transport import OUTCOME_UNKNOWN, CardError
+from ledger.cardproofs import LoadAuthorization
+from ledger.catalog import CATALOG_KIND, Catalog
+from ledger.ids import new_id
+from ledger.journal import Intent, IntentKind, Journal
+from ledger.printjobs import JobKind
+from ledger.record import Record
+from ledger.verify import business_date
+from terminal import crashpoints
+from terminal.documents import (
+    HOTLIST_KIND,
+    LOADS_DOCUMENT,
+    Hotlist,
+    current_catalog,
+    current_hotlist,
+    pending_loads,
+)
+from terminal.home import RiskLimits, TerminalConfig
+from terminal.messages import message
+from terminal.receipts.build import PurseInfo, ReceiptContext, receipts_for_record
+from terminal.receipts.compose import ReceiptConfig
+from terminal.receipts.model import Language, ShopInfo
+from terminal.receipts.queue import PrintQueue
+from terminal.sale.risk import is_offline
+
+PROOF_FIELD: Mapping[IntentKind, str] = {
+    IntentKind.SALE: "card_proof",
+    IntentKind.VOID: "card_proof",
+    IntentKind.LOAD: "card_receipt",
+    IntentKind.BLOCK: "card_receipt",
+}
+"""Where the card's signed answer goes in each kind of record body."""
+
+
+_T = TypeVar("_T")
+
+
+class CardCommandError(Exception):
+    """The card command sent after an intent gave no usable answer. The intent is already
+    settled: unresolved when the card may have applied it, aborted when the card refused."""
+
+    def __init__(self, unresolved: bool, cause: CardError, intent: Intent) -> None:
+        super().__init__(str(cause))
+        self.unresolved = unresolved
+        self.cause = cause
+        self.intent = intent
+
+
+def _wall_clock() -> int:
+    return int(time.time())
+
+
+@dataclass
+class Till:
+    config: TerminalConfig
+    journal: Journal
+    clock: Callable[[], int] = _wall_clock
+    print_queue: PrintQueue | None = None
+    receipt_config: ReceiptConfig = field(default_factory=ReceiptConfig)
+    purse_labels: Mapping[str, str] = field(default_factory=dict)
+    shelf_prices: Mapping[str, int] = field(default_factory=dict)
+    risk: RiskLimits | None = None
+    """Limits from the host's config document; the enrollment config's when None."""
+    random_bytes: Callable[[int], bytes] = os.urandom
+    _documents: dict[str, tuple[int, Any]] = field(default_factory=dict, init=False, repr=False)
+    _versions: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    _versions_checked: bool = field(default=False, init=False, repr=False)
+
+    @property
+    def terminal_id(self) -> str:
+        return self.config.terminal_id
+
+    @property
+    def language(self) -> str:
+        return self.config.receipt_language
+
+    @property
+    def limits(self) -> RiskLimits:
+        return self.risk or self.config.risk
+
+    def say(self, code: str, **values: object) -> str:
+        return message(code, self.language, **values)
+
+    def today(self, now: int) -> dt.date:
+        return business_date(now)
+
+    def catalog(self) -> Catalog | None:
+        catalog: Catalog | None = self._cached(
+            CATALOG_KIND, lambda: current_catalog(self.journal, self.config.authority_keys)
+        )
+        return catalog
+
+    def hotlist(self) -> Hotlist:
+        hotlist: Hotlist = self._cached(HOTLIST_KIND, lambda: current_hotlist(self.journal))
+        return hotlist
+
+    def pending_loads(self) -> list[LoadAuthorization]:
+        loads: list[LoadAuthorization] = self._cached(
+            LOADS_DOCUMENT, lambda: pending_loads(self.journal)
+        )
+        return loads
+
+    def _cached(self, name: str, load: Callable[[], Any]) -> Any:
+        """A document as parsed, re-read only when the journal holds a new version of it
+        (a sync in another process may have stored one)."""
+        if not self._versions_checked:
+            self._versions = self.journal.document_versions()
+            self._versions_checked = True
+        version = self._versions.get(name, 0)
+        cached = self._documents.get(name)
+        if cached is None or cached[0] != version:
+            cached = (version, load())
+            self._documents[name] = cached
+        return cached[1]
+
+    def refresh(self) -> None:
+        """Start of an operation: look again at which document versions the journal holds."""
+        self._versions_checked = False
+
+    def offline(self, now: int) -> bool:
+        return is_offline(self.journal.offline_state(), now)
+
+    # -- the two shared steps ------------------------------------------------------------------
+
+    def begin(
+        self,
+        kind: IntentKind,
+        card_number: str,
+        expected_counter: int,
+        nonce: bytes,
+        request: bytes,
+        draft: Mapping[str, Any],
+        now: int,
+    ) -> Intent:
+        """Commit the command before the card sees it (write-ahead)."""
+        intent = Intent(
+            id=new_id(),
+            kind=kind,
+            card_number=card_number,
+            expected_counter=expected_counter,
+            nonce=nonce,
+            request=request,
+            draft=dict(draft),
+            created=now,
+        )
+        self.journal.begin_intent(intent)
+        crashpoints.reached("after-intent")
+        return intent
+
+    def send(self, intent: Intent, command: Callable[[], _T], what: str) -> _T:
+        """Run the card command of ``intent``; on failure settle the intent and raise
+        :class:`CardCommandError`."""
+        try:
+            return command()
+        except OUTCOME_UNKNOWN as exc:
+            self.journal.mark_unresolved(intent.id, f"card left before answering the {what}: {exc}")
+            raise CardCommandError(True, exc, intent) from exc
+        except BadCardProof as exc:
+            self.journal.mark_unresolved(intent.id, f"invalid answer to the {what}: {exc}")
+            raise CardCommandError(True, exc, intent) from exc
+        except CardError as exc:
+            self.journal.abort_intent(intent.id, f"card refused the {what}: {exc}")
+            raise CardCommandError(False, exc, intent) from exc
+
+    def complete(
+        self,
+        intent: Intent,
+        card_answer: bytes,
+        info: CardInfo | None,
+        cashier: str,
+        offline: bool | None = None,
+    ) -> Record:
+        """One commit: the record with the card's answer, its receipts, the intent closed."""
+        body = dict(intent.draft)
+        body[PROOF_FIELD[intent.kind]] = card_answer
+        if offline is None:
+            offline = self.offline(self.clock())
+        context = self.receipt_context(info, cashier, offline)
+
+        def compose(record: Record) -> list[tuple[JobKind, bytes]]:
+            return receipts_for_record(record, context)
+
+        record = self.journal.complete_intent(
+            intent.id, intent.kind.record_type, body, intent.created, compose
+        )
+        crashpoints.reached("after-record")
+        return record
+
+    def receipt_context(self, info: CardInfo | None, cashier: str, offline: bool) -> ReceiptContext:
+        expiries = {p.code: p.expiry for p in info.purses} if info else {}
+        codes = set(self.purse_labels) | set(expiries)
+        purses = {
+            code: PurseInfo(self.purse_labels.get(code, ""), expiries.get(code)) for code in codes
+        }
+        shop = ShopInfo(self.config.shop_name, self.config.shop_address, self.terminal_id)
+        return ReceiptContext(self.receipt_config, shop, purses, cashier, offline)
+
+    def print_pending(self) -> tuple[bool | None, str | None]:
+        """Try to print what is queued; a printer fault is reported, never raised."""
+        if self.print_queue is None:
+            return None, None
+        report = self.print_queue.print_now()
+        crashpoints.reached("after-print")
+        return report.ok, report.message
+
+
+def receipt_language(config: TerminalConfig) -> Language:
+    return Language(config.receipt_language)

@@ -1,0 +1,327 @@
+"""The terminal's sync client: upload the outbox, download what the host distributes.
+
+Upload: records the host has not acknowledged, in sequence order, in batches, over signed
+requests (ledger.request_auth), pipelined so the terminal's bookkeeping overlaps the host's
+work. A record leaves the outbox only when the host answers that it holds it (``stored``),
+accepted or rejected; nothing else is ever dropped. Transport errors and 5xx are retried with
+exponential backoff and jitter (every retry is a new signed request; the host's idempotency makes
+the resend harmless). Download: catalog, config, hotlist delta and loads, each verified against
+the issuer authority keys before it is stored (terminal.documents). docs/api.md describes the
+protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ledger.cardproofs import LoadAuthorization
+from ledger.catalog import CATALOG_KIND
+from ledger.crypto import SigningKey
+from ledger.documents import DocumentError, SignedDocument
+from ledger.journal import Journal
+from ledger.record import Record
+from ledger.request_auth import b64decode, b64encode, enrollment_proof, sign_request
+from terminal import documents
+
+BATCH = 500
+CONFIG_KIND = "config"
+RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+
+
+class SyncError(Exception):
+    """A sync cycle that could not finish; the outbox is intact. ``code`` is the host's code."""
+
+    def __init__(self, message: str, code: str = "unreachable") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with full jitter: base·2ⁿ capped, times a random factor in [½, 1]."""
+
+    attempts: int = 6
+    base: float = 0.2
+    cap: float = 10.0
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int) -> float:
+        jitter: float = 0.5 + self.rng.random() / 2
+        return min(self.cap, self.base * 2.0**attempt) * jitter
+
+
+class GatewayClient:
+    """Signed HTTP to the gateway for one terminal."""
+
+    def __init__(
+        self,
+        base_url: str,
+        terminal_id: str,
+        key: SigningKey,
+        *,
+        timeout: float = 15.0,
+        backoff: Backoff | None = None,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.terminal_id, self.key, self.clock = terminal_id, key, clock
+        self.backoff = backoff or Backoff()
+        self.http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+        self.host_time: int | None = None
+
+    def close(self) -> None:
+        self.http.close()
+
+    def call(self, method: str, path: str, payload: Any = None) -> dict[str, Any]:
+        """One signed request, retried on transport errors and 5xx; refusals raise SyncError."""
+        body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+        last = "no attempt"
+        for attempt in range(self.backoff.attempts):
+            if attempt:
+                self.backoff.sleep(self.backoff.delay(attempt - 1))
+            headers = sign_request(
+                self.key, self.terminal_id, method, path, body, int(self.clock())
+            )
+            if payload is not None:
+                headers["Content-Type"] = "application/json"
+            try:
+                response = self.http.request(method, path, content=body, headers=headers)
+            except httpx.TransportError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+                continue
+            if response.status_code in RETRYABLE_STATUS:
+                last = f"host answered {response.status_code}"
+                continue
+            return self._answer(response)
+        raise SyncError(f"host not reachable after {self.backoff.attempts} attempts ({last})")
+
+    def _answer(self, response: httpx.Response) -> dict[str, Any]:
+        try:
+            value = response.json()
+        except ValueError as exc:
+            raise SyncError(f"host answered {response.status_code} without JSON") from exc
+        if isinstance(value, dict) and isinstance(value.get("host_time"), int):
+            self.host_time = value["host_time"]
+        if response.status_code != 200:
+            error = value.get("error", {}) if isinstance(value, dict) else {}
+            code = str(error.get("code", "refused"))
+            raise SyncError(f"host refused: {error.get('message', response.text)}", code)
+        if not isinstance(value, dict):
+            raise SyncError("host answered something that is not an object")
+        return value
+
+    def upload(self, records: list[Record]) -> dict[str, Any]:
+        payload = {"records": [{"id": str(r.id), "data": b64encode(r.encode())} for r in records]}
+        return self.call("POST", "/v1/records", payload)
+
+    def updates(self, held: dict[str, int], seq: int) -> dict[str, Any]:
+        query = "&".join(f"{name}={held[name]}" for name in sorted(held))
+        return self.call("GET", f"/v1/updates?{query}&seq={seq}")
+
+
+def enroll(base_url: str, code: str, key: SigningKey, timeout: float = 15.0) -> dict[str, Any]:
+    """Exchange a one-time code for a certificate (retrying is safe: same code, same key)."""
+    body = {
+        "code": code,
+        "public_key": b64encode(key.public_key),
+        "proof": b64encode(enrollment_proof(key, code)),
+    }
+    try:
+        response = httpx.post(f"{base_url.rstrip('/')}/v1/enroll", json=body, timeout=timeout)
+    except httpx.TransportError as exc:
+        raise SyncError(f"cannot reach the gateway at {base_url}: {exc}") from exc
+    try:
+        value = response.json()
+    except ValueError as exc:
+        raise SyncError(f"gateway answered {response.status_code} without JSON") from exc
+    if response.status_code != 200:
+        error = value.get("error", {}) if isinstance(value, dict) else {}
+        raise SyncError(f"enrollment refused: {error.get('message')}", str(error.get("code")))
+    return dict(value)
+
+
+@dataclass
+class SyncReport:
+    uploaded: int = 0
+    acknowledged: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    conflicts: int = 0
+    deferred: int = 0
+    outbox: int = 0
+    host_time: int | None = None
+    clock_skew: int | None = None
+    documents: dict[str, int] = field(default_factory=dict)
+    pending_loads: int = 0
+    problems: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Syncer:
+    """One terminal's sync: :meth:`run_once` is a cycle; :meth:`start` runs cycles in the
+    background until :meth:`stop`."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        client: GatewayClient,
+        authority_keys: dict[bytes, bytes],
+        *,
+        batch: int = BATCH,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.journal, self.client, self.authority_keys = journal, client, authority_keys
+        self.batch, self.clock = batch, clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> SyncReport:
+        report = SyncReport()
+        try:
+            self._upload(report)
+            self._download(report)
+        except SyncError as exc:
+            report.error = f"{exc.code}: {exc}"
+        report.outbox = self.journal.counts().outbox
+        report.host_time = self.client.host_time
+        if report.host_time is not None:
+            report.clock_skew = int(self.clock()) - report.host_time
+        if report.ok and report.outbox == 0 and report.host_time is not None:
+            self.journal.mark_synced(report.host_time)
+        return report
+
+    def _upload(self, report: SyncReport) -> None:
+        """Upload batch after batch; while the host works on one, a helper thread records the
+        host's answer to the previous one and reads the next (the journal is thread-safe)."""
+        with ThreadPoolExecutor(1, thread_name_prefix="ssn-outbox") as helper:
+            acked: Future[int] | None = None
+            records = self.journal.unacknowledged(self.batch)
+            try:
+                while records:
+                    last = records[-1].seq
+                    following = helper.submit(self.journal.records, last + 1, last + self.batch)
+                    answer = self.client.upload(records)
+                    report.uploaded += len(records)
+                    ids, outcomes = self._tally(answer, report)
+                    if acked is not None:
+                        report.acknowledged += acked.result()
+                    acked = helper.submit(
+                        self.journal.acknowledge, ids, outcomes, time=int(self.clock())
+                    )
+                    if not ids:
+                        break  # nothing this round was taken: the rest waits for the next cycle
+                    records = following.result()
+            finally:
+                if acked is not None:
+                    report.acknowledged += acked.result()
+
+    @staticmethod
+    def _tally(answer: dict[str, Any], report: SyncReport) -> tuple[list[uuid.UUID], list[str]]:
+        ids, outcomes = [], []
+        for result in answer.get("results", []):
+            status = result.get("status")
+            report.accepted += status == "accepted"
+            report.rejected += status == "rejected"
+            report.conflicts += status == "conflict"
+            report.deferred += status == "deferred"
+            if result.get("stored"):
+                ids.append(uuid.UUID(result["id"]))
+                outcomes.append(f"{status}:{result.get('code')}")
+            elif status in ("conflict", "deferred"):
+                report.problems.append(f"{result['id']}: {status} {result.get('message')}")
+        return ids, outcomes
+
+    def _download(self, report: SyncReport) -> None:
+        held = {
+            "catalog": _version(self.journal, CATALOG_KIND),
+            "config": _version(self.journal, CONFIG_KIND),
+            "hotlist": documents.current_hotlist(self.journal).version,
+            "loads": _version(self.journal, documents.LOADS_DOCUMENT),
+        }
+        last = self.journal.last_record()
+        answer = self.client.updates(held, last.seq if last else 0)
+        now = int(self.clock())
+        try:
+            if answer.get("catalog"):
+                data = b64decode(answer["catalog"]["document"])
+                report.documents["catalog"] = documents.install_catalog(
+                    self.journal, self.authority_keys, data, now
+                ).version
+            if answer.get("config"):
+                data = b64decode(answer["config"]["document"])
+                config = SignedDocument.decode_verified(
+                    data, CONFIG_KIND, self.authority_keys, newer_than=held["config"]
+                )
+                self.journal.put_document(CONFIG_KIND, config.version, data, time=now)
+                report.documents["config"] = config.version
+            hotlist = answer.get("hotlist") or {}
+            if hotlist.get("document"):
+                merged = documents.apply_hotlist_delta(
+                    self.journal, self.authority_keys, b64decode(hotlist["document"]), now
+                )
+                report.documents["hotlist"] = merged.version
+            report.pending_loads = self._loads(answer.get("loads") or {}, held["loads"], now)
+        except (DocumentError, KeyError, TypeError, ValueError) as exc:
+            raise SyncError(f"download refused: {exc}", "bad_document") from exc
+
+    def _loads(self, loads: dict[str, Any], held_version: int, now: int) -> int:
+        version = int(loads.get("version", held_version))
+        current = documents.pending_loads(self.journal)
+        if version <= held_version:
+            return len(current)
+        done = {(row["card_number"], row["load_seq"]) for row in loads.get("applied", [])}
+        keep: dict[tuple[str, int], bytes] = {
+            (a.card_number, a.load_seq): a.encode()
+            for a in current
+            if (a.card_number, a.load_seq) not in done
+        }
+        for row in loads.get("pending", []):
+            raw = b64decode(row["authorization"])
+            auth = LoadAuthorization.decode(raw)
+            keep[(auth.card_number, auth.load_seq)] = raw
+        stored = documents.store_pending_loads(
+            self.journal, self.authority_keys, version, list(keep.values()), now
+        )
+        return len(stored)
+
+    def start(
+        self, interval: float = 60.0, on_report: Callable[[SyncReport], None] | None = None
+    ) -> None:
+        """Run cycles in a background thread every ``interval`` seconds until :meth:`stop`."""
+
+        def loop() -> None:
+            while not self._stop.is_set():
+                report = self.run_once()
+                if on_report is not None:
+                    on_report(report)
+                self._stop.wait(interval)
+
+        self._stop.clear()
+        self._thread = threading.Thread(target=loop, name="ssn-sync", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+
+def _version(journal: Journal, name: str) -> int:
+    stored = journal.document(name)
+    return stored.version if stored else 0

@@ -1,0 +1,165 @@
+"""The terminal's side against a real gateway process: ``ssn-terminal init`` enrolls, the sync
+client uploads the journal's outbox and downloads catalog, config, hotlist and loads; through a
+proxy that cuts responses nothing is lost or doubled."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from host_gateway import postings
+from host_gateway.cards import hotlist_card
+from host_gateway.check import run_check
+from host_gateway.db import transaction
+from host_gateway.models import Account, StoredRecord
+from ledger.bodies import LoadBody
+from ledger.cardproofs import LoadAuthorization
+from ledger.journal import IntentKind
+from ledger.record import Record
+from terminal import documents
+from terminal.cli import main as terminal_main
+from terminal.home import TerminalHome
+from terminal.sync import Backoff, GatewayClient, Syncer
+from tests.factories import FakeCard
+from tests.fixtures.gateway import Served, World
+from tests.fixtures.journal import JournalKit, Pending, complete
+from tests.integration.test_gateway_faults import CUT_RESPONSE, DROP, FaultyProxy
+
+PASS = "kunci-terminal"
+
+
+@pytest.fixture
+def home_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SSN_TERMINAL_PASSPHRASE", PASS)
+    return tmp_path / "terminal"
+
+
+def init_terminal(served: Served, home_dir: Path, capsys: pytest.CaptureFixture[str]) -> dict:
+    code = served.world.enrollment_code()
+    exit_code = terminal_main(
+        ["init", "--gateway", served.server.base_url, "--code", code,
+         "--data-dir", str(home_dir), "--json"]
+    )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert exit_code == 0, err
+    value: dict = json.loads(out)
+    return value
+
+
+def sell(home: TerminalHome, card: FakeCard, count: int) -> list[Record]:
+    kit = JournalKit(key=home.key, terminal_id=home.config.terminal_id)
+    kit.cards[1] = card
+    return [complete(home.journal, kit.sale(1, time=int(time.time()))) for _ in range(count)]
+
+
+def apply_load(home: TerminalHome, card: FakeCard, authorization_raw: bytes) -> Record:
+    authorization = LoadAuthorization.decode(authorization_raw)
+    kit = JournalKit(key=home.key, terminal_id=home.config.terminal_id)
+    now = int(time.time())
+    draft = LoadBody(card.number, card.certificate.encode(), authorization_raw, b"")
+    intent = kit._intent(IntentKind.LOAD, card, draft.to_value(), now)
+    receipt = card.apply_load(authorization, home.config.terminal_id, now)
+    receipt = dataclasses.replace(receipt, nonce=intent.nonce).signed_by(card.key)
+    body = dataclasses.replace(draft, card_receipt=receipt.encode()).to_value()
+    return complete(home.journal, Pending(intent, body))
+
+
+def shop_balance(world: World) -> int:
+    with transaction(world.gateway.factory) as session:
+        code = postings.shop(world.shop_id)
+        return int(session.scalar(select(Account.balance).where(Account.code == code)) or 0)
+
+
+def test_init_then_sync_round_trip(
+    served: Served, home_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = served.world
+    enrolled = init_terminal(served, home_dir, capsys)
+    assert enrolled["terminal_id"] == "SMD-0002"
+    assert enrolled["first_sync"]["ok"] and enrolled["first_sync"]["documents"]["catalog"] == 1
+    card = world.card()
+    world.authorize(card, 300_000)
+    with TerminalHome.open(home_dir) as home:
+        client = GatewayClient(served.server.base_url, home.config.terminal_id, home.key)
+        syncer = Syncer(home.journal, client, dict(home.config.authority_keys))
+        assert syncer.run_once().pending_loads == 1
+        pending = documents.pending_loads(home.journal)
+        load = apply_load(home, card, pending[0].encode())
+        sales = sell(home, card, 3)
+        with transaction(world.gateway.factory) as session:
+            hotlist_card(session, world.gateway.keys, world.card().number, 1, "hilang", 0)
+        report = syncer.run_once()
+        client.close()
+        assert report.ok, report.error
+        assert (report.uploaded, report.accepted, report.outbox) == (4, 4, 0)
+        assert report.pending_loads == 0  # applied: dropped from the terminal's list
+        assert documents.current_hotlist(home.journal).version == 1
+        offline = home.journal.offline_state()
+        assert offline.synced_through_seq == 4 and offline.card_total_since_sync == 0
+    with transaction(world.gateway.factory) as session:
+        held = session.scalars(select(StoredRecord.id)).all()
+        assert {r.id.bytes for r in [load, *sales]} <= set(held)
+        assert run_check(session).ok
+    assert shop_balance(world) == -210_000
+    code = terminal_main(["sync", "--data-dir", str(home_dir), "--json"])
+    out, _ = capsys.readouterr()
+    assert code == 0 and json.loads(out)["uploaded"] == 0
+
+
+def test_sync_through_cut_responses_is_exactly_once(
+    served: Served, home_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = served.world
+    init_terminal(served, home_dir, capsys)
+    card = world.funded_card(100_000_000)
+    proxy = FaultyProxy(served.server.port)
+    proxy.modes.extend([CUT_RESPONSE, DROP, CUT_RESPONSE, CUT_RESPONSE])
+    try:
+        with TerminalHome.open(home_dir) as home:
+            sales = sell(home, card, 60)
+            client = GatewayClient(
+                f"http://127.0.0.1:{proxy.port}",
+                home.config.terminal_id,
+                home.key,
+                backoff=Backoff(attempts=8, base=0.01, cap=0.05),
+            )
+            report = Syncer(
+                home.journal, client, dict(home.config.authority_keys), batch=20
+            ).run_once()
+            client.close()
+            assert report.ok, report.error
+            assert report.outbox == 0 and home.journal.counts().outbox == 0
+    finally:
+        proxy.close()
+    assert proxy.seen.count(CUT_RESPONSE) == 3
+    with transaction(world.gateway.factory) as session:
+        held = session.scalars(select(StoredRecord.id)).all()
+        assert len(held) == len(set(held)) == 61
+        assert {s.id.bytes for s in sales} <= set(held)
+        assert run_check(session).ok
+    assert shop_balance(world) == -70_000 * 60
+
+
+def test_unreachable_host_keeps_the_outbox(
+    served: Served, home_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    init_terminal(served, home_dir, capsys)
+    card = served.world.funded_card()
+    served.server.stop()
+    with TerminalHome.open(home_dir) as home:
+        sell(home, card, 2)
+        client = GatewayClient(
+            served.server.base_url,
+            home.config.terminal_id,
+            home.key,
+            backoff=Backoff(attempts=3, base=0.01, cap=0.02),
+        )
+        report = Syncer(home.journal, client, dict(home.config.authority_keys)).run_once()
+        client.close()
+        assert not report.ok and "unreachable" in (report.error or "")
+        assert home.journal.counts().outbox == 2

@@ -1,0 +1,100 @@
+"""The fault matrix at the print-queue level, against the printer simulator on real TCP: each
+printer fault leaves the sale's receipts pending with a clear message for the cashier, never an
+exception; after the fault is cleared, a retry or a reprint prints each receipt exactly once."""
+
+from __future__ import annotations
+
+import pytest
+
+from drivers.printer.printer import open_printer
+from ledger.printjobs import JobStatus
+from simulators.printer.server import PrinterSimulator
+from terminal.receipts.compose import ReceiptConfig, print_jobs
+from terminal.receipts.queue import PrintQueue
+from tests.fixtures.printer import MemoryReceiptStore, sale_receipt
+
+KEPT = "Transaksi tetap tersimpan"
+FAULTS = {
+    "paper_end": ("fault paper_end", "Kertas printer habis"),
+    "cover_open": ("fault cover_open", "Tutup printer terbuka"),
+    "offline": ("fault offline", "Printer sedang offline"),
+    "drop_mid_job": ("fault drop_after 300", "Sambungan ke printer terputus"),
+    "refused": ("fault refuse", "Printer tidak dapat dihubungi"),
+    "slow": ("fault slow 1.5", "Printer tidak merespons"),
+    "no_status_reply": ("fault mute", "Printer tidak merespons"),
+    "garbled_status": ("fault garble", "Jawaban status printer tidak dapat dibaca"),
+}
+
+
+@pytest.mark.parametrize("recovery", ["retry", "reprint"])
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_fault_keeps_receipts_pending_then_prints_each_once(
+    fault: str, recovery: str, printer_sim: PrinterSimulator, receipt_store: MemoryReceiptStore
+) -> None:
+    receipt = sale_receipt()
+    record_id = receipt.ref.record_id
+    config = ReceiptConfig()
+    for kind, data in print_jobs(receipt, config):  # what the journal commits with the sale
+        receipt_store.add_job(record_id, kind, data)
+    queue = PrintQueue(receipt_store, open_printer(printer_sim.tcp_url + "?timeout=0.5"))
+    command, expected = FAULTS[fault]
+    assert printer_sim.control(command)["ok"]
+
+    failed = queue.print_now()
+
+    assert failed.printed == []
+    assert failed.message is not None
+    assert expected in failed.message and KEPT in failed.message
+    pending = receipt_store.pending_jobs()
+    assert [j.job_id for j in pending] == [1, 2]
+    assert pending[0].status is JobStatus.FAILED and pending[0].last_error
+    assert not [j for j in printer_sim.device.wait_idle() if j.complete]
+
+    assert printer_sim.control("clear")["ok"]
+    printer_sim.wait_no_connections()
+    recovered = queue.print_now() if recovery == "retry" else queue.reprint(record_id)
+
+    assert recovered.ok, recovered.message
+    assert recovered.printed == [1, 2]
+    assert queue.print_now().printed == [], "a confirmed job never prints again"
+    assert receipt_store.pending_jobs() == []
+    papers = [j for j in printer_sim.device.wait_idle() if j.complete]
+    assert [p.meta["qr"] for p in papers] == [[receipt.ref.qr_payload()]] * 2
+    assert "LEMBAR PEMBELI" in papers[0].text and "LEMBAR TOKO" in papers[1].text
+    assert not any("SALINAN" in p.text for p in papers), "the first print is the original"
+    torn = [j for j in printer_sim.jobs() if not j.complete]
+    assert all(not j.meta["qr"] for j in torn), "a torn first try never looks complete"
+    if fault == "drop_mid_job":
+        assert len(torn) == 1 and "Mitra Bebaya" in torn[0].text
+        assert "Terima kasih" not in torn[0].text
+    else:
+        assert torn == [], "nothing reaches the paper while the printer reports a fault"
+
+
+def test_reprint_after_printing_adds_one_salinan(
+    printer_sim: PrinterSimulator, receipt_store: MemoryReceiptStore
+) -> None:
+    receipt = sale_receipt()
+    for kind, data in print_jobs(receipt, ReceiptConfig()):
+        receipt_store.add_job(receipt.ref.record_id, kind, data)
+    queue = PrintQueue(receipt_store, open_printer(printer_sim.tcp_url))
+    assert queue.print_now().printed == [1, 2]
+
+    again = queue.reprint(receipt.ref.record_id)
+
+    assert again.ok and again.printed == [3] and again.job_id == 3
+    papers = printer_sim.wait_for_jobs(3)
+    assert "SALINAN" in papers[2].text and "LEMBAR PEMBELI" in papers[2].text
+    assert papers[2].meta["qr"] == [receipt.ref.qr_payload()]
+    assert "SALINAN" not in papers[0].text
+
+
+def test_paper_near_end_prints_and_warns(
+    printer_sim: PrinterSimulator, receipt_store: MemoryReceiptStore
+) -> None:
+    receipt = sale_receipt()
+    receipt_store.add_job(receipt.ref.record_id, *print_jobs(receipt, ReceiptConfig())[0])
+    printer_sim.control("fault near_end")
+    report = PrintQueue(receipt_store, open_printer(printer_sim.tcp_url)).print_now()
+    assert report.ok and report.printed == [1]
+    assert report.warnings == ("Kertas printer hampir habis.",)

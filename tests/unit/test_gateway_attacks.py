@@ -1,0 +1,171 @@
+"""Attacks on ingest, each refused with a clear reason and counted where the operator looks.
+
+Runs on SQLite and on the real PostgreSQL server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from host_gateway import events, postings
+from host_gateway.app import _updates
+from host_gateway.auth import SignedRequest, authenticate
+from host_gateway.cards import hotlist_card
+from host_gateway.check import run_check
+from host_gateway.db import transaction
+from host_gateway.enrollment import revoke
+from host_gateway.errors import GatewayError
+from host_gateway.models import Account, Card, HotlistEntry, JournalLine
+from ledger.bodies import SaleBody
+from ledger.cardproofs import BlockOrder
+from ledger.crypto import SigningKey
+from ledger.request_auth import sign_request
+from tests.factories import T0, FakeCard, Issuer
+from tests.fixtures.gateway import World, load_record
+
+
+def counted(world: World) -> dict[str, int]:
+    with transaction(world.gateway.factory) as session:
+        return events.counts(session)
+
+
+def shop_balance(world: World) -> int:
+    with transaction(world.gateway.factory) as session:
+        code = postings.shop(world.shop_id)
+        return int(session.scalar(select(Account.balance).where(Account.code == code)) or 0)
+
+
+def test_forged_terminal_signature(world: World) -> None:
+    card = world.funded_card()
+    sale = world.terminal.sell(card)
+    forged = sale.signed_by(SigningKey.generate())
+    result = world.ingest([forged]).results[0]
+    assert (result.status, result.code, result.stored) == ("rejected", "terminal_signature", False)
+    assert counted(world)["terminal_signature"] == 1
+    assert world.ingest([sale]).results[0].status == "accepted"  # the genuine one still goes in
+
+
+def test_altered_amount(world: World) -> None:
+    card = world.funded_card()
+    sale = world.terminal.sell(card)
+    body = SaleBody.from_value(sale.body)
+    line = dataclasses.replace(
+        body.lines[0], quantity=2, paid=(("APBD", 140_000),)
+    )  # the card paid for one sack; the shop claims two
+    altered = dataclasses.replace(sale, body=dataclasses.replace(body, lines=(line,)).to_value())
+    result = world.ingest([altered.signed_by(world.terminal.key)]).results[0]
+    assert (result.status, result.code) == ("rejected", "basket_mismatch")
+    assert shop_balance(world) == 0
+    with transaction(world.gateway.factory) as session:
+        report = run_check(session)
+    assert report.ok, report.discrepancies  # what the card did pay waits in suspense
+    assert counted(world)["basket_mismatch"] == 1
+
+
+def test_replayed_batch(world: World) -> None:
+    card = world.funded_card()
+    batch = [world.terminal.sell(card) for _ in range(4)]
+    world.ingest(batch)
+    with transaction(world.gateway.factory) as session:
+        lines = session.scalar(select(func.count()).select_from(JournalLine))
+    replay = world.ingest(batch)
+    assert all(r.duplicate for r in replay.results)
+    with transaction(world.gateway.factory) as session:
+        assert session.scalar(select(func.count()).select_from(JournalLine)) == lines
+    assert shop_balance(world) == -280_000
+    assert counted(world)["replayed_records"] == 1
+
+
+def test_record_from_revoked_terminal(world: World) -> None:
+    with transaction(world.gateway.factory) as session:
+        revoke(session, world.terminal.terminal_id, "stolen", T0)
+    body = b'{"records": []}'
+    headers = sign_request(
+        world.terminal.key, world.terminal.terminal_id, "POST", "/v1/records", body, T0
+    )
+    with pytest.raises(GatewayError) as refused:
+        authenticate(world.gateway, SignedRequest("POST", "/v1/records", body, headers))
+    assert refused.value.status == 403 and refused.value.code == "terminal_revoked"
+    assert "stolen" in refused.value.message
+    assert counted(world)["terminal_revoked"] == 1
+
+
+def test_cloned_card_is_flagged_and_hotlisted(world: World) -> None:
+    card = world.funded_card()
+    clone = FakeCard(card.certificate, card.key, dict(card.balances), card.counter)
+    genuine = world.terminal.sell(card)
+    copy = world.terminal.sell(clone)  # same counter, other nonce: another history
+    results = world.ingest([genuine, copy]).results
+    assert results[0].status == "accepted"
+    assert (results[1].status, results[1].code) == ("rejected", "card_cloned")
+    with transaction(world.gateway.factory) as session:
+        assert session.get_one(Card, card.number).status == "cloned"
+        entry = session.scalars(
+            select(HotlistEntry).where(HotlistEntry.card_number == card.number)
+        ).one()
+        assert entry.block_order is not None
+        assert BlockOrder.decode(entry.block_order).verify(world.gateway.keys.authority.public_key)
+    assert shop_balance(world) == -70_000
+    assert counted(world)["card_cloned"] == 1
+
+
+def test_debit_proof_from_a_card_not_issued_by_us(world: World) -> None:
+    foreign = Issuer().card()
+    result = world.ingest([world.terminal.sell(foreign)]).results[0]
+    assert (result.status, result.code) == ("rejected", "card_not_issued")
+    assert shop_balance(world) == 0
+    assert counted(world)["card_not_issued"] == 1
+
+
+def test_load_replay(world: World) -> None:
+    card = world.card()
+    authorization = world.authorize(card, 150_000)
+    clone = FakeCard(card.certificate, card.key, dict(card.balances), card.counter + 5)
+    first = load_record(world.terminal, card, authorization)
+    again = world.terminal.append(first.type, dict(first.body))  # same receipt, new record
+    cloned = load_record(world.terminal, clone, authorization)  # a copy applies it once more
+    results = world.ingest([first, again, cloned]).results
+    assert [r.code for r in results] == ["ok", "card_proof_replayed", "load_replay"]
+    with transaction(world.gateway.factory) as session:
+        purse = postings.purse(card.number, "APBD")
+        assert session.scalar(select(Account.balance).where(Account.code == purse)) == -150_000
+        assert session.get_one(Card, card.number).status == "cloned"
+    assert counted(world)["load_replay"] == 1
+
+
+def test_hotlisted_card_after_the_terminal_had_the_hotlist(world: World) -> None:
+    card = world.funded_card()
+    before = world.terminal.sell(card)  # sold offline before the hotlist reached the shop
+    with transaction(world.gateway.factory) as session:
+        hotlist_card(session, world.gateway.keys, card.number, 1, "lost", T0)
+    position = world.terminal.seq
+    updates = _updates(
+        world.gateway,
+        world.context(),
+        {"catalog": 1, "config": 1, "hotlist": 0, "loads": 0},
+        position,
+    )
+    assert updates.hotlist.version == 1 and updates.hotlist.document is not None
+    after = world.terminal.sell(card)
+    results = world.ingest([before, after]).results
+    assert results[0].status == "accepted"
+    assert (results[1].status, results[1].code) == ("rejected", "card_hotlisted")
+    assert shop_balance(world) == -70_000
+    assert counted(world)["card_hotlisted"] == 1
+
+
+def test_copied_card_we_certified_but_never_registered_is_refused_not_crashed(
+    world: World,
+) -> None:
+    key = SigningKey.generate()
+    number = "6060019999999992"
+    certificate = world.gateway.keys.card_certificate(number, key.public_key, dt.date(2031, 1, 1))
+    card = FakeCard(certificate, key, {"APBD": 500_000})
+    copy = FakeCard(certificate, key, dict(card.balances))
+    results = world.ingest([world.terminal.sell(card), world.terminal.sell(copy)]).results
+    assert [r.code for r in results] == ["card_unknown", "card_cloned"]
+    assert shop_balance(world) == 0

@@ -1,0 +1,69 @@
+"""The journal's schema comes from its packaged migrations, with the durability settings on."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
+
+from ledger.journal import Journal, JournalError
+from ledger.journal.db import MIGRATIONS_DIR
+from ledger.journal.schema import APPEND_ONLY_TRIGGERS, SCHEMA_REVISION, metadata
+from tests.fixtures.journal import JournalKit
+
+
+def test_newest_migration_is_the_revision_the_code_expects() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(config).get_heads() == [SCHEMA_REVISION]
+
+
+def test_migrated_schema_matches_the_table_definitions(
+    journal: Journal, journal_path: Path
+) -> None:
+    engine = create_engine(f"sqlite:///{journal_path}")
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn)
+        assert context.get_current_revision() == SCHEMA_REVISION
+        assert compare_metadata(context, metadata) == []
+        triggers = {
+            row[0]
+            for row in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='trigger'")
+        }
+    engine.dispose()
+    assert triggers == set(APPEND_ONLY_TRIGGERS)
+
+
+def test_durability_settings_are_on(journal: Journal) -> None:
+    raw = journal._driver()
+    assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert raw.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert raw.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_journal_from_an_unknown_newer_schema_is_refused(
+    journal_kit: JournalKit, journal_path: Path
+) -> None:
+    journal_kit.open(journal_path).close()
+    raw = sqlite3.connect(journal_path)
+    raw.execute("UPDATE alembic_version SET version_num = '0999_from_the_future'")
+    raw.commit()
+    raw.close()
+    with pytest.raises(JournalError, match="newer version"):
+        journal_kit.open(journal_path)
+
+
+def test_an_empty_file_is_migrated_to_the_newest_schema(
+    journal_kit: JournalKit, journal_path: Path
+) -> None:
+    journal_path.parent.mkdir(parents=True)
+    sqlite3.connect(journal_path).close()
+    with journal_kit.open(journal_path) as journal:
+        assert journal.records() == []
+        assert journal.counts().outbox == 0
