@@ -118,6 +118,10 @@ class CardReader(Protocol):
 
     def connect(self) -> CardConnection: ...
 
+    def close(self) -> None:
+        """Releases what the reader holds (the PC/SC context); the card stays in the slot."""
+        ...
+
 
 class ApduObserver(Protocol):
     """Told about every exchange: the command, the answer (None on error) and how long it took."""

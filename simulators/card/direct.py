@@ -78,6 +78,9 @@ class DirectReader:
             self._connected = True
             return DirectConnection(self, self._generation)
 
+    def close(self) -> None:
+        """Nothing to release: the slot lives as long as the object."""
+
     def _release(self) -> None:
         with self._cond:
             self._connected = False

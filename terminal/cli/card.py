@@ -12,8 +12,8 @@ import datetime as dt
 from typing import Any
 
 from drivers.card.errors import CardRefused
-from drivers.card.pcsc import PcscReader
 from drivers.card.protocol import CardInfo
+from drivers.card.readers import open_reader
 from drivers.card.session import CardSession
 from drivers.card.transport import CardError, NoCard, NoReader, PcscdNotRunning
 from ledger.cardnumber import mask_card_number
@@ -28,7 +28,9 @@ def register(subparsers: Any) -> None:
     card = subparsers.add_parser("card", help="the card reader and the card in it")
     commands = card.add_subparsers(dest="card_command", required=True, metavar="ACTION")
     info = commands.add_parser("info", help="print what the card in the reader says")
-    info.add_argument("--reader", default=None, help="reader name (default: the first one)")
+    info.add_argument(
+        "--reader", default=None, help="reader name, or sim:FILE (default: the first reader)"
+    )
     info.add_argument(
         "--ca-key", action="append", default=[], metavar="HEX", help="issuer CA public key"
     )
@@ -52,7 +54,7 @@ def _ca_keys(values: list[str]) -> dict[bytes, bytes]:
 
 def _info(args: argparse.Namespace) -> int:
     ca_keys = _ca_keys(args.ca_key)
-    reader = PcscReader(args.reader)
+    reader = open_reader(args.reader)
     try:
         name = reader.name
         if not reader.wait_for_card(args.wait):

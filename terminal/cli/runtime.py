@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from drivers.card.pcsc import PcscReader
+from drivers.card.readers import open_reader
 from drivers.card.session import CardSession
 from drivers.card.transport import CardError, NoCard, NoReader, PcscdNotRunning
 from drivers.printer.printer import open_printer
@@ -26,7 +26,9 @@ EXIT_UNRESOLVED = 11
 
 def add_card_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_dir_argument(parser)
-    parser.add_argument("--reader", default=None, help="card reader name (default: configured)")
+    parser.add_argument(
+        "--reader", default=None, help="reader name, or sim:FILE (default: configured)"
+    )
     parser.add_argument(
         "--wait", type=float, default=5.0, metavar="SECONDS", help="how long to wait for a card"
     )
@@ -53,7 +55,7 @@ def open_till(args: argparse.Namespace) -> Iterator[Till]:
 @contextlib.contextmanager
 def card_in_reader(args: argparse.Namespace, till: Till) -> Iterator[CardSession]:
     """A session on the card in the reader, held exclusively for the operation."""
-    reader = PcscReader(args.reader or till.config.reader_name)
+    reader = open_reader(args.reader or till.config.reader_name)
     try:
         name = reader.name
         if not reader.wait_for_card(args.wait):

@@ -1,9 +1,13 @@
 """Balance inquiry: balances, expiry per purse and what the monthly caps still allow, with PIN.
 
-No money moves and no record is written; a slip is printed only if asked for.
+The holder spends nothing, but the card is presented like for a sale: unfinished operations are
+resolved, a hotlisted card is blocked, and pending loads are applied (each one a load record) so
+the balance shown is the one the holder can spend. A slip is printed only if asked for.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from drivers.card.session import CardSession
 from drivers.card.transport import CardError
@@ -12,6 +16,8 @@ from ledger.printjobs import JobKind
 from terminal.basket import cap_remaining
 from terminal.receipts.compose import compose_balance
 from terminal.receipts.model import BalanceSlip, MaskedCard, PurseBalance, ShopInfo
+from terminal.sale.blocking import enforce_hotlist
+from terminal.sale.loads import apply_loads
 from terminal.sale.outcome import Balance, Outcome, Status
 from terminal.sale.recovery import resolve_for_card
 from terminal.sale.sale import card_problem, read_card_checked, refuse
@@ -30,9 +36,17 @@ def balance_inquiry(
     assert number is not None
     try:
         resolutions = tuple(resolve_for_card(till, session, info))
-        session.verify_pin(pin)
     except CardError as exc:
         return card_problem(till, exc)
+    blocked = enforce_hotlist(till, session, info, now)
+    if blocked is not None:
+        return dataclasses.replace(blocked, resolutions=resolutions)
+    try:
+        info, loaded = apply_loads(till, session, info, till.pending_loads(), now)
+        resolutions += tuple(loaded)
+        session.verify_pin(pin)
+    except CardError as exc:
+        return dataclasses.replace(card_problem(till, exc), resolutions=resolutions)
     today = till.today(now)
     balances = tuple(
         Balance(p.code, 0 if p.expired_on(today) else p.balance, p.expiry.isoformat())
