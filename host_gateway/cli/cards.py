@@ -1,4 +1,4 @@
-"""Cards (register, show, hotlist) and loads: what the seed and issuance commands drive."""
+"""Cards (issue, register, show, hotlist) and loads: what the seed and issuance commands drive."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from drivers.card.readers import open_reader
+from drivers.card.transport import CardError, CardReader
 from host_gateway import cards, loads, postings
 from host_gateway.check import counter_gaps
 from host_gateway.cli.common import add_common, audit, need_keys, now, session_scope
+from host_gateway.issuance import issue_card
 from host_gateway.models import Account, Card, CardProgram, Load, PurseProof
 from ledger.cli_support import UserError, print_json
 
@@ -20,14 +23,16 @@ def register(subparsers: Any) -> None:
         dest="cards_command", required=True
     )
     reg = group.add_parser("register", help="register a card and certify its public key")
-    add_common(reg)
-    reg.add_argument("--holder", required=True, help="holder's display name")
-    reg.add_argument("--programs", required=True, help="comma-separated, e.g. APBD,BZNS")
+    _add_card_fields(reg)
     reg.add_argument("--public-key", required=True, help="the card's Ed25519 key, 64 hex digits")
-    reg.add_argument("--number", default=None, help="card number (default: the next one)")
-    reg.add_argument("--nik", default=None, help="16-digit NIK, stored encrypted")
-    reg.add_argument("--valid-until", type=dt.date.fromisoformat, default=None)
     reg.set_defaults(func=cmd_register)
+
+    issue = group.add_parser("issue", help="personalize the blank card in a reader and register it")
+    _add_card_fields(issue)
+    issue.add_argument("--reader", default=None, help="reader name, or sim:FILE (default: first)")
+    issue.add_argument("--pin", required=True, help="the holder's first PIN (4 to 12 digits)")
+    issue.add_argument("--wait", type=float, default=5.0, help="seconds to wait for a card")
+    issue.set_defaults(func=cmd_issue)
 
     show = group.add_parser("show", help="a card's status, shadow balances and counters")
     add_common(show)
@@ -56,6 +61,15 @@ def register(subparsers: Any) -> None:
     create.set_defaults(func=cmd_load_create)
 
 
+def _add_card_fields(parser: argparse.ArgumentParser) -> None:
+    add_common(parser)
+    parser.add_argument("--holder", required=True, help="holder's display name")
+    parser.add_argument("--programs", required=True, help="comma-separated, e.g. APBD,BZNS")
+    parser.add_argument("--number", default=None, help="card number (default: the next one)")
+    parser.add_argument("--nik", default=None, help="16-digit NIK, stored encrypted")
+    parser.add_argument("--valid-until", type=dt.date.fromisoformat, default=None)
+
+
 def cmd_register(args: argparse.Namespace) -> int:
     try:
         public_key = bytes.fromhex(args.public_key)
@@ -75,18 +89,59 @@ def cmd_register(args: argparse.Namespace) -> int:
             valid_until=args.valid_until,
         )
         audit(session, f"cards register {issued.card.number} ({','.join(issued.programs)})")
-        value = {
-            "number": issued.card.number,
-            "holder": issued.card.holder_name,
-            "programs": list(issued.programs),
-            "valid_until": issued.card.valid_until.isoformat(),
-            "certificate": issued.certificate.encode().hex(),
-        }
+        value = _issued_json(issued)
     if args.json:
         print_json(value)
     else:
         print(f"card {value['number']} registered; certificate:\n{value['certificate']}")
     return 0
+
+
+def cmd_issue(args: argparse.Namespace) -> int:
+    programs = [p.strip() for p in args.programs.split(",") if p.strip()]
+    reader: CardReader | None = None
+    try:
+        reader = open_reader(args.reader)
+        if not reader.wait_for_card(args.wait):
+            raise UserError(f"no card in reader {reader.name!r}: insert a blank card")
+        with (
+            reader.connect() as connection,
+            session_scope(args, with_keys=True) as (session, keys),
+        ):
+            issued = issue_card(
+                session,
+                need_keys(keys),
+                connection,
+                holder_name=args.holder,
+                programs=programs,
+                pin=args.pin,
+                now=now(),
+                number=args.number,
+                nik=args.nik,
+                valid_until=args.valid_until,
+            )
+            audit(session, f"cards issue {issued.card.number} ({','.join(issued.programs)})")
+            value = _issued_json(issued)
+    except CardError as exc:
+        raise UserError(f"card reader: {exc}") from exc
+    finally:
+        if reader is not None:
+            reader.close()
+    if args.json:
+        print_json(value)
+    else:
+        print(f"card {value['number']} issued to {value['holder']} ({','.join(value['programs'])})")
+    return 0
+
+
+def _issued_json(issued: cards.Issued) -> dict[str, Any]:
+    return {
+        "number": issued.card.number,
+        "holder": issued.card.holder_name,
+        "programs": list(issued.programs),
+        "valid_until": issued.card.valid_until.isoformat(),
+        "certificate": issued.certificate.encode().hex(),
+    }
 
 
 def cmd_show(args: argparse.Namespace) -> int:
