@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "terminal.cli.sale",
     "terminal.cli.printing",
     "terminal.cli.sync",
+    "terminal.cli.configure",
 ]
 
 
