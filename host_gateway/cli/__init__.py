@@ -11,6 +11,7 @@ COMMAND_MODULES = [
     "host_gateway.cli.operators",
     "host_gateway.cli.cards",
     "host_gateway.cli.documents",
+    "host_gateway.cli.records",
 ]
 
 

@@ -10,11 +10,12 @@ from typing import Any
 
 from drivers.card.readers import open_reader
 from drivers.card.session import CardSession
-from drivers.card.transport import CardError, NoCard, NoReader, PcscdNotRunning
+from drivers.card.transport import CardError, CardReader, NoCard, NoReader, PcscdNotRunning
 from drivers.printer.printer import open_printer
 from ledger.cli_support import UserError, print_json
 from terminal.cli.card import EXIT_NO_CARD, EXIT_NO_READER, EXIT_PCSCD
 from terminal.home import TerminalHome, add_data_dir_argument, default_data_dir
+from terminal.messages import message
 from terminal.receipts.compose import ReceiptConfig
 from terminal.receipts.model import Language
 from terminal.receipts.queue import PrintQueue
@@ -55,8 +56,9 @@ def open_till(args: argparse.Namespace) -> Iterator[Till]:
 @contextlib.contextmanager
 def card_in_reader(args: argparse.Namespace, till: Till) -> Iterator[CardSession]:
     """A session on the card in the reader, held exclusively for the operation."""
-    reader = open_reader(args.reader or till.config.reader_name)
+    reader: CardReader | None = None
     try:
+        reader = open_reader(args.reader or till.config.reader_name)
         name = reader.name
         if not reader.wait_for_card(args.wait):
             raise NoCard(f"no card in reader {name!r}")
@@ -71,7 +73,8 @@ def card_in_reader(args: argparse.Namespace, till: Till) -> Iterator[CardSession
     except CardError as exc:
         raise UserError(till.say("reader_error", detail=str(exc)), EXIT_NO_CARD) from exc
     finally:
-        reader.close()
+        if reader is not None:
+            reader.close()
 
 
 def report(outcome: Outcome, as_json: bool, extra: dict[str, Any] | None = None) -> int:
@@ -94,6 +97,7 @@ def _print_text(value: dict[str, Any]) -> None:
     for balance in value["balances_after"]:
         print(f"  balance {balance['code']}: Rp{balance['balance']:,}".replace(",", "."))
     for line in value["refused_lines"]:
-        print(f"  refused {line['gtin']} x{line['quantity']}: {line['reason']}")
+        what = f"{line['name']} ({line['gtin']})" if line["name"] else line["gtin"]
+        print(f"  refused {what} x{line['quantity']}: {message(line['reason'], 'en')}")
     if value.get("print_message"):
         print(f"printer: {value['print_message']}")

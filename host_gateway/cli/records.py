@@ -1,0 +1,86 @@
+"""``ssn-gateway records``: what the terminals sent, as the gateway holds it.
+
+An operator answering "did my sale arrive?" or tracing a card looks here: every record with its
+outcome, the terminal's clock next to the gateway's receive time, and the money it moved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from host_gateway.cli.common import add_common, session_scope
+from host_gateway.models import StoredRecord
+from ledger.bodies import LoadBody, SaleBody, VoidBody
+from ledger.cardproofs import LoadAuthorization, VoidProof
+from ledger.cli_support import print_json
+from ledger.record import Record, RecordType
+
+WITA = dt.timezone(dt.timedelta(hours=8), "WITA")
+
+
+def register(subparsers: Any) -> None:
+    group = subparsers.add_parser("records", help="records the terminals sent").add_subparsers(
+        dest="records_command", required=True
+    )
+    listing = group.add_parser("list", help="newest first, with outcome and amounts")
+    add_common(listing)
+    listing.add_argument("--terminal", default=None, help="only this terminal's records")
+    listing.add_argument("--card", default=None, help="only this card's records")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(func=cmd_list)
+
+
+def money_moved(record: Record) -> dict[str, int]:
+    """Per purse: negative for what left the card (sale), positive for what came back or in."""
+    if record.type is RecordType.SALE:
+        return {
+            code: -amount
+            for code, amount in SaleBody.from_value(record.body).purse_totals().items()
+        }
+    if record.type is RecordType.VOID:
+        proof = VoidProof.decode(VoidBody.from_value(record.body).card_proof)
+        return {p.code: p.amount for p in proof.purses}
+    if record.type is RecordType.LOAD:
+        load = LoadAuthorization.decode(LoadBody.from_value(record.body).authorization)
+        return {load.purse_code: load.amount}
+    return {}
+
+
+def _row(stored: StoredRecord) -> dict[str, Any]:
+    record = Record.decode(stored.data)
+    return {
+        "id": str(uuid.UUID(bytes=stored.id)),
+        "terminal": stored.terminal_id,
+        "seq": stored.seq,
+        "type": stored.type,
+        "status": stored.status,
+        "code": stored.code,
+        "card": stored.card_number,
+        "purses": money_moved(record),
+        "terminal_time": stored.terminal_time,
+        "received_at": stored.received_at,
+    }
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    query = select(StoredRecord).order_by(StoredRecord.received_at.desc(), StoredRecord.seq.desc())
+    if args.terminal:
+        query = query.where(StoredRecord.terminal_id == args.terminal)
+    if args.card:
+        query = query.where(StoredRecord.card_number == args.card)
+    with session_scope(args) as (session, _):
+        rows = [_row(r) for r in session.scalars(query.limit(max(1, args.limit)))]
+    if args.json:
+        print_json(rows)
+        return 0
+    for row in rows:
+        when = dt.datetime.fromtimestamp(row["terminal_time"], WITA).strftime("%d-%m-%Y %H:%M")
+        moved = " ".join(f"{code} {amount:+,}" for code, amount in row["purses"].items())
+        print(f"{row['terminal']}/{row['seq']:06d} {when} {row['type']:9} {row['status']:8} "
+              f"{row['card'] or '-':16} {moved}")  # fmt: skip
+    return 0
