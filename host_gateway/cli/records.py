@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 import uuid
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from host_gateway.cli.common import add_common, session_scope
 from host_gateway.models import StoredRecord
 from ledger.bodies import LoadBody, SaleBody, VoidBody
 from ledger.cardproofs import LoadAuthorization, VoidProof
-from ledger.cli_support import print_json
+from ledger.cli_support import UserError, print_json
 from ledger.record import Record, RecordType
+from ledger.reference import QR_HASH_BYTES, QR_PREFIX, QrReference, parse_qr_payload
 
 WITA = dt.timezone(dt.timedelta(hours=8), "WITA")
 
@@ -33,6 +36,10 @@ def register(subparsers: Any) -> None:
     listing.add_argument("--card", default=None, help="only this card's records")
     listing.add_argument("--limit", type=int, default=50)
     listing.set_defaults(func=cmd_list)
+    show = group.add_parser("show", help="one record, by receipt QR text, TERMINAL/SEQ or id")
+    add_common(show)
+    show.add_argument("reference", help="the scanned QR text, e.g. SSN1:SMD-0001:6:...:...")
+    show.set_defaults(func=cmd_show)
 
 
 def money_moved(record: Record) -> dict[str, int]:
@@ -65,6 +72,59 @@ def _row(stored: StoredRecord) -> dict[str, Any]:
         "terminal_time": stored.terminal_time,
         "received_at": stored.received_at,
     }
+
+
+def _find(session: Session, reference: str) -> tuple[StoredRecord | None, QrReference | None]:
+    """The record a receipt or an operator names; the QR's hash prefix is kept for the check."""
+    text = reference.strip()
+    if text.startswith(f"{QR_PREFIX}:"):
+        try:
+            scanned = parse_qr_payload(text)
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
+        return session.get(StoredRecord, scanned.record_id.bytes), scanned
+    terminal, slash, seq = text.partition("/")
+    if slash:
+        if not seq.isdigit():
+            raise UserError(f"not a reference: {reference!r} (TERMINAL/SEQ, e.g. SMD-0001/000006)")
+        query = select(StoredRecord).where(
+            StoredRecord.terminal_id == terminal, StoredRecord.seq == int(seq)
+        )
+        return session.scalars(query.order_by(StoredRecord.in_chain.desc())).first(), None
+    try:
+        record_id = uuid.UUID(text)
+    except ValueError as exc:
+        raise UserError(
+            f"not a reference: {reference!r} (QR text, TERMINAL/SEQ or a record id)"
+        ) from exc
+    return session.get(StoredRecord, record_id.bytes), None
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with session_scope(args) as (session, _):
+        stored, scanned = _find(session, args.reference)
+        if stored is None:
+            raise UserError(f"no record {args.reference} at the gateway (not synced yet?)", 1)
+        value = _row(stored)
+        value["message"] = stored.message
+        if scanned is not None:
+            value["receipt_matches"] = (
+                scanned.terminal_id == stored.terminal_id
+                and scanned.seq == stored.seq
+                and stored.content_hash[:QR_HASH_BYTES] == scanned.hash_prefix
+            )
+        record = Record.decode(stored.data)
+        if record.type is RecordType.SALE:
+            value["lines"] = [line.to_value() for line in SaleBody.from_value(record.body).lines]
+    if args.json:
+        print_json(value)
+    else:
+        for key, item in value.items():
+            print(f"{key:14} {item}")
+    if value.get("receipt_matches") is False:
+        print("the receipt does NOT match the record the gateway holds", file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:

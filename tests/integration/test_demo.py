@@ -221,6 +221,22 @@ def run_up(root: Path) -> None:
         assert receipts, "no receipt reached the printer simulator"
         assert "STRUK BELANJA" in receipts[0].read_text(encoding="utf-8")
         assert list((root / "receipts").glob("*.png"))
+        # The operator scans the receipt's QR once the sale is synced: it finds the record.
+        job = json.loads(receipts[0].with_suffix(".json").read_text(encoding="utf-8"))
+        (scanned,) = job["qr"]
+        synced = tool("ssn-terminal", "sync", "--data-dir", terminal)
+        assert synced["ok"] is True, synced
+        found = tool(
+            "ssn-gateway", "records", "show", scanned,
+            "--data-dir", str(root / "gateway"),
+        )  # fmt: skip
+        assert found["id"] == outcome["record_id"] and found["receipt_matches"] is True
+        forged = scanned[:-1] + ("0" if scanned[-1] != "0" else "1")
+        refused = subprocess.run(
+            [str(BIN / "ssn-gateway"), "records", "show", forged, "--data-dir", f"{root}/gateway"],
+            capture_output=True, text=True, env={**os.environ, **DEMO_ENV}, check=False,
+        )  # fmt: skip
+        assert refused.returncode == 1 and "does NOT match" in refused.stderr
         children = _children(up.pid)
         assert len(children) == 3, children  # gateway, printer, card simulators
     finally:
