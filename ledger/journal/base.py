@@ -104,6 +104,20 @@ class JournalBase:
                     raise JournalError(f"{what} failed and changed nothing: {exc}") from exc
                 raise
 
+    @contextlib.contextmanager
+    def _reading_direct(self) -> Iterator[sqlite3.Connection]:
+        """Reads on the sale's path straight on the sqlite3 connection (see
+        :meth:`_writing_direct`). Outside a transaction each statement is its own consistent
+        snapshot, so a read that needs one snapshot is written as one statement."""
+        with self._lock:
+            driver = self._driver_connection
+            if driver is None:
+                raise JournalError("journal is closed")
+            try:
+                yield driver
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal read failed: {exc}") from exc
+
     def _driver(self) -> sqlite3.Connection:
         """The sqlite3 connection under the journal's SQLAlchemy connection (tests, audit)."""
         if self._driver_connection is None:

@@ -29,6 +29,15 @@ from ledger.printjobs import JobStatus
 from ledger.record import Record, RecordType
 
 _NOT_ACKED = ~exists().where(acks.c.seq == records.c.seq)
+_OFFLINE_STATE = """
+SELECT (SELECT value FROM state WHERE name = 'last_sync_time'),
+       synced.seq,
+       count(records.seq),
+       coalesce(sum(records.card_total), 0)
+FROM (SELECT coalesce((SELECT value FROM state WHERE name = 'synced_through_seq'), 0) AS seq)
+     AS synced
+LEFT JOIN records ON records.seq > synced.seq AND records.type = ?
+"""
 
 
 class OutboxMixin(JournalBase):
@@ -121,17 +130,11 @@ class OutboxMixin(JournalBase):
             set_state(conn, "synced_through_seq", get_state(conn, "ack_floor"))
 
     def offline_state(self) -> OfflineState:
-        """Last sync and the card debits since, summed from the records themselves."""
-        with self._reading() as conn:
-            synced = get_state(conn, "synced_through_seq")
-            last_sync = conn.execute(
-                select(state.c.value).where(state.c.name == "last_sync_time")
-            ).scalar()
-            count, total = conn.execute(
-                select(func.count(), func.coalesce(func.sum(records.c.card_total), 0)).where(
-                    records.c.seq > synced, records.c.type == RecordType.SALE.value
-                )
-            ).one()
+        """Last sync and the card debits since, summed from the records themselves (one
+        statement: one snapshot, and cheap enough to ask before every sale)."""
+        with self._reading_direct() as driver:
+            row = driver.execute(_OFFLINE_STATE, (RecordType.SALE.value,)).fetchone()
+        last_sync, synced, count, total = row
         return OfflineState(last_sync, synced, count, total)
 
     def put_document(self, name: str, version: int, data: bytes, *, time: int) -> None:
@@ -153,9 +156,9 @@ class OutboxMixin(JournalBase):
 
     def document_versions(self) -> dict[str, int]:
         """The version held of each document: one cheap query to see whether a cache is stale."""
-        with self._reading() as conn:
-            rows = conn.execute(select(documents.c.name, documents.c.version)).all()
-        return {row.name: row.version for row in rows}
+        with self._reading_direct() as driver:
+            rows = driver.execute("SELECT name, version FROM documents").fetchall()
+        return dict(rows)
 
     def document(self, name: str) -> StoredDocument | None:
         with self._reading() as conn:

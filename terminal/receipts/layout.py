@@ -80,6 +80,8 @@ def pair(left: str, right: str, width: int) -> str:
 
 def wrap(text: str, width: int, indent: int = 0) -> list[str]:
     """Word-wrapped lines; the first at the margin, the rest indented."""
+    if len(text) <= width and text.isprintable():  # fits: what textwrap would return, faster
+        return [text.rstrip(" ")] if text.strip(" ") else [""]
     lead = " " * (len(text) - len(text.lstrip(" ")))
     pad = " " * indent
     parts = textwrap.wrap(
@@ -139,8 +141,8 @@ class ReceiptWriter:
         self._style = _Style(align, bold, big)
 
     def _raw_line(self, text: str) -> None:
-        codec = self.profile.codec
-        self._printer._raw(normalise(text, codec, collapse=False).encode(codec) + b"\n")
+        """One line of text already normalised for the code page."""
+        self._printer._raw(text.encode(self.profile.codec) + b"\n")
 
     def line(
         self, text: str = "", *, align: Align = "left", bold: bool = False, big: bool = False

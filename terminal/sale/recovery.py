@@ -33,11 +33,9 @@ def resolve_for_card(
 ) -> list[Resolution]:
     """Settle every unfinished intent of the card in the field, oldest first."""
     number = session.card_number
-    resolutions = []
-    for intent in till.journal.open_intents():
-        if intent.card_number == number:
-            resolutions.append(_resolve(till, session, info, intent, cashier))
-    return resolutions
+    if number is None:
+        return []
+    return [_resolve(till, session, info, i, cashier) for i in till.journal.open_intents(number)]
 
 
 def _resolve(
