@@ -95,19 +95,27 @@ def decode(data: bytes) -> Value:
 
 
 def _check_decoded(value: Value, depth: int) -> None:
+    # Leaves are checked inline (no call per leaf): this walk runs on every record a host ingests.
     kind = type(value)
-    if kind is int or kind in _LEAVES:
+    if kind is dict:
+        children = []
+        for key, item in value.items():
+            if type(key) is not str:
+                raise FormatError("map keys must be text")
+            children.append(item)
+    elif kind is list:
+        children = value
+    else:
+        if isinstance(value, cbor2.CBORTag | cbor2.CBORSimpleValue):
+            raise FormatError("CBOR tags and simple values are not allowed")
         _check(value, depth)
         return
-    if isinstance(value, cbor2.CBORTag | cbor2.CBORSimpleValue):
-        raise FormatError("CBOR tags and simple values are not allowed")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise FormatError("map keys must be text")
+    if depth >= MAX_DEPTH:
+        raise FormatError("value nested too deeply")
+    for item in children:
+        item_kind = type(item)
+        if item_kind is int:
+            if not -(1 << 63) <= item < 1 << 63:
+                raise FormatError("integers must fit in 64 bits")
+        elif item_kind not in _LEAVES:
             _check_decoded(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _check_decoded(item, depth + 1)
-    else:
-        _check(value, depth)

@@ -140,11 +140,17 @@ class Signed:
         raise NotImplementedError
 
     def body(self) -> bytes:
+        decoded: bytes | None = self.__dict__.get("_decoded_body")
+        if decoded is not None:
+            return decoded
         out = BinaryWriter().u8(self.KIND)
         self.write_fields(out)
         return out.getvalue()
 
     def encode(self) -> bytes:
+        decoded: bytes | None = self.__dict__.get("_decoded_body")
+        if decoded is not None:
+            return decoded + self.signature
         if len(self.signature) != SIGNATURE_SIZE:
             raise FormatError("message is not signed")
         return self.body() + self.signature
@@ -164,7 +170,12 @@ class Signed:
         message = cls.read_fields(reader)
         signature = reader.take(SIGNATURE_SIZE)
         reader.end()
-        return dataclasses.replace(message, signature=signature)
+        decoded = dataclasses.replace(message, signature=signature)
+        # Every field was read back from these bytes and the layout has one encoding, so they are
+        # the body the signature covers: keep them rather than write them again (host ingest).
+        # Not a field: dataclasses.replace() makes a message without it.
+        object.__setattr__(decoded, "_decoded_body", bytes(data[:-SIGNATURE_SIZE]))
+        return decoded
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,87 @@
+"""Decoded records and card messages reuse their bytes instead of encoding again (host ingest
+speed); these tests prove the reused bytes are exactly what encoding would give, and that a
+changed copy never carries stale bytes."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+
+import cbor2
+import pytest
+
+from host_gateway.verification import Facts
+from ledger import canonical
+from ledger.binary import FormatError
+from ledger.bodies import SaleBody
+from ledger.cardproofs import DebitProof
+from ledger.crypto import SigningKey
+from ledger.record import Record
+from tests.factories import FakeCard, FakeTerminal, Issuer
+
+
+def make_card() -> FakeCard:
+    return Issuer().card()
+
+
+SEQS = [1, 23, 24, 255, 256, 65_535, 65_536, 2**32 - 1, 2**32, 2**40]
+"""Every size of CBOR integer, either side of each boundary."""
+
+
+@pytest.mark.parametrize("seq", SEQS)
+def test_signed_bytes_cut_from_the_encoding_equal_a_fresh_encoding(seq: int) -> None:
+    terminal = FakeTerminal(seq=seq - 1)
+    record = terminal.sell(make_card())
+    data = record.encode()
+    decoded = Record.decode(data)
+    assert decoded.encode() == data
+    assert decoded.signed_bytes() == canonical.encode(record.unsigned_value())
+    assert decoded.verify_signature(terminal.key.public_key)
+
+
+def test_a_changed_copy_encodes_afresh() -> None:
+    terminal = FakeTerminal()
+    decoded = Record.decode(terminal.sell(make_card()).encode())
+    resigned = decoded.signed_by(SigningKey.generate())
+    assert resigned.encode() != decoded.encode()
+    assert Record.decode(resigned.encode()) == resigned
+    moved = dataclasses.replace(decoded, seq=decoded.seq + 1)
+    assert moved.signed_bytes() == canonical.encode(moved.unsigned_value())
+    assert not moved.verify_signature(terminal.key.public_key)
+
+
+def test_an_altered_signature_or_field_still_fails() -> None:
+    terminal = FakeTerminal()
+    data = bytearray(terminal.sell(make_card()).encode())
+    data[-1] ^= 1  # inside the body's last value, which the signature covers
+    assert not Record.decode(bytes(data)).verify_signature(terminal.key.public_key)
+    value = cbor2.loads(terminal.sell(make_card()).encode())
+    value["sig"] = bytes(64)
+    assert not Record.decode(canonical.encode(value)).verify_signature(terminal.key.public_key)
+
+
+def test_debit_proof_body_is_its_bytes_and_a_copy_drops_them() -> None:
+    card: FakeCard = make_card()
+    record = FakeTerminal().sell(card)
+    raw = SaleBody.from_value(record.body).card_proof
+    proof = DebitProof.decode(raw)
+    assert proof.body() == raw[:-64] and proof.encode() == raw
+    assert proof.verify(card.key.public_key)
+    changed = dataclasses.replace(proof, counter=proof.counter + 1)
+    assert changed.body() != proof.body()
+    assert not changed.verify(card.key.public_key)
+
+
+def test_facts_cross_processes_whole() -> None:
+    facts = Facts(3, b"x" * 16, ok=True, seq=7, type="sale", lines=(("g", 1, 2, 3, ("APBD",)),))
+    facts.reject("card_cloned", "seen twice", stored=True)
+    assert pickle.loads(pickle.dumps(facts)) == facts
+
+
+@pytest.mark.parametrize(
+    "value",
+    [[1.5], {"a": [{"b": 0.5}]}, [cbor2.CBORTag(1, 2)], {"a": cbor2.CBORSimpleValue(99)}],
+)
+def test_canonical_decode_refuses_floats_and_tags_at_any_depth(value: object) -> None:
+    with pytest.raises(FormatError):
+        canonical.decode(cbor2.dumps(value, canonical=True))
