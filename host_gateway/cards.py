@@ -11,11 +11,12 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from host_gateway import counters
 from host_gateway.errors import GatewayError, not_found
+from host_gateway.fastsql import Raw
 from host_gateway.models import Card, CardProgram, HotlistEntry, Program
 from host_gateway.pki import IssuerKeys
 from host_gateway.sealing import seal
@@ -157,21 +158,18 @@ def hotlist_card(
 
 
 def hotlisted_since(session: Session, numbers: Iterable[str]) -> dict[str, int]:
-    """Cards currently on the hotlist, with the hotlist version that put them there."""
-    wanted = list(numbers)
+    """Cards currently on the hotlist, with the hotlist version that put them there (asked by
+    every ingest batch, hence the driver-level query)."""
+    wanted = sorted(numbers)
     if not wanted:
         return {}
-    latest = (
-        select(HotlistEntry.card_number, func.max(HotlistEntry.version).label("v"))
-        .where(HotlistEntry.card_number.in_(wanted))
-        .group_by(HotlistEntry.card_number)
-        .subquery()
-    )
-    rows = session.execute(
-        select(HotlistEntry.card_number, HotlistEntry.version, HotlistEntry.action).join(
-            latest,
-            (latest.c.card_number == HotlistEntry.card_number)
-            & (latest.c.v == HotlistEntry.version),
-        )
+    raw = Raw(session)
+    condition, params = raw.any_of("card_number", wanted, "text")
+    rows = raw.rows(
+        "SELECT h.card_number, h.version, h.action FROM hotlist h JOIN"
+        f" (SELECT card_number, max(version) AS v FROM hotlist WHERE {condition}"
+        " GROUP BY card_number) latest"
+        " ON latest.card_number = h.card_number AND latest.v = h.version",
+        params,
     )
     return {number: version for number, version, action in rows if action == "add"}

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -27,6 +29,7 @@ from host_gateway.cards import BLOCK_CLONED, hotlist_card
 from host_gateway.db import bulk_insert, lock_ingest, transaction
 from host_gateway.distribution import CatalogCache
 from host_gateway.events import EventRow, record_events
+from host_gateway.fastsql import Raw
 from host_gateway.ingest_rules import BatchRules
 from host_gateway.models import Card, CardTransaction, Load, PurseProof, StoredRecord, Terminal
 from host_gateway.pki import IssuerKeys
@@ -75,7 +78,12 @@ class VerifierPool:
     def _pool(self) -> Executor:
         if self._executor is None:
             context = multiprocessing.get_context("spawn")
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
+            self._executor = ProcessPoolExecutor(
+                self.workers,
+                mp_context=context,
+                initializer=_follow_parent,
+                initargs=(os.getpid(),),
+            )
         return self._executor
 
     def start(self) -> None:
@@ -104,6 +112,18 @@ class VerifierPool:
 
 def _warm() -> None:
     """Runs in a worker: the imports are done by now; nothing else to prepare."""
+
+
+def _follow_parent(parent: int) -> None:
+    """Runs in each worker at start: exit when the gateway process is gone. A worker holds both
+    ends of its task pipe, so after a kill -9 of the gateway it would otherwise wait forever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="ssn-follow-parent", daemon=True).start()
 
 
 @dataclass(frozen=True)
@@ -251,19 +271,13 @@ class Held:
 
 
 def _held(session: Session, ids: list[bytes]) -> dict[bytes, Held]:
+    raw = Raw(session)
     held: dict[bytes, Held] = {}
-    columns = (
-        StoredRecord.id,
-        StoredRecord.seq,
-        StoredRecord.content_hash,
-        StoredRecord.status,
-        StoredRecord.code,
-        StoredRecord.message,
-    )
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for row in session.execute(select(*columns).where(StoredRecord.id.in_(chunk))):
-            held[row[0]] = Held(*row)
+    for start in range(0, len(ids), 1000):
+        condition, params = raw.any_of("id", ids[start : start + 1000], "bytea")
+        columns = "id, seq, content_hash, status, code, message"
+        for row in raw.rows(f"SELECT {columns} FROM records WHERE {condition}", params):
+            held[bytes(row[0])] = Held(bytes(row[0]), row[1], bytes(row[2]), *row[3:])
     return held
 
 
@@ -312,18 +326,12 @@ def _from_facts(facts: Facts) -> RecordResult:
 
 def _advance_chain(session: Session, terminal_id: str) -> IngestReport:
     terminal = session.get_one(Terminal, terminal_id)
-    seqs = list(
-        session.scalars(
-            select(StoredRecord.seq)
-            .where(
-                StoredRecord.terminal_id == terminal_id,
-                StoredRecord.in_chain,
-                StoredRecord.seq > terminal.contiguous_seq,
-            )
-            .order_by(StoredRecord.seq)
-            .limit(100_000)
-        )
+    rows = Raw(session).rows(
+        "SELECT seq FROM records WHERE terminal_id = ? AND in_chain AND seq > ?"
+        " ORDER BY seq LIMIT 100000",
+        (terminal_id, terminal.contiguous_seq),
     )
+    seqs = [seq for (seq,) in rows]
     contiguous = terminal.contiguous_seq
     for seq in seqs:
         if seq != contiguous + 1:

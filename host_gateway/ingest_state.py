@@ -15,10 +15,8 @@ from sqlalchemy.orm import Session
 from host_gateway import postings
 from host_gateway.cards import hotlisted_since
 from host_gateway.events import EventRow
+from host_gateway.fastsql import Raw
 from host_gateway.models import (
-    Card,
-    CardProgram,
-    CardTransaction,
     HotlistFetch,
     Load,
     StoredRecord,
@@ -53,42 +51,34 @@ class BatchState:
         signed = [f for f in batch if f.ok or f.stored]
         seqs = {s for f in signed for s in (f.seq - 1, f.seq, f.seq + 1)}
         seqs |= {f.original_seq for f in signed if f.type == "void"}
+        raw = Raw(session)
+        condition, params = raw.any_of("seq", sorted(seqs), "bigint")
         self.chain: dict[int, Link] = {
-            seq: Link(rid, h, p)
-            for seq, rid, h, p in session.execute(
-                select(
-                    StoredRecord.seq,
-                    StoredRecord.id,
-                    StoredRecord.content_hash,
-                    StoredRecord.prev_hash,
-                ).where(
-                    StoredRecord.terminal_id == terminal_id,
-                    StoredRecord.in_chain,
-                    StoredRecord.seq.in_(sorted(seqs)),
-                )
+            seq: Link(bytes(rid), bytes(h), bytes(p))
+            for seq, rid, h, p in raw.rows(
+                "SELECT seq, id, content_hash, prev_hash FROM records"
+                f" WHERE terminal_id = ? AND in_chain AND {condition}",
+                [terminal_id, *params],
             )
         }
-        cards = {f.card_number for f in signed if f.card_number}
+        cards = sorted({f.card_number for f in signed if f.card_number})
         pairs = [(f.card_number, f.card_counter) for f in signed if f.card_number]
         self.counters: dict[tuple[str, int], bytes] = {}
         if pairs:
-            rows = session.execute(
-                select(
-                    CardTransaction.card_number, CardTransaction.counter, CardTransaction.proof_hash
-                ).where(tuple_(CardTransaction.card_number, CardTransaction.counter).in_(pairs))
+            condition, params = raw.pair_in(("card_number", "counter"), pairs, ("text", "bigint"))
+            rows = raw.rows(
+                f"SELECT card_number, counter, proof_hash FROM card_transactions WHERE {condition}",
+                params,
             )
-            self.counters = {(c, n): h for c, n, h in rows}
-        self.cards: dict[str, str] = {
-            number: status
-            for number, status in session.execute(
-                select(Card.number, Card.status).where(Card.number.in_(cards))
-            )
-        }
+            self.counters = {(c, n): bytes(h) for c, n, h in rows}
+        condition, params = raw.any_of("number", cards, "text")
+        self.cards: dict[str, str] = dict(
+            raw.rows(f"SELECT number, status FROM cards WHERE {condition}", params)
+        )
         self.programs: dict[str, set[str]] = {}
-        for number, code in session.execute(
-            select(CardProgram.card_number, CardProgram.program_code).where(
-                CardProgram.card_number.in_(cards)
-            )
+        condition, params = raw.any_of("card_number", cards, "text")
+        for number, code in raw.rows(
+            f"SELECT card_number, program_code FROM card_programs WHERE {condition}", params
         ):
             self.programs.setdefault(number, set()).add(code)
         self.hotlisted = hotlisted_since(session, cards)

@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from host_gateway.db import bulk_insert
-from host_gateway.models import Account, JournalEntry, JournalLine
+from host_gateway.fastsql import Raw
+from host_gateway.models import JournalEntry, JournalLine
 from ledger.ids import new_id
 
 GIRO = "giro"
@@ -102,27 +102,23 @@ def post(session: Session, at: int, entries: Iterable[Entry]) -> None:
     _add_to_balances(session, deltas)
 
 
+_UPSERT = (
+    "INSERT INTO accounts (code, kind, balance) {source}"
+    " ON CONFLICT (code) DO UPDATE SET balance = accounts.balance + excluded.balance"
+)
+
+
 def _add_to_balances(session: Session, deltas: dict[str, int]) -> None:
-    rows = [
-        {"code": code, "kind": code.split(":", 1)[0], "balance": delta}
-        for code, delta in sorted(deltas.items())
-    ]
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        pg = postgresql.insert(Account)
-        session.execute(
-            pg.on_conflict_do_update(
-                index_elements=[Account.code],
-                set_={"balance": Account.balance + pg.excluded.balance},
-            ),
-            rows,
-        )
+    """One statement for all accounts, in code order (concurrent writers lock rows in the same
+    order, so they cannot deadlock)."""
+    codes = sorted(deltas)
+    kinds = [code.split(":", 1)[0] for code in codes]
+    amounts = [deltas[code] for code in codes]
+    raw = Raw(session)
+    if raw.postgres:
+        source = "SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[])"
+        raw.execute(_UPSERT.format(source=source), [codes, kinds, amounts])
     else:
-        lite = sqlite.insert(Account)
-        session.execute(
-            lite.on_conflict_do_update(
-                index_elements=[Account.code],
-                set_={"balance": Account.balance + lite.excluded.balance},
-            ),
-            rows,
+        raw.executemany(
+            _UPSERT.format(source="VALUES (?, ?, ?)"), zip(codes, kinds, amounts, strict=True)
         )
