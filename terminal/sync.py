@@ -17,6 +17,7 @@ import random
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from ledger.request_auth import b64decode, b64encode, enrollment_proof, sign_req
 from terminal import documents
 
 BATCH = 500
+IN_FLIGHT = 2
+"""Upload requests at the host at once: it verifies one batch while it writes the other."""
 CONFIG_KIND = "config"
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 
@@ -183,10 +186,11 @@ class Syncer:
         authority_keys: dict[bytes, bytes],
         *,
         batch: int = BATCH,
+        in_flight: int = IN_FLIGHT,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.journal, self.client, self.authority_keys = journal, client, authority_keys
-        self.batch, self.clock = batch, clock
+        self.batch, self.in_flight, self.clock = batch, max(1, in_flight), clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -206,44 +210,66 @@ class Syncer:
         return report
 
     def _upload(self, report: SyncReport) -> None:
-        """Upload batch after batch; while the host works on one, a helper thread records the
-        host's answer to the previous one and reads the next (the journal is thread-safe)."""
-        with ThreadPoolExecutor(1, thread_name_prefix="ssn-outbox") as helper:
+        deferred = self._upload_pass(report, self.in_flight)
+        if deferred and self.in_flight > 1:
+            # With two batches in flight a void can reach the host before the sale it voids;
+            # now that everything before it is there, the rest goes once more, in order.
+            deferred = self._upload_pass(report, 1)
+        report.deferred = len(deferred)
+        report.problems.extend(deferred)
+
+    def _upload_pass(self, report: SyncReport, window: int) -> list[str]:
+        """Upload batch after batch with up to ``window`` requests at the host at once (it
+        verifies one while it writes the other); a helper thread records each answer in the
+        journal. Returns the problems of deferred records, which stay in the outbox."""
+        deferred: list[str] = []
+        with (
+            ThreadPoolExecutor(window, thread_name_prefix="ssn-upload") as senders,
+            ThreadPoolExecutor(1, thread_name_prefix="ssn-outbox") as helper,
+        ):
+            in_flight: deque[Future[dict[str, Any]]] = deque()
             acked: Future[int] | None = None
             records = self.journal.unacknowledged(self.batch)
             try:
-                while records:
-                    last = records[-1].seq
-                    following = helper.submit(self.journal.records, last + 1, last + self.batch)
-                    answer = self.client.upload(records)
-                    report.uploaded += len(records)
-                    ids, outcomes = self._tally(answer, report)
+                while records or in_flight:
+                    while records and len(in_flight) < window:
+                        in_flight.append(senders.submit(self.client.upload, records))
+                        report.uploaded += len(records)
+                        last = records[-1].seq
+                        records = self.journal.records(last + 1, last + self.batch)
+                    answer = in_flight.popleft().result()
+                    ids, outcomes = self._tally(answer, report, deferred)
                     if acked is not None:
                         report.acknowledged += acked.result()
                     acked = helper.submit(
                         self.journal.acknowledge, ids, outcomes, time=int(self.clock())
                     )
                     if not ids:
-                        break  # nothing this round was taken: the rest waits for the next cycle
-                    records = following.result()
+                        records = []  # nothing this round was taken: the rest waits
             finally:
+                for future in in_flight:
+                    future.cancel()
                 if acked is not None:
                     report.acknowledged += acked.result()
+        return deferred
 
     @staticmethod
-    def _tally(answer: dict[str, Any], report: SyncReport) -> tuple[list[uuid.UUID], list[str]]:
+    def _tally(
+        answer: dict[str, Any], report: SyncReport, deferred: list[str]
+    ) -> tuple[list[uuid.UUID], list[str]]:
         ids, outcomes = [], []
         for result in answer.get("results", []):
             status = result.get("status")
             report.accepted += status == "accepted"
             report.rejected += status == "rejected"
             report.conflicts += status == "conflict"
-            report.deferred += status == "deferred"
             if result.get("stored"):
                 ids.append(uuid.UUID(result["id"]))
                 outcomes.append(f"{status}:{result.get('code')}")
-            elif status in ("conflict", "deferred"):
+            elif status == "conflict":
                 report.problems.append(f"{result['id']}: {status} {result.get('message')}")
+            elif status == "deferred":
+                deferred.append(f"{result['id']}: {status} {result.get('message')}")
         return ids, outcomes
 
     def _download(self, report: SyncReport) -> None:

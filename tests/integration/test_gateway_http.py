@@ -9,6 +9,7 @@ import httpx
 
 from host_gateway.db import transaction
 from host_gateway.enrollment import revoke
+from host_gateway.schemas import IngestResponse
 from ledger.crypto import SigningKey
 from ledger.request_auth import HEADER_HOST_TIME, b64decode, b64encode, enrollment_proof
 from ledger.terminal_cert import TerminalCertificate
@@ -46,6 +47,7 @@ def test_upload_retry_and_updates_over_http(served: Served) -> None:
     sales = [now_sale(world, world.terminal, card) for _ in range(5)]
     first = client.upload(sales)
     assert first.status_code == 200, first.text
+    IngestResponse.model_validate(first.json())  # the body is built by hand, not by the model
     assert first.json()["accepted"] == 5 and first.json()["contiguous_seq"] == 6
     assert abs(int(first.headers[HEADER_HOST_TIME]) - time.time()) < 60
     again = client.upload(sales).json()
