@@ -73,8 +73,8 @@ def test_state_file_round_trips_and_keeps_secrets_off_screen(
 def test_a_corrupt_state_file_is_refused(
     direct_card: DirectCard, corrupt: Callable[[dict[str, Any]], str]
 ) -> None:
-    value = json.loads(direct_card.path.read_text())
-    direct_card.path.write_text(corrupt(value))
+    value = CardStore(direct_card.path).load().to_json()
+    direct_card.path.write_text(corrupt(value))  # a plain JSON file (the earlier format)
     with pytest.raises(CardFileError):
         CardStore(direct_card.path).load()
 
@@ -90,12 +90,63 @@ def test_state_is_replaced_atomically(tmp_path: Path, monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError):
-        store.save(second)
+        CardStore(store.path).create(second, overwrite=True)  # a whole new file: swapped in
     monkeypatch.undo()
     assert store.load() == first  # the torn write left the old state whole
-    store.save(second)
+    CardStore(store.path).create(second, overwrite=True)
     assert store.load() == second
     assert sorted(p.name for p in tmp_path.iterdir()) == ["card.json"]
+
+
+@pytest.mark.parametrize("torn_at", [0, 1, 40, 90, 200, -1])
+def test_a_save_torn_at_any_byte_leaves_the_previous_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, torn_at: int
+) -> None:
+    path = tmp_path / "card.json"
+    store = CardStore(path)
+    states = [CardData.blank().replace(holder_name=f"Nama {n}") for n in range(4)]
+    for data in states[:3]:  # the third save goes back to the first slot
+        store.save(data)
+    real_pwrite = os.pwrite
+
+    def torn(fd: int, data: bytes, offset: int) -> int:
+        real_pwrite(fd, data[: torn_at % len(data)], offset)
+        raise OSError(5, "power lost")
+
+    monkeypatch.setattr(os, "pwrite", torn)
+    with pytest.raises(OSError):
+        store.save(states[3])
+    monkeypatch.undo()
+    # The old state, or the new one when every byte of it happened to be on disk: never a mix.
+    assert CardStore(path).load() in (states[2], states[3])
+    if 0 <= torn_at < 200:
+        assert CardStore(path).load() == states[2]
+    store = CardStore(path)
+    store.load()
+    store.save(states[3])  # and the card goes on from there
+    assert CardStore(path).load() == states[3]
+
+
+def test_a_plain_json_state_file_is_read_and_converted_on_save(tmp_path: Path) -> None:
+    path = tmp_path / "card.json"
+    first = CardData.blank().replace(holder_name="Lama")
+    path.write_text(json.dumps(first.to_json()))
+    store = CardStore(path)
+    assert store.load() == first
+    store.save(first.replace(holder_name="Baru"))
+    store.save(first.replace(holder_name="Baru lagi"))
+    assert CardStore(path).load().holder_name == "Baru lagi"
+    assert not path.read_bytes().startswith(b"{")
+
+
+def test_a_file_with_both_slots_torn_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "card.json"
+    CardStore(path).create(CardData.blank())
+    raw = bytearray(path.read_bytes())
+    raw[-3] ^= 0xFF  # the only slot's payload no longer matches its checksum
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CardFileError, match="no whole state"):
+        CardStore(path).load()
 
 
 def test_parse_ins() -> None:
