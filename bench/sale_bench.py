@@ -11,6 +11,17 @@ The floor is measured in the same run: two SQLite WAL commits with synchronous=F
 Ed25519 signature, one verification, plus the APDU round trips of that very sale (taken from
 the APDU observer, so they include what pcscd and the card simulator cost). Goal: p50 <= 3 ms
 and <= 5x the floor. Prints one JSON object.
+
+Two figures per sale:
+
+- ``p50_ms``/``p99_ms`` (the goal figure): wall time of ``sell()``, everything included, also
+  the time the card simulator spends inside each command (its Ed25519 signature, its state
+  write with fsync). A real card's time is not the terminal's, but counting it keeps the figure
+  conservative: the goal is met with the card's time charged to the terminal.
+- ``terminal_only_*``: the same wall time minus the card's own processing time in that sale,
+  as the simulator reports it on its control channel (``work.busy_ms``, read between sales,
+  outside the timed part). That is the terminal software plus pcscd and the socket hops; its
+  floor likewise counts the APDU round trips without the card's processing.
 """
 
 from __future__ import annotations
@@ -99,6 +110,12 @@ def served(state: Path, slot: int) -> Iterator[Path]:
         process.communicate(timeout=10)
 
 
+def card_busy(control: Path) -> float:
+    """Seconds the served card has spent processing commands so far (its own work)."""
+    status = control_call(control, {"op": "status"})
+    return float(status["work"]["busy_ms"]) / 1000
+
+
 def floor_parts(directory: Path, rounds: int) -> dict[str, float]:
     """Median seconds of the floor's parts on this machine, now."""
     db = sqlite3.connect(directory / "floor.sqlite", isolation_level=None)
@@ -151,12 +168,13 @@ def run(sales: int, slot: int) -> dict[str, Any]:
         install_catalog(home.journal, config.authority_keys, catalog.encode(), NOW)
         till = Till(home.config, home.journal)
         reader_name = f"Virtual PCD 00 {slot:02d}"
-        times, apdu_times, apdu_counts = [], [], []
-        with served(card_file, slot):
+        times, apdu_times, apdu_counts, card_times = [], [], [], []
+        with served(card_file, slot) as control:
             reader = PcscReader(reader_name)
             if not reader.wait_for_card(5):
                 raise SystemExit(f"the served card did not appear in {reader_name}")
             with reader.connect() as connection:
+                busy_before = card_busy(control)
                 for _ in range(sales):
                     observer = ApduCounter()
                     session = CardSession(ObservedTransport(connection, [observer]), config.ca_keys)
@@ -167,12 +185,19 @@ def run(sales: int, slot: int) -> dict[str, Any]:
                         raise SystemExit(f"sale failed: {outcome}")
                     apdu_times.append(observer.seconds)
                     apdu_counts.append(observer.commands)
+                    busy_after = card_busy(control)
+                    card_times.append(busy_after - busy_before)
+                    busy_before = busy_after
             reader.close()
         home.close()
         parts = floor_parts(directory, max(200, sales))
     fixed = 2 * parts["sqlite_commit"] + parts["sign"] + parts["verify"]
     floor_p50 = fixed + statistics.median(apdu_times)
     p50, p99 = percentile(times, 0.5), percentile(times, 0.99)
+    terminal = [wall - card for wall, card in zip(times, card_times, strict=True)]
+    terminal_p50, terminal_p99 = percentile(terminal, 0.5), percentile(terminal, 0.99)
+    apdu_without_card = [a - c for a, c in zip(apdu_times, card_times, strict=True)]
+    terminal_floor = fixed + statistics.median(apdu_without_card)
     return {
         "benchmark": "sale_terminal_time_pcscd",
         "sales": sales,
@@ -187,6 +212,13 @@ def run(sales: int, slot: int) -> dict[str, Any]:
             "apdu_round_trips_p50": round(statistics.median(apdu_times) * 1000, 3),
         },
         "apdus_per_sale": max(apdu_counts),
+        "card_sim_ms_p50": round(statistics.median(card_times) * 1000, 3),
+        "terminal_only": {
+            "p50_ms": round(terminal_p50 * 1000, 3),
+            "p99_ms": round(terminal_p99 * 1000, 3),
+            "floor_p50_ms": round(terminal_floor * 1000, 3),
+            "ratio_p50_to_floor": round(terminal_p50 / terminal_floor, 2),
+        },
         "goal": {"p50_ms": 3.0, "ratio": 5.0},
         "meets_goal": p50 <= 0.003 and p50 / floor_p50 <= 5.0,
     }

@@ -122,6 +122,10 @@ class SimulatedCard:
         self.latency = latency or Latency()
         self._faults: list[ArmedFault] = []
         self._lock = threading.Lock()
+        self.commands = 0
+        self.busy_seconds = 0.0
+        """Time spent inside :meth:`exchange` (the card's own work, state write included), so a
+        benchmark can tell the card's time from the terminal's."""
 
     @classmethod
     def from_file(cls, path: Path, latency: Latency | None = None) -> SimulatedCard:
@@ -165,6 +169,14 @@ class SimulatedCard:
 
     def exchange(self, apdu: bytes, removed: threading.Event | None = None) -> Exchange:
         """Processes one command APDU; ``removed`` is set if the card is pulled meanwhile."""
+        start = time.perf_counter()
+        try:
+            return self._exchange(apdu, removed)
+        finally:
+            self.commands += 1
+            self.busy_seconds += time.perf_counter() - start
+
+    def _exchange(self, apdu: bytes, removed: threading.Event | None) -> Exchange:
         fault = self._take_fault(apdu)
         if fault is Fault.BEFORE:
             return Exchange(None, leaves_field=True)

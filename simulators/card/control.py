@@ -11,7 +11,9 @@ A running ``ssn-sim card serve`` listens on a UNIX socket (``--control``, defaul
     {"op": "disarm"}
     {"op": "latency", "apdu_ms": 15, "crypto_ms": 150}
 
-Answers are ``{"ok": true, ...status...}`` or ``{"ok": false, "error": "..."}``. From a shell:
+Answers are ``{"ok": true, ...status...}`` or ``{"ok": false, "error": "..."}``. The status
+includes ``work``: commands processed and the milliseconds the card spent on them (benchmarks
+use it to tell the card's time from the terminal's). From a shell:
 ``ssn-sim card ctl --control PATH remove`` (see ``ssn-sim card ctl --help``).
 """
 
@@ -132,6 +134,7 @@ class CardService:
                 "apdu_ms": card.latency.per_apdu * 1000,
                 "crypto_ms": card.latency.per_crypto * 1000,
             },
+            "work": {"commands": card.commands, "busy_ms": card.busy_seconds * 1000},
         }
 
     def _on_leave(self, card: SimulatedCard) -> None:
