@@ -8,6 +8,7 @@ receipt lays out the same on every printer of that width. All text goes through
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from dataclasses import dataclass
 from typing import Literal
@@ -49,11 +50,17 @@ class PrinterProfile:
 
     def code_page(self) -> int:
         """``ESC t n`` for :attr:`codec` on this printer; ``ValueError`` if it has none."""
-        table = get_profile(self.escpos_profile).codePages
-        numbers = [int(n) for n, name in table.items() if str(name).upper() == self.codec.upper()]
-        if not numbers:
-            raise ValueError(f"printer profile {self.escpos_profile} has no code page {self.codec}")
-        return min(numbers)
+        return _code_page(self.escpos_profile, self.codec)
+
+
+@functools.cache
+def _code_page(escpos_profile: str, codec: str) -> int:
+    """Looked up once: the profile's code page table is searched by name."""
+    table = get_profile(escpos_profile).codePages
+    numbers = [int(n) for n, name in table.items() if str(name).upper() == codec.upper()]
+    if not numbers:
+        raise ValueError(f"printer profile {escpos_profile} has no code page {codec}")
+    return min(numbers)
 
 
 PAPER_80 = PrinterProfile("TM-T20II", 80, native_qr=True, qr_module=5)
@@ -111,6 +118,30 @@ def flow(prefix: str, items: list[str], width: int, indent: int) -> list[str]:
     return [part for line in lines for part in wrap(line, width, indent)]
 
 
+# Most lines of a receipt (rules, labels, the shop's header, common amounts) repeat across
+# copies and sales: these pure functions are cached, so each distinct line is laid out once.
+
+
+@functools.lru_cache(maxsize=4096)
+def _line_bytes(text: str, codec: str, limit: int) -> bytes:
+    """A line as printed: normalised for the code page, wrapped to ``limit``, encoded."""
+    text = normalise(text, codec, collapse=False).rstrip()
+    parts = wrap(text, limit) if len(text) > limit else [text]
+    return b"".join(part.encode(codec) + b"\n" for part in parts)
+
+
+@functools.lru_cache(maxsize=4096)
+def _clean(text: str, codec: str) -> str:
+    """Normalised content, keeping the layout's leading indent."""
+    indent = len(text) - len(text.lstrip(" "))
+    return " " * indent + normalise(text, codec)
+
+
+@functools.lru_cache(maxsize=4096)
+def _pair_text(left: str, right: str, codec: str, width: int) -> str:
+    return pair(_clean(left, codec), _clean(right, codec), width)
+
+
 @dataclass
 class _Style:
     align: Align = "left"
@@ -132,6 +163,8 @@ class ReceiptWriter:
 
     def _set(self, align: Align, bold: bool, big: bool) -> None:
         current = self._style
+        if align == current.align and bold == current.bold and big == current.big:
+            return
         if big != current.big:
             self._printer.set(double_width=big, double_height=big, normal_textsize=not big)
         if bold != current.bold:
@@ -140,27 +173,19 @@ class ReceiptWriter:
             self._printer.set(align=align)
         self._style = _Style(align, bold, big)
 
-    def _raw_line(self, text: str) -> None:
-        """One line of text already normalised for the code page."""
-        self._printer._raw(text.encode(self.profile.codec) + b"\n")
-
     def line(
         self, text: str = "", *, align: Align = "left", bold: bool = False, big: bool = False
     ) -> None:
         """One line, wrapped if longer than the paper; ``big`` is double width and height."""
         self._set(align, bold, big)
         limit = self.columns // 2 if big else self.columns
-        text = normalise(text, self.profile.codec, collapse=False).rstrip()
-        for part in wrap(text, limit) if len(text) > limit else [text]:
-            self._raw_line(part)
+        self._printer._raw(_line_bytes(text, self.profile.codec, limit))
 
     def _clean(self, text: str) -> str:
-        """Normalised content, keeping the layout's leading indent."""
-        indent = len(text) - len(text.lstrip(" "))
-        return " " * indent + normalise(text, self.profile.codec)
+        return _clean(text, self.profile.codec)
 
     def pair(self, left: str, right: str, *, bold: bool = False) -> None:
-        self.line(pair(self._clean(left), self._clean(right), self.columns), bold=bold)
+        self.line(_pair_text(left, right, self.profile.codec, self.columns), bold=bold)
 
     def wrapped(self, text: str, indent: int = 0) -> None:
         """Word-wrapped to the paper; continuation lines indented by ``indent``."""
@@ -182,23 +207,7 @@ class ReceiptWriter:
     def qr(self, payload: str) -> None:
         """The record's QR code, centred, error correction level M."""
         self._set("center", False, False)
-        if self.profile.native_qr:
-            self._printer.qr(payload, ec=QR_ECLEVEL_M, size=self.profile.qr_module, native=True)
-            self._printer._raw(b"\n")
-        else:
-            code = qrcode.QRCode(
-                border=2,
-                error_correction=qrcode.constants.ERROR_CORRECT_M,
-                mask_pattern=0,  # trying all 8 masks costs ~10 ms per receipt; any mask is valid
-            )
-            code.add_data(payload)
-            code.make(fit=True)
-            matrix = code.get_matrix()
-            modules = Image.new("1", (len(matrix), len(matrix)), 1)
-            modules.putdata([0 if dark else 1 for row in matrix for dark in row])
-            size = len(matrix) * self.profile.qr_module
-            image = modules.resize((size, size), Image.Resampling.NEAREST)
-            self._printer.image(image, impl="bitImageRaster", center=True)
+        self._printer._raw(_qr_bytes(payload, self.profile))
         self._set("left", False, False)
 
     def cut(self) -> None:
@@ -210,3 +219,28 @@ class ReceiptWriter:
     def output(self) -> bytes:
         data: bytes = self._printer.output
         return data
+
+
+@functools.lru_cache(maxsize=16)
+def _qr_bytes(payload: str, profile: PrinterProfile) -> bytes:
+    """The commands that print the QR code; made once for both copies of a sale."""
+    printer = Dummy(profile=profile.escpos_profile)
+    if profile.native_qr:
+        printer.qr(payload, ec=QR_ECLEVEL_M, size=profile.qr_module, native=True)
+        printer._raw(b"\n")
+    else:
+        code = qrcode.QRCode(
+            border=2,
+            error_correction=qrcode.constants.ERROR_CORRECT_M,
+            mask_pattern=0,  # trying all 8 masks costs ~10 ms per receipt; any mask is valid
+        )
+        code.add_data(payload)
+        code.make(fit=True)
+        matrix = code.get_matrix()
+        modules = Image.new("1", (len(matrix), len(matrix)), 1)
+        modules.putdata([0 if dark else 1 for row in matrix for dark in row])
+        size = len(matrix) * profile.qr_module
+        image = modules.resize((size, size), Image.Resampling.NEAREST)
+        printer.image(image, impl="bitImageRaster", center=True)
+    data: bytes = printer.output
+    return data
