@@ -170,12 +170,13 @@ class Signed:
         message = cls.read_fields(reader)
         signature = reader.take(SIGNATURE_SIZE)
         reader.end()
-        decoded = dataclasses.replace(message, signature=signature)
-        # Every field was read back from these bytes and the layout has one encoding, so they are
-        # the body the signature covers: keep them rather than write them again (host ingest).
-        # Not a field: dataclasses.replace() makes a message without it.
-        object.__setattr__(decoded, "_decoded_body", bytes(data[:-SIGNATURE_SIZE]))
-        return decoded
+        # The message was just built here and nobody else holds it: set its signature in place
+        # rather than build it twice. Every field was read back from these bytes and the layout
+        # has one encoding, so they are the body the signature covers: keep them rather than
+        # write them again (host ingest). Not a field: dataclasses.replace() drops them.
+        object.__setattr__(message, "signature", signature)
+        object.__setattr__(message, "_decoded_body", bytes(data[:-SIGNATURE_SIZE]))
+        return message
 
 
 @dataclass(frozen=True)
