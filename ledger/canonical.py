@@ -88,8 +88,11 @@ def decode(data: bytes) -> Value:
     if isinstance(value, cbor2.CBORTag | cbor2.CBORSimpleValue):
         raise FormatError("CBOR tags and simple values are not allowed")
     _check_decoded(value, 0)
-    # _check_decoded has checked every value, so re-encoding needs no second walk.
-    if cbor2.dumps(value, canonical=True) != bytes(data):
+    # _check_decoded has checked every value and that every map's keys came in canonical order
+    # (a decoded dict keeps the order of the bytes). cbor2 always writes the shortest heads, so
+    # the plain encoding of such a value is its canonical one, at a third of the cost of
+    # canonical mode, which sorts every map again (tests/unit/test_decode_reuse.py).
+    if cbor2.dumps(value) != bytes(data):
         raise FormatError("not in canonical form")
     return value
 
@@ -99,9 +102,15 @@ def _check_decoded(value: Value, depth: int) -> None:
     kind = type(value)
     if kind is dict:
         children = []
+        last_size, last_key = -1, ""
         for key, item in value.items():
             if type(key) is not str:
                 raise FormatError("map keys must be text")
+            # Canonical order: by encoded length, then bytewise (UTF-8 keeps code point order).
+            size = len(key) if key.isascii() else len(key.encode())
+            if size < last_size or (size == last_size and key <= last_key):
+                raise FormatError("not in canonical form: map keys out of order")
+            last_size, last_key = size, key
             children.append(item)
     elif kind is list:
         children = value

@@ -9,6 +9,8 @@ import pickle
 
 import cbor2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from host_gateway.verification import Facts
 from ledger import canonical
@@ -85,3 +87,32 @@ def test_facts_cross_processes_whole() -> None:
 def test_canonical_decode_refuses_floats_and_tags_at_any_depth(value: object) -> None:
     with pytest.raises(FormatError):
         canonical.decode(cbor2.dumps(value, canonical=True))
+
+
+_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.binary(max_size=300)
+    | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=26), inner),
+    max_leaves=30,
+)
+
+
+@given(_VALUES)
+@settings(max_examples=400, deadline=None)
+def test_decode_accepts_exactly_the_canonical_encoding(value: object) -> None:
+    data = cbor2.dumps(value, canonical=True)
+    assert canonical.decode(data) == value
+    plain = cbor2.dumps(value)  # maps in insertion order: canonical only if already sorted
+    if plain != data:
+        with pytest.raises(FormatError):
+            canonical.decode(plain)
+
+
+@given(st.dictionaries(st.text(max_size=26), st.integers(0, 9), min_size=2))
+def test_map_keys_out_of_canonical_order_are_refused(value: dict[str, int]) -> None:
+    backwards = dict(reversed(list(cbor2.loads(cbor2.dumps(value, canonical=True)).items())))
+    with pytest.raises(FormatError):
+        canonical.decode(cbor2.dumps(backwards))
