@@ -142,36 +142,60 @@ def _pair_text(left: str, right: str, codec: str, width: int) -> str:
     return pair(_clean(left, codec), _clean(right, codec), width)
 
 
-@dataclass
-class _Style:
-    align: Align = "left"
-    bold: bool = False
-    big: bool = False
+_Style = tuple[Align, bool, bool]
+"""Alignment, bold, big (a plain tuple: it is a cache key on every line)."""
+_PLAIN: _Style = ("left", False, False)
+
+
+@functools.lru_cache(maxsize=64)
+def _style_change(escpos_profile: str, current: _Style, target: _Style) -> bytes:
+    """python-escpos's commands from one style to another (they depend on nothing else)."""
+    printer = Dummy(profile=escpos_profile)
+    (align, bold, big), (was_align, was_bold, was_big) = target, current
+    if big != was_big:
+        printer.set(double_width=big, double_height=big, normal_textsize=not big)
+    if bold != was_bold:
+        printer.set(bold=bold)
+    if align != was_align:
+        printer.set(align=align)
+    data: bytes = printer.output
+    return data
+
+
+@functools.lru_cache(maxsize=16)
+def _preamble(profile: PrinterProfile) -> bytes:
+    """Initialise the printer and select the code page: how every receipt starts."""
+    printer = Dummy(profile=profile.escpos_profile)
+    printer.hw("INIT")
+    printer._raw(b"\x1bt" + bytes([profile.code_page()]))
+    data: bytes = printer.output
+    return data
+
+
+@functools.lru_cache(maxsize=16)
+def _cut(escpos_profile: str) -> bytes:
+    printer = Dummy(profile=escpos_profile)
+    printer.cut(feed=False)
+    data: bytes = printer.output
+    return data
 
 
 class ReceiptWriter:
     """Collects one receipt's ESC/POS bytes. Text is normalised for the code page; style
-    commands are sent only when the style changes."""
+    commands are sent only when the style changes. The command bytes come from python-escpos
+    (made once per printer profile and cached); the writer only joins them with the text."""
 
     def __init__(self, profile: PrinterProfile) -> None:
         self.profile = profile
         self.columns = profile.columns
-        self._printer = Dummy(profile=profile.escpos_profile)
-        self._printer.hw("INIT")
-        self._printer._raw(b"\x1bt" + bytes([profile.code_page()]))
-        self._style = _Style()
+        self._chunks = [_preamble(profile)]
+        self._style = _PLAIN
 
     def _set(self, align: Align, bold: bool, big: bool) -> None:
-        current = self._style
-        if align == current.align and bold == current.bold and big == current.big:
-            return
-        if big != current.big:
-            self._printer.set(double_width=big, double_height=big, normal_textsize=not big)
-        if bold != current.bold:
-            self._printer.set(bold=bold)
-        if align != current.align:
-            self._printer.set(align=align)
-        self._style = _Style(align, bold, big)
+        target = (align, bold, big)
+        if target != self._style:
+            self._chunks.append(_style_change(self.profile.escpos_profile, self._style, target))
+            self._style = target
 
     def line(
         self, text: str = "", *, align: Align = "left", bold: bool = False, big: bool = False
@@ -179,7 +203,7 @@ class ReceiptWriter:
         """One line, wrapped if longer than the paper; ``big`` is double width and height."""
         self._set(align, bold, big)
         limit = self.columns // 2 if big else self.columns
-        self._printer._raw(_line_bytes(text, self.profile.codec, limit))
+        self._chunks.append(_line_bytes(text, self.profile.codec, limit))
 
     def _clean(self, text: str) -> str:
         return _clean(text, self.profile.codec)
@@ -202,23 +226,22 @@ class ReceiptWriter:
         self.line(char * self.columns)
 
     def feed(self, lines: int = 1) -> None:
-        self._printer._raw(b"\n" * lines)
+        self._chunks.append(b"\n" * lines)
 
     def qr(self, payload: str) -> None:
         """The record's QR code, centred, error correction level M."""
         self._set("center", False, False)
-        self._printer._raw(_qr_bytes(payload, self.profile))
+        self._chunks.append(_qr_bytes(payload, self.profile))
         self._set("left", False, False)
 
     def cut(self) -> None:
         """Feed past the tear bar and cut; printers without a cutter ignore the cut."""
         self._set("left", False, False)
         self.feed(4)
-        self._printer.cut(feed=False)
+        self._chunks.append(_cut(self.profile.escpos_profile))
 
     def output(self) -> bytes:
-        data: bytes = self._printer.output
-        return data
+        return b"".join(self._chunks)
 
 
 @functools.lru_cache(maxsize=16)
