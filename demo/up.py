@@ -45,6 +45,12 @@ class Services:
         self.running.append((name, process))
         return process, log
 
+    def discard(self, name: str) -> None:
+        """Stops one child that could not do its job; the demo goes on without it."""
+        for entry in [e for e in self.running if e[0] == name]:
+            stop_process(entry[1])
+            self.running.remove(entry)
+
     def died(self) -> str | None:
         for name, process in self.running:
             if process.poll() is not None:
@@ -144,7 +150,12 @@ def bring_up(data_dir: Path, gateway_port: int, printer_port: int, slot: int) ->
                     str(slot),
                 ),
             )
-            wait_for_ready(log, offset, card)
+            try:
+                wait_for_ready(log, offset, card)
+            except DemoError as exc:
+                print(f"{exc}: the demo card stays in-process instead", file=sys.stderr)
+                services.discard("card")
+                reader = None
         print(walkthrough(seeded, reader), flush=True)
         while not stop.wait(0.5):
             problem = services.died()
@@ -172,7 +183,7 @@ def walkthrough(seeded: dict[str, Any], reader: str | None) -> str:
         where = f'in the pcscd reader "{reader}" (card simulator)'
         reader_option = "" if reader.endswith(" 00") else f' --reader "{reader}"'
     else:
-        where = "in-process (pcscd is not running): --reader sim:FILE"
+        where = "in-process (no pcscd reader for it): --reader sim:FILE"
         reader_option = f" --reader sim:{card['state_file']}"
     items = (
         f"{_gtin('Beras Medium 5 kg')},{_gtin('Minyakita 1 L')}x2,{_gtin('Rokok Kretek 12 batang')}"
