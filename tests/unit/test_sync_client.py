@@ -1,0 +1,189 @@
+"""The terminal's sync client on its own (terminal/sync.py): backoff with jitter, what is retried
+and what is not, the background thread, and that nothing leaves the outbox unless the host said
+it holds it. A scripted host stands in for the gateway; tests/integration/test_gateway_sync.py
+runs the same client against a real gateway process."""
+
+from __future__ import annotations
+
+import random
+import threading
+from typing import Any
+
+import httpx
+import pytest
+
+from ledger.crypto import SigningKey
+from ledger.journal import Journal
+from ledger.record import Record
+from ledger.request_auth import parse_headers
+from terminal.sync import Backoff, GatewayClient, Syncer, SyncError, SyncReport
+from tests.fixtures.journal import JournalKit, complete
+
+
+def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
+    backoff = Backoff(base=0.2, cap=10.0, rng=random.Random(7))
+    for attempt in range(10):
+        ceiling = min(10.0, 0.2 * 2**attempt)
+        delays = {backoff.delay(attempt) for _ in range(50)}
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert len(delays) > 40  # jittered: terminals that failed together do not retry together
+    assert max(backoff.delay(30) for _ in range(50)) <= 10.0
+
+
+def _client(handler: Any, sleeps: list[float], attempts: int = 4) -> GatewayClient:
+    backoff = Backoff(attempts=attempts, base=0.1, cap=1.0, sleep=sleeps.append)
+    return GatewayClient(
+        "http://gateway.test",
+        "SMD-0001",
+        SigningKey.generate(),
+        backoff=backoff,
+        transport=httpx.MockTransport(handler),
+    )
+
+
+def test_transport_errors_and_5xx_are_retried_each_as_a_new_signed_request() -> None:
+    nonces: list[str] = []
+    script = ["cut", 503, 500, 200]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonces.append(parse_headers(dict(request.headers)).nonce.hex())
+        step = script.pop(0)
+        if step == "cut":
+            raise httpx.ReadError("connection reset", request=request)
+        body = {"host_time": 1_795_000_000, "ok": True}
+        return httpx.Response(int(step), json=body if step == 200 else {})
+
+    sleeps: list[float] = []
+    answer = _client(handler, sleeps).call("GET", "/v1/terminal")
+    assert answer["ok"] and len(nonces) == 4 and len(set(nonces)) == 4
+    assert len(sleeps) == 3  # exponential: each wait in [half, all] of 0.1, 0.2, 0.4 s
+    assert all(0.1 * 2**n / 2 <= wait <= 0.1 * 2**n for n, wait in enumerate(sleeps))
+
+
+def test_refusals_are_not_retried_and_keep_the_hosts_code() -> None:
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        error = {"code": "clock_skew", "message": "set the clock", "host_time": 5}
+        return httpx.Response(401, json={"error": error})
+
+    with pytest.raises(SyncError) as refused:
+        _client(handler, []).call("GET", "/v1/terminal")
+    assert refused.value.code == "clock_skew" and len(calls) == 1
+
+
+def test_an_unreachable_host_gives_up_after_the_attempts() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    sleeps: list[float] = []
+    with pytest.raises(SyncError) as failed:
+        _client(handler, sleeps, attempts=3).call("GET", "/v1/terminal")
+    assert failed.value.code == "unreachable" and len(sleeps) == 2
+
+
+class ScriptedHost:
+    """Answers uploads like the gateway: ``answer(record)`` says what happens to each record."""
+
+    def __init__(self, answer: Any) -> None:
+        self.answer = answer
+        self.host_time: int | None = 1_795_000_000
+        self.uploads: list[list[int]] = []
+        self.lock = threading.Lock()
+
+    def upload(self, records: list[Record]) -> dict[str, Any]:
+        with self.lock:
+            self.uploads.append([r.seq for r in records])
+        results = []
+        for record in records:
+            status, stored = self.answer(record)
+            results.append(
+                {"id": str(record.id), "seq": record.seq, "status": status, "code": status}
+                | {"message": "", "stored": stored, "duplicate": False}
+            )
+        return {"results": results}
+
+    def updates(self, held: dict[str, int], seq: int) -> dict[str, Any]:
+        return {"host_time": self.host_time, "hotlist": {"version": 0, "document": None}}
+
+
+def _journal_with_sales(kit: JournalKit, journal: Journal, count: int) -> list[Record]:
+    return [complete(journal, kit.sale(1)) for _ in range(count)]
+
+
+def _syncer(journal: Journal, host: ScriptedHost, batch: int = 3) -> Syncer:
+    return Syncer(journal, host, {}, batch=batch)  # type: ignore[arg-type]
+
+
+def test_only_what_the_host_holds_leaves_the_outbox(
+    journal_kit: JournalKit, journal: Journal
+) -> None:
+    sales = _journal_with_sales(journal_kit, journal, 7)
+    refused = {sales[1].seq: ("conflict", False), sales[4].seq: ("rejected", True)}
+    host = ScriptedHost(lambda r: refused.get(r.seq, ("accepted", True)))
+    report = _syncer(journal, host).run_once()
+    assert (report.accepted, report.rejected, report.conflicts) == (5, 1, 1)
+    assert [r.seq for r in journal.unacknowledged(100)] == [sales[1].seq]
+    assert len(journal.records()) == 7  # nothing is ever removed from the journal
+    assert journal.acknowledgement(sales[4].id) is not None
+    assert any("conflict" in problem for problem in report.problems)
+
+
+def test_a_host_lost_mid_cycle_leaves_the_rest_in_the_outbox(
+    journal_kit: JournalKit, journal: Journal
+) -> None:
+    _journal_with_sales(journal_kit, journal, 9)
+
+    def answer(record: Record) -> tuple[str, bool]:
+        if record.seq > 3:  # the host went away after answering the first batch
+            raise SyncError("host not reachable after 6 attempts")
+        return "accepted", True
+
+    host = ScriptedHost(answer)
+    report = _syncer(journal, host).run_once()
+    assert not report.ok and "unreachable" in (report.error or "")
+    assert journal.counts().outbox == 6  # the first batch of three is acknowledged, no more
+    assert len(journal.records()) == 9
+
+
+def test_a_void_that_overtook_its_sale_is_sent_again_in_order(
+    journal_kit: JournalKit, journal: Journal
+) -> None:
+    sale = complete(journal, journal_kit.sale(1))
+    _journal_with_sales(journal_kit, journal, 2)
+    void = complete(journal, journal_kit.void(sale))
+    deferrals: list[int] = []
+
+    def answer(record: Record) -> tuple[str, bool]:
+        if record.id == void.id and not deferrals:
+            deferrals.append(record.seq)  # its batch reached the host before the sale's batch
+            return "deferred", False
+        return "accepted", True
+
+    host = ScriptedHost(answer)
+    report = _syncer(journal, host, batch=2).run_once()
+    assert report.ok and report.deferred == 0 and report.problems == [], report
+    assert journal.counts().outbox == 0
+    assert host.uploads[-1] == [void.seq]  # sent again on its own, after everything before it
+
+
+def test_background_sync_runs_until_stopped(journal_kit: JournalKit, journal: Journal) -> None:
+    _journal_with_sales(journal_kit, journal, 2)
+    host = ScriptedHost(lambda r: ("accepted", True))
+    reports: list[SyncReport] = []
+    ran = threading.Event()
+
+    def on_report(report: SyncReport) -> None:
+        reports.append(report)
+        if len(reports) >= 2:
+            ran.set()
+
+    syncer = _syncer(journal, host)
+    syncer.start(interval=0.01, on_report=on_report)
+    assert ran.wait(10), "no background cycles"
+    syncer.stop()
+    count = len(reports)
+    assert reports[0].ok and reports[0].accepted == 2 and journal.counts().outbox == 0
+    threading.Event().wait(0.1)
+    assert len(reports) == count  # stopped means stopped
