@@ -179,7 +179,9 @@ def test_control_channel_moves_the_card_and_arms_faults(
         session.verify_pin(PIN)
         with pytest.raises(CardRemoved):
             session.debit(debit_request())
-        assert control_call(server.path, {"op": "status"})["inserted"] is False
+        status = control_call(server.path, {"op": "status"})
+        assert status["inserted"] is False
+        assert status["work"]["commands"] >= 2 and status["work"]["busy_ms"] > 0
         other = tmp_path / "other.json"
         issue_file(other, direct_card.issuer, serial=2)
         swapped = control_call(server.path, {"op": "swap", "state": str(other)})
