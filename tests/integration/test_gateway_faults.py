@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
+import signal
 import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -210,3 +213,44 @@ def test_kill_9_of_the_host_during_ingest(served: Served) -> None:
     assert not uploader.is_alive()
     assert outcome["failures"] >= 2
     assert_exactly_once(world, records, 70_000)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    return False
+
+
+def test_verifier_workers_follow_a_killed_host(served: Served) -> None:
+    """kill -9 of the gateway process alone (not its group, as the OOM killer does): its
+    verifier processes must not live on. Each holds both ends of its task pipe, so without the
+    watch on the parent they would wait for work forever."""
+    world, server = served.world, served.server
+    server.stop()
+    server.workers = 2
+    server.start()
+    assert server.proc is not None
+    client = SignedClient(server.base_url, world.terminal, timeout=10)
+    card = world.funded_card(10_000_000)
+    assert client.upload([now_sale(world, world.terminal, card) for _ in range(80)]).is_success
+    client.close()
+    workers = _children(server.proc.pid)
+    assert len(workers) >= 2  # two verifiers (and multiprocessing's resource tracker)
+    os.kill(server.proc.pid, signal.SIGKILL)
+    server.proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not [pid for pid in workers if _alive(pid)]
