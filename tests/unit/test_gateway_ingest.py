@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 
 from host_gateway import events, postings
 from host_gateway.cards import hotlist_card
-from host_gateway.check import run_check
+from host_gateway.check import counter_gaps, run_check
 from host_gateway.db import transaction
 from host_gateway.models import Account, Card, JournalLine, StoredRecord
 from ledger.bodies import BlockBody, DayCloseBody, SaleBody
-from ledger.cardproofs import BlockReceipt
+from ledger.cardproofs import BlockReceipt, DebitProof
 from ledger.record import RecordType
 from ledger.verify import business_date
 from tests.factories import RICE_5KG, T0
@@ -235,3 +235,25 @@ def test_day_close_is_kept_and_moves_no_money(world: World) -> None:
     ]
     assert (result.status, result.stored) == ("accepted", True)
     assert journal_lines(world) == lines
+
+
+def test_card_counter_gaps_are_tracked_until_filled(world: World) -> None:
+    """A card used at two shops reaches the host in any order: the missing counter is listed
+    (``ssn-gateway cards show``) and its purses are not compared until it arrives."""
+    card = world.funded_card()
+    elsewhere = world.enroll()
+    first = elsewhere.sell(card)  # counter n+1, at a shop that is still offline
+    second = world.terminal.sell(card)  # counter n+2
+    assert world.ingest([second]).results[0].status == "accepted"
+    missing = DebitProof.decode(SaleBody.from_value(first.body).card_proof).counter
+    with transaction(world.gateway.factory) as session:
+        assert counter_gaps(session, card.number) == [missing]
+        report = run_check(session)
+        assert report.ok and card.number in report.cards_with_gaps
+        checked = report.purses_checked
+    world.ingest([first], terminal=elsewhere)
+    with transaction(world.gateway.factory) as session:
+        assert counter_gaps(session, card.number) == []
+        report = run_check(session)
+        assert report.ok and report.cards_with_gaps == []
+        assert report.purses_checked == checked + 1
