@@ -59,6 +59,12 @@ class Record:
             "body": dict(self.body),
         }
 
+    @property
+    def decoded(self) -> bool:
+        """Made by :meth:`decode` from canonical bytes: every map in it is in canonical key
+        order (a changed copy is not)."""
+        return "_encoded" in self.__dict__
+
     def signed_bytes(self) -> bytes:
         """What the terminal signs: the canonical encoding of everything but the signature."""
         encoded = self.__dict__.get("_encoded")

@@ -19,7 +19,8 @@ from ledger.bodies import SaleBody
 from ledger.cardproofs import DebitProof
 from ledger.crypto import SigningKey
 from ledger.record import Record
-from tests.factories import FakeCard, FakeTerminal, Issuer
+from ledger.verify import _basket_digest, verify_record
+from tests.factories import RICE_5KG, FakeCard, FakeTerminal, Issuer
 
 
 def make_card() -> FakeCard:
@@ -116,3 +117,19 @@ def test_map_keys_out_of_canonical_order_are_refused(value: dict[str, int]) -> N
     backwards = dict(reversed(list(cbor2.loads(cbor2.dumps(value, canonical=True)).items())))
     with pytest.raises(FormatError):
         canonical.decode(cbor2.dumps(backwards))
+
+
+def test_the_basket_digest_of_a_decoded_record_is_the_one_the_card_signed() -> None:
+    issuer = Issuer()
+    oil = dataclasses.replace(
+        RICE_5KG, gtin="8993496110013", name="Minyakita 1 L \u2713", category=2
+    )
+    for lines in [(RICE_5KG,), (RICE_5KG, oil), (oil, RICE_5KG)]:
+        terminal = FakeTerminal()
+        record = terminal.sell(issuer.card(), lines)
+        decoded = Record.decode(record.encode())
+        body = SaleBody.from_value(decoded.body)
+        assert decoded.decoded and not record.decoded
+        assert _basket_digest(decoded, body) == body.digest() == _basket_digest(record, body)
+        assert DebitProof.decode(body.card_proof).basket_digest == body.digest()
+        verify_record(decoded, terminal.key.public_key, issuer.anchors)
