@@ -12,6 +12,7 @@ Order of work, and why:
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import threading
@@ -41,6 +42,7 @@ MAX_BATCH = 1_000
 INLINE_BELOW = 64
 """Batches smaller than this are verified in-process: shipping them costs more than it saves."""
 GAP_REPORT_LIMIT = 20
+WORKER_NICENESS = 10
 
 
 @dataclass
@@ -115,8 +117,12 @@ def _warm() -> None:
 
 
 def _follow_parent(parent: int) -> None:
-    """Runs in each worker at start: exit when the gateway process is gone. A worker holds both
-    ends of its task pipe, so after a kill -9 of the gateway it would otherwise wait forever."""
+    """Runs in each worker at start: exit when the gateway process is gone (a worker holds both
+    ends of its task pipe, so after a kill -9 of the gateway it would otherwise wait forever),
+    and yield the CPU to the gateway: its ingest transactions are serialized, so every moment
+    one waits for a core stalls all uploads, while verification just fills the cores left."""
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
 
     def watch() -> None:
         while os.getppid() == parent:
