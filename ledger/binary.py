@@ -10,6 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import struct
 
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
+
 
 class FormatError(ValueError):
     """Bytes that do not follow the documented layout."""
@@ -36,15 +39,29 @@ class BinaryReader:
         self._pos += n
         return chunk
 
+    # The integer readers index the buffer in place rather than through take(): a host parses
+    # a card proof of a dozen fields for every record it ingests. Same bounds, same errors.
     def u8(self) -> int:
-        return self.take(1)[0]
+        pos = self._pos
+        if pos >= len(self._data):
+            raise FormatError(f"truncated: wanted 1 bytes at offset {pos}")
+        self._pos = pos + 1
+        return self._data[pos]
 
     def u16(self) -> int:
-        value: int = struct.unpack(">H", self.take(2))[0]
+        pos = self._pos
+        if pos + 2 > len(self._data):
+            raise FormatError(f"truncated: wanted 2 bytes at offset {pos}")
+        self._pos = pos + 2
+        value: int = _U16.unpack_from(self._data, pos)[0]
         return value
 
     def u32(self) -> int:
-        value: int = struct.unpack(">I", self.take(4))[0]
+        pos = self._pos
+        if pos + 4 > len(self._data):
+            raise FormatError(f"truncated: wanted 4 bytes at offset {pos}")
+        self._pos = pos + 4
+        value: int = _U32.unpack_from(self._data, pos)[0]
         return value
 
     def date(self) -> dt.date:

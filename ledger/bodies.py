@@ -20,6 +20,11 @@ from ledger.crypto import sha256
 
 
 def _get(value: Mapping[str, Any], name: str, kind: type) -> Any:
+    # Fast path for a field of exactly the wanted type (a host parses every record's body);
+    # anything else (missing, bool for int, a subclass) takes the full checks below.
+    item = value.get(name)
+    if type(item) is kind:
+        return item
     if name not in value:
         raise FormatError(f"missing field {name!r}")
     item = value[name]
@@ -31,6 +36,9 @@ def _get(value: Mapping[str, Any], name: str, kind: type) -> Any:
 
 
 def _amount(value: Mapping[str, Any], name: str) -> int:
+    item = value.get(name)
+    if type(item) is int and item >= 0:
+        return item
     amount: int = _get(value, name, int)
     if amount < 0:
         raise FormatError(f"field {name!r} must not be negative")

@@ -97,21 +97,35 @@ def decode(data: bytes) -> Value:
     return value
 
 
+_CANONICAL_KEYS: set[tuple[str, ...]] = set()
+"""Key sequences already seen in canonical order. Signed maps come in a few fixed shapes (a
+record, its body, a sale line), so a host checks each shape's order once, not every record's."""
+_KEY_CACHE_SIZE = 4096
+
+
+def _check_key_order(keys: tuple[object, ...]) -> None:
+    last_size, last_key = -1, ""
+    for key in keys:
+        if type(key) is not str:
+            raise FormatError("map keys must be text")
+        # Canonical order: by encoded length, then bytewise (UTF-8 keeps code point order).
+        size = len(key) if key.isascii() else len(key.encode())
+        if size < last_size or (size == last_size and key <= last_key):
+            raise FormatError("not in canonical form: map keys out of order")
+        last_size, last_key = size, key
+
+
 def _check_decoded(value: Value, depth: int) -> None:
     # Leaves are checked inline (no call per leaf): this walk runs on every record a host ingests.
     kind = type(value)
+    children: Any
     if kind is dict:
-        children = []
-        last_size, last_key = -1, ""
-        for key, item in value.items():
-            if type(key) is not str:
-                raise FormatError("map keys must be text")
-            # Canonical order: by encoded length, then bytewise (UTF-8 keeps code point order).
-            size = len(key) if key.isascii() else len(key.encode())
-            if size < last_size or (size == last_size and key <= last_key):
-                raise FormatError("not in canonical form: map keys out of order")
-            last_size, last_key = size, key
-            children.append(item)
+        keys = tuple(value)
+        if keys not in _CANONICAL_KEYS:
+            _check_key_order(keys)
+            if len(_CANONICAL_KEYS) < _KEY_CACHE_SIZE:
+                _CANONICAL_KEYS.add(keys)
+        children = value.values()
     elif kind is list:
         children = value
     else:
