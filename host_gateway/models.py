@@ -263,15 +263,16 @@ class JournalEntry(Base):
     id: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
     at: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(16))
-    record_id: Mapped[bytes | None] = mapped_column(LargeBinary(16), index=True)
+    record_id: Mapped[bytes | None] = mapped_column(LargeBinary(16))
     memo: Mapped[str] = mapped_column(Text)
 
 
 class JournalLine(Base):
     __tablename__ = "journal_lines"
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
-    entry_id: Mapped[bytes] = mapped_column(LargeBinary(16), index=True)
-    account: Mapped[str] = mapped_column(String(40), index=True)
+    # No secondary indexes: written per line, read by no query (migration 0002).
+    entry_id: Mapped[bytes] = mapped_column(LargeBinary(16))
+    account: Mapped[str] = mapped_column(String(40))
     amount: Mapped[int] = mapped_column(BigInteger)
 
 
