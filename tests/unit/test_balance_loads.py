@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from ledger import canonical
 from ledger.record import RecordType
-from terminal.documents import LOADS_DOCUMENT
 from terminal.sale import Status, balance_inquiry
-from tests.factories import T0
 from tests.fixtures.card import PIN
 from tests.fixtures.sale import Counter
 
 
 def test_balance_inquiry_applies_pending_loads_once(counter: Counter) -> None:
     number = counter.issue(loads={"APBD": 10_000})
-    auth = counter.issuer.authorize_load(
-        number, 2, "APBD", 200_000, dt.date(2026, 12, 31), dt.date(2026, 11, 18)
-    )
-    counter.home.journal.put_document(
-        LOADS_DOCUMENT, 1, canonical.encode({"loads": [auth.encode()]}), time=T0
-    )
+    counter.offer_load(number, 2, "APBD", 200_000)
     counter.present(number)
     outcome = balance_inquiry(counter.till, counter.session(), PIN)
     assert outcome.status is Status.COMPLETED, outcome
@@ -37,12 +27,7 @@ def test_balance_inquiry_applies_pending_loads_once(counter: Counter) -> None:
 def test_wrong_pin_still_keeps_the_applied_load(counter: Counter) -> None:
     """The load needs no PIN (it only adds); the refusal is about the PIN alone."""
     number = counter.issue(loads={"APBD": 10_000})
-    auth = counter.issuer.authorize_load(
-        number, 2, "APBD", 5_000, dt.date(2026, 12, 31), dt.date(2026, 11, 18)
-    )
-    counter.home.journal.put_document(
-        LOADS_DOCUMENT, 1, canonical.encode({"loads": [auth.encode()]}), time=T0
-    )
+    counter.offer_load(number, 2, "APBD", 5_000)
     counter.present(number)
     outcome = balance_inquiry(counter.till, counter.session(), "999999")
     assert outcome.status is Status.REFUSED

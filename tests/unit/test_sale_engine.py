@@ -15,7 +15,7 @@ from ledger.verify import verify_chain
 from simulators.card.applet import Outcome
 from simulators.card.card import Fault
 from terminal.basket import ScannedItem
-from terminal.documents import HOTLIST_KIND, LOADS_DOCUMENT
+from terminal.documents import HOTLIST_KIND
 from terminal.home import RiskLimits
 from terminal.sale import Status, balance_inquiry, close_day, mark_interrupted, sell, void_sale
 from tests.factories import T0
@@ -264,12 +264,7 @@ def test_hotlisted_card_is_blocked_by_the_issuer_order(counter: Counter) -> None
 
 def test_pending_load_is_applied_before_the_sale(counter: Counter) -> None:
     number = counter.issue(loads={"APBD": 10_000})
-    auth = counter.issuer.authorize_load(
-        number, 2, "APBD", 200_000, dt.date(2026, 12, 31), dt.date(2026, 11, 18)
-    )
-    counter.home.journal.put_document(
-        LOADS_DOCUMENT, 1, canonical.encode({"loads": [auth.encode()]}), time=T0
-    )
+    counter.offer_load(number, 2, "APBD", 200_000)
     counter.present(number)
     outcome = sell(counter.till, counter.session(), RICE_AND_OIL, PIN, cashier="k")
     assert outcome.status is Status.COMPLETED, outcome
