@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,9 +143,9 @@ class Seeder:
         self._programs()
         self._catalog()
         self._cards_issued()
-        self._loads_created()
-        if self._terminals_missing() or self._loads_pending():
-            self._with_gateway_running(self._enroll_and_apply)
+        waiting = self._loads_created()
+        if self._terminals_missing() or waiting:
+            self._with_gateway_running(lambda: self._enroll_and_apply(waiting))
         return self.describe()
 
     def _write_env(self) -> None:
@@ -191,40 +192,33 @@ class Seeder:
             )  # fmt: skip
             self.changed.append(f"card {index}")
 
-    def _loads_created(self) -> None:
-        """One month's benefit per program, for cards that never had one."""
+    def _loads_created(self) -> list[int]:
+        """One month's benefit per program, for cards that never had one; returns the cards
+        with loads waiting to be applied (created now or left by an interrupted run)."""
         expiry = {APBD: month_end(self.today, 2), BAZNAS: month_end(self.today, 1)}
         amount = {APBD: APBD_MONTHLY, BAZNAS: BAZNAS_MONTHLY}
+        waiting: list[int] = []
         for index in range(1, len(HOLDERS) + 1):
             card = _card_state(self.layout.card(index))
             number = card["card_number"]
             shown = self.gateway("cards", "show", number)
             on_card = {p["code"] for p in card["purses"]}
             pending = {p["program"] for p in shown["pending_loads"]}
-            for code in shown["programs"]:
-                if code in on_card or code in pending:
-                    continue
+            missing = [c for c in shown["programs"] if c not in on_card and c not in pending]
+            for code in missing:
                 self.gateway(
                     "loads", "create", "--card", number, "--program", code,
                     "--amount", str(amount[code]), "--expiry", expiry[code].isoformat(),
                 )  # fmt: skip
                 self.changed.append(f"load {code} card {index}")
+            if pending or missing:
+                waiting.append(index)
+        return waiting
 
     def _terminals_missing(self) -> bool:
         return any(not (self.layout.terminal(s) / "terminal.json").exists() for s in SHOPS)
 
-    def _loads_pending(self) -> bool:
-        return bool(self._cards_with_pending_loads())
-
-    def _cards_with_pending_loads(self) -> list[int]:
-        pending = []
-        for index in range(1, len(HOLDERS) + 1):
-            number = _card_state(self.layout.card(index))["card_number"]
-            if self.gateway("cards", "show", number)["pending_loads"]:
-                pending.append(index)
-        return pending
-
-    def _with_gateway_running(self, work: Any) -> None:
+    def _with_gateway_running(self, work: Callable[[], None]) -> None:
         if not port_is_free(HOST, self.gateway_port):
             raise DemoError(
                 f"port {self.gateway_port} is in use: stop what runs there (a running "
@@ -250,7 +244,7 @@ class Seeder:
         finally:
             stop_process(process)
 
-    def _enroll_and_apply(self) -> None:
+    def _enroll_and_apply(self, waiting: list[int]) -> None:
         shops = {s["id"] for s in self.gateway("shops", "list")}
         for shop in SHOPS:
             if shop.id not in shops:
@@ -267,7 +261,7 @@ class Seeder:
             self.changed.append(f"terminal for {shop.id}")
         for shop in SHOPS:  # every terminal fetches the loads (each card may come to any shop)
             run("ssn-terminal", "sync", "--data-dir", str(self.layout.terminal(shop)))
-        for index in self._cards_with_pending_loads():
+        for index in waiting:
             shop = SHOPS[(index - 1) % len(SHOPS)]  # the holder's usual shop tops the card up
             run("ssn-terminal", "balance", "--data-dir", str(self.layout.terminal(shop)),
                 "--reader", f"sim:{self.layout.card(index)}", "--pin", pin_of(index))  # fmt: skip
