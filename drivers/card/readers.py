@@ -7,10 +7,12 @@ running. The simulator is imported only when asked for, so a shop terminal never
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from drivers.card.pcsc import PcscReader
-from drivers.card.transport import CardReader, NoCard
+from drivers.card.transport import CardConnection, CardReader, NoCard
 
 SIMULATOR_PREFIX = "sim:"
 
@@ -30,3 +32,18 @@ def open_reader(spec: str | None) -> CardReader:
     except CardFileError as exc:
         raise NoCard(str(exc)) from exc
     return reader
+
+
+@contextlib.contextmanager
+def connected_card(spec: str | None, wait: float | None) -> Iterator[tuple[str, CardConnection]]:
+    """The reader's name and an exclusive connection to its card; :class:`NoCard` when no card
+    came within ``wait`` seconds. The reader is released however the block ends."""
+    reader = open_reader(spec)
+    try:
+        name = reader.name
+        if not reader.wait_for_card(wait):
+            raise NoCard(f"no card in reader {name!r}")
+        with reader.connect() as connection:
+            yield name, connection
+    finally:
+        reader.close()

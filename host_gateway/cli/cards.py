@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from drivers.card.readers import open_reader
-from drivers.card.transport import CardError, CardReader
+from drivers.card.readers import connected_card
+from drivers.card.transport import CardError, NoCard
 from host_gateway import cards, loads, postings
 from host_gateway.check import counter_gaps
 from host_gateway.cli.common import add_common, audit, need_keys, now, session_scope
@@ -99,13 +99,9 @@ def cmd_register(args: argparse.Namespace) -> int:
 
 def cmd_issue(args: argparse.Namespace) -> int:
     programs = [p.strip() for p in args.programs.split(",") if p.strip()]
-    reader: CardReader | None = None
     try:
-        reader = open_reader(args.reader)
-        if not reader.wait_for_card(args.wait):
-            raise UserError(f"no card in reader {reader.name!r}: insert a blank card")
         with (
-            reader.connect() as connection,
+            connected_card(args.reader, args.wait) as (_, connection),
             session_scope(args, with_keys=True) as (session, keys),
         ):
             issued = issue_card(
@@ -122,11 +118,10 @@ def cmd_issue(args: argparse.Namespace) -> int:
             )
             audit(session, f"cards issue {issued.card.number} ({','.join(issued.programs)})")
             value = _issued_json(issued)
+    except NoCard as exc:
+        raise UserError(f"card reader: {exc} (insert a blank card)") from exc
     except CardError as exc:
         raise UserError(f"card reader: {exc}") from exc
-    finally:
-        if reader is not None:
-            reader.close()
     if args.json:
         print_json(value)
     else:

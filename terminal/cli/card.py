@@ -13,9 +13,9 @@ from typing import Any
 
 from drivers.card.errors import CardRefused
 from drivers.card.protocol import CardInfo
-from drivers.card.readers import open_reader
+from drivers.card.readers import connected_card
 from drivers.card.session import CardSession
-from drivers.card.transport import CardError, CardReader, NoCard, NoReader, PcscdNotRunning
+from drivers.card.transport import CardError, NoCard, NoReader, PcscdNotRunning
 from ledger.cardnumber import mask_card_number
 from ledger.cli_support import UserError, print_json
 from ledger.crypto import PUBLIC_KEY_SIZE, key_id
@@ -54,13 +54,8 @@ def _ca_keys(values: list[str]) -> dict[bytes, bytes]:
 
 def _info(args: argparse.Namespace) -> int:
     ca_keys = _ca_keys(args.ca_key)
-    reader: CardReader | None = None
     try:
-        reader = open_reader(args.reader)
-        name = reader.name
-        if not reader.wait_for_card(args.wait):
-            raise NoCard(f"no card in reader {name!r}")
-        with reader.connect() as connection:
+        with connected_card(args.reader, args.wait) as (name, connection):
             atr = connection.atr
             info = CardSession(connection, ca_keys).select()
     except PcscdNotRunning as exc:
@@ -74,9 +69,6 @@ def _info(args: argparse.Namespace) -> int:
         raise UserError(message, EXIT_CARD) from exc
     except CardError as exc:
         raise UserError(f"cannot read the card: {exc}", EXIT_CARD) from exc
-    finally:
-        if reader is not None:
-            reader.close()
     today = business_date(int(dt.datetime.now(dt.UTC).timestamp()))
     report = describe(info, name, atr, ca_keys, today)
     if args.json:

@@ -8,9 +8,9 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from drivers.card.readers import open_reader
+from drivers.card.readers import connected_card
 from drivers.card.session import CardSession
-from drivers.card.transport import CardError, CardReader, NoCard, NoReader, PcscdNotRunning
+from drivers.card.transport import CardError, NoCard, NoReader, PcscdNotRunning
 from drivers.printer.printer import open_printer
 from ledger.cli_support import UserError, print_json
 from terminal.cli.card import EXIT_NO_CARD, EXIT_NO_READER, EXIT_PCSCD
@@ -56,13 +56,8 @@ def open_till(args: argparse.Namespace) -> Iterator[Till]:
 @contextlib.contextmanager
 def card_in_reader(args: argparse.Namespace, till: Till) -> Iterator[CardSession]:
     """A session on the card in the reader, held exclusively for the operation."""
-    reader: CardReader | None = None
     try:
-        reader = open_reader(args.reader or till.config.reader_name)
-        name = reader.name
-        if not reader.wait_for_card(args.wait):
-            raise NoCard(f"no card in reader {name!r}")
-        with reader.connect() as connection:
+        with connected_card(args.reader or till.config.reader_name, args.wait) as (_, connection):
             yield CardSession(connection, till.config.ca_keys)
     except PcscdNotRunning as exc:
         raise UserError(str(exc), EXIT_PCSCD) from exc
@@ -72,9 +67,6 @@ def card_in_reader(args: argparse.Namespace, till: Till) -> Iterator[CardSession
         raise UserError(till.say("no_card") + f" ({exc})", EXIT_NO_CARD) from exc
     except CardError as exc:
         raise UserError(till.say("reader_error", detail=str(exc)), EXIT_NO_CARD) from exc
-    finally:
-        if reader is not None:
-            reader.close()
 
 
 def report(outcome: Outcome, as_json: bool, extra: dict[str, Any] | None = None) -> int:
