@@ -21,7 +21,7 @@ from ledger.bodies import LoadBody, SaleBody, VoidBody
 from ledger.cardproofs import LoadAuthorization, VoidProof
 from ledger.cli_support import UserError, print_json
 from ledger.record import Record, RecordType
-from ledger.reference import QR_HASH_BYTES, QR_PREFIX, QrReference, parse_qr_payload
+from ledger.reference import QR_PREFIX, QrReference, RecordRef, parse_qr_payload
 
 WITA = dt.timezone(dt.timedelta(hours=8), "WITA")
 
@@ -108,11 +108,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         value = _row(stored)
         value["message"] = stored.message
         if scanned is not None:
-            value["receipt_matches"] = (
-                scanned.terminal_id == stored.terminal_id
-                and scanned.seq == stored.seq
-                and stored.content_hash[:QR_HASH_BYTES] == scanned.hash_prefix
+            held = RecordRef(
+                stored.terminal_id, stored.seq, uuid.UUID(bytes=stored.id), stored.content_hash
             )
+            value["receipt_matches"] = scanned.matches(held)
         record = Record.decode(stored.data)
         if record.type is RecordType.SALE:
             value["lines"] = [line.to_value() for line in SaleBody.from_value(record.body).lines]
