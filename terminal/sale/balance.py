@@ -16,11 +16,8 @@ from ledger.printjobs import JobKind
 from terminal.basket import cap_remaining
 from terminal.receipts.compose import compose_balance
 from terminal.receipts.model import BalanceSlip, MaskedCard, PurseBalance, ShopInfo
-from terminal.sale.blocking import enforce_hotlist
-from terminal.sale.loads import apply_loads
 from terminal.sale.outcome import Balance, Outcome, Status
-from terminal.sale.recovery import resolve_for_card
-from terminal.sale.sale import card_problem, read_card_checked, refuse
+from terminal.sale.sale import card_problem, present_card
 from terminal.sale.till import Till
 
 
@@ -28,22 +25,13 @@ def balance_inquiry(
     till: Till, session: CardSession, pin: str, *, print_slip: bool = False
 ) -> Outcome:
     now = till.clock()
-    till.refresh()
-    info, refusal = read_card_checked(till, session, now)
-    if info is None or refusal is not None:
-        return refusal or refuse(till, "card_not_genuine")
+    presented = present_card(till, session, now)
+    if isinstance(presented, Outcome):
+        return presented
+    info, resolutions = presented.info, presented.resolutions
     number = session.card_number
     assert number is not None
     try:
-        resolutions = tuple(resolve_for_card(till, session, info))
-    except CardError as exc:
-        return card_problem(till, exc)
-    blocked = enforce_hotlist(till, session, info, now)
-    if blocked is not None:
-        return dataclasses.replace(blocked, resolutions=resolutions)
-    try:
-        info, loaded = apply_loads(till, session, info, till.pending_loads(), now)
-        resolutions += tuple(loaded)
         session.verify_pin(pin)
     except CardError as exc:
         return dataclasses.replace(card_problem(till, exc), resolutions=resolutions)

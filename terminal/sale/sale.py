@@ -85,22 +85,24 @@ def card_problem(till: Till, exc: CardError) -> Outcome:
     return refuse(till, "reader_error", detail=str(exc))
 
 
-def sell(
-    till: Till,
-    session: CardSession,
-    scans: Sequence[ScannedItem],
-    pin: str,
-    *,
-    cashier: str,
-    allow_cash: bool = False,
-) -> Outcome:
-    now = till.clock()
+@dataclasses.dataclass(frozen=True)
+class Presented:
+    """The card as it is after being presented: read, its unfinished operations resolved,
+    pending loads applied."""
+
+    info: CardInfo
+    resolutions: tuple[Resolution, ...]
+
+
+def present_card(
+    till: Till, session: CardSession, now: int, cashier: str = ""
+) -> Presented | Outcome:
+    """What every card operation does first, a sale or a balance inquiry alike; an
+    :class:`Outcome` is the refusal that ended it (with what was resolved so far)."""
     till.refresh()
     info, refusal = read_card_checked(till, session, now)
     if info is None or refusal is not None:
         return refusal or refuse(till, "card_not_genuine")
-    number = session.card_number
-    assert number is not None and session.certificate is not None
     try:
         resolutions = tuple(resolve_for_card(till, session, info, cashier))
     except CardError as exc:
@@ -112,9 +114,26 @@ def sell(
         info, loaded = apply_loads(till, session, info, till.pending_loads(), now)
     except CardError as exc:
         return _with(card_problem(till, exc), resolutions=resolutions)
-    resolutions += tuple(loaded)
-    outcome = _sell_to_card(till, session, info, scans, pin, now, cashier, allow_cash)
-    return _with(outcome, resolutions=resolutions, card=mask_card_number(number))
+    return Presented(info, resolutions + tuple(loaded))
+
+
+def sell(
+    till: Till,
+    session: CardSession,
+    scans: Sequence[ScannedItem],
+    pin: str,
+    *,
+    cashier: str,
+    allow_cash: bool = False,
+) -> Outcome:
+    now = till.clock()
+    presented = present_card(till, session, now, cashier)
+    if isinstance(presented, Outcome):
+        return presented
+    number = session.card_number
+    assert number is not None
+    outcome = _sell_to_card(till, session, presented.info, scans, pin, now, cashier, allow_cash)
+    return _with(outcome, resolutions=presented.resolutions, card=mask_card_number(number))
 
 
 def _sell_to_card(
@@ -257,6 +276,7 @@ __all__ = [
     "balances_after",
     "card_problem",
     "failure_outcome",
+    "present_card",
     "read_card_checked",
     "refuse",
     "sell",
