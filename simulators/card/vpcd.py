@@ -7,8 +7,10 @@ client. A connected client is an inserted card; closing the connection removes i
 
 pcscd polls presence (GET ATR) about every 0.4 s, so a removed card stays out of the field at
 least ``min_out_of_field`` seconds, otherwise pcscd would never notice it was gone.
-TCP_NODELAY and TCP_QUICKACK (re-armed around each read) keep a round trip in the tens of
-microseconds instead of ~40 ms of delayed-ACK wait.
+vpcd sends a command as two segments (length, then payload) from a socket with Nagle's algorithm
+on, so the payload waits until the length is acknowledged: the card must acknowledge at once, not
+~40 ms later. TCP_QUICKACK does that, but the kernel falls back to delayed ACKs each time the card
+answers, so it is re-armed once per frame, after the answer (one system call per exchange).
 """
 
 from __future__ import annotations
@@ -56,7 +58,6 @@ class _FrameReader:
         self._buffer = bytearray()
 
     def _fill(self) -> bool:
-        _quickack(self._sock)
         chunk = self._sock.recv(4096)
         if not chunk:
             return False
@@ -75,7 +76,6 @@ class _FrameReader:
                 return None
         payload = bytes(buffer[2 : 2 + length])
         del buffer[: 2 + length]
-        _quickack(self._sock)
         return payload
 
 
@@ -179,6 +179,7 @@ class VpcdSlot:
         try:
             frames = _FrameReader(sock)
             while not removed.is_set():
+                _quickack(sock)  # before the next command's first segment arrives
                 payload = frames.next()
                 if payload is None:
                     break
