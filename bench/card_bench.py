@@ -55,24 +55,23 @@ APDU_MS, CRYPTO_MS = 15.0, 150.0
 STATUS = CommandAPDU(CLA_ISO, Ins.VERIFY_PIN, 0x00, 0x80).encode()
 
 
-def echo_card(port: int, seconds: float) -> None:
-    """The least a card can do behind vpcd: answer 63C3 to everything (the pcscd floor)."""
+def echo_card(port: int) -> None:
+    """The least a card can do behind vpcd: answer 63C3 to everything (the pcscd floor).
+    Same socket handling as the simulator's slot: blocking reads, TCP_QUICKACK once per frame."""
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.settimeout(seconds)
     atr = SimulatedCard(CardData.blank()).atr
     buffer = b""
     with contextlib.suppress(OSError):
         while True:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
             while len(buffer) < 2 or len(buffer) < 2 + int.from_bytes(buffer[:2], "big"):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
                 chunk = sock.recv(4096)
                 if not chunk:
                     return
                 buffer += chunk
             length = int.from_bytes(buffer[:2], "big")
             payload, buffer = buffer[2 : 2 + length], buffer[2 + length :]
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
             if len(payload) > 1:
                 sock.sendall(b"\x00\x02\x63\xc3")
             elif payload == b"\x04":
@@ -240,7 +239,7 @@ def main() -> int:
     parser.add_argument("--echo-card", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.echo_card is not None:
-        echo_card(args.echo_card, 120.0)
+        echo_card(args.echo_card)
         return 0
     try:
         result = run(args.slot, args.rounds, args.sales)
