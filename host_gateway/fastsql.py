@@ -6,7 +6,9 @@ parameter expansion and row processing; through the driver it costs what the dat
 statements run on the session's own connection, so they are inside its transaction. SQL is
 written once with ``?`` placeholders; lists of keys become ``IN (?, ...)`` on SQLite and one array
 parameter (``unnest``) on PostgreSQL, which plans once whatever the list's length and joins
-rather than scanning the list for every row.
+rather than scanning the list for every row. Arrays go in PostgreSQL's binary format: in the text
+format psycopg quotes every element (a regular expression per text element, hex per bytea),
+which cost more than the statements themselves (about 8 us per bytea element).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class Raw:
         if not self.postgres:
             return list(self._driver.execute(sql, tuple(params)).fetchall())
         with self._driver.cursor() as cursor:
-            cursor.execute(sql.replace("?", "%s"), tuple(params))
+            cursor.execute(_placeholders(sql, params), tuple(params))
             return list(cursor.fetchall())
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
@@ -38,7 +40,7 @@ class Raw:
             self._driver.execute(sql, tuple(params))
             return
         with self._driver.cursor() as cursor:
-            cursor.execute(sql.replace("?", "%s"), tuple(params))
+            cursor.execute(_placeholders(sql, params), tuple(params))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """SQLite only (PostgreSQL takes arrays through :meth:`execute` instead)."""
@@ -66,3 +68,12 @@ class Raw:
             return "0", []
         values = ", ".join("(?, ?)" for _ in pairs)
         return f"({a}, {b}) IN (VALUES {values})", [v for pair in pairs for v in pair]
+
+
+def _placeholders(sql: str, params: Sequence[Any]) -> str:
+    """psycopg placeholders for ``?``: binary (``%b``) for list parameters, ``%s`` otherwise."""
+    parts = sql.split("?")
+    if len(parts) != len(params) + 1:
+        raise ValueError(f"{len(parts) - 1} placeholders for {len(params)} parameters")
+    marks = ["%b" if isinstance(value, list) else "%s" for value in params]
+    return "".join(part + mark for part, mark in zip(parts, [*marks, ""], strict=True))

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from sqlalchemy import func, select
 
 from host_gateway import events, postings
 from host_gateway.cards import hotlist_card
 from host_gateway.check import counter_gaps, run_check
 from host_gateway.db import transaction
+from host_gateway.fastsql import _placeholders
 from host_gateway.models import Account, Card, JournalLine, StoredRecord
 from ledger.bodies import BlockBody, DayCloseBody, SaleBody
 from ledger.cardproofs import BlockReceipt, DebitProof
@@ -257,3 +259,12 @@ def test_card_counter_gaps_are_tracked_until_filled(world: World) -> None:
         report = run_check(session)
         assert report.ok and report.cards_with_gaps == []
         assert report.purses_checked == checked + 1
+
+
+def test_driver_placeholders_send_lists_in_binary_and_count_parameters() -> None:
+    sql = "SELECT 1 FROM t WHERE a = ? AND b IN (SELECT unnest(?::text[]))"
+    assert _placeholders(sql, ["x", ["p", "q"]]) == (
+        "SELECT 1 FROM t WHERE a = %s AND b IN (SELECT unnest(%b::text[]))"
+    )
+    with pytest.raises(ValueError, match="2 placeholders for 1 parameters"):
+        _placeholders(sql, ["x"])
