@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from typing import ClassVar, Self
@@ -205,6 +206,17 @@ class CardCertificate(Signed):
             valid_until=reader.date(),
             issuer_key_id=reader.take(KEY_ID_SIZE),
         )
+
+
+@functools.lru_cache(maxsize=65536)
+def certificate_signed_by(raw: bytes, ca_key: bytes) -> bool:
+    """Whether these certificate bytes carry a valid signature of this CA key, remembered: a host
+    sees a card's certificate in every record of that card and a terminal at every read of it,
+    and its check costs as much as the proof's. The answer depends only on the bytes and key."""
+    try:
+        return CardCertificate.decode(raw).verify(ca_key)
+    except FormatError:
+        return False
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from ledger.cardproofs import (
     LoadAuthorization,
     LoadReceipt,
     VoidProof,
+    certificate_signed_by,
 )
 from ledger.crypto import sha256
 from ledger.record import GENESIS_HASH, Record, RecordType
@@ -125,7 +126,7 @@ def verify_card_certificate(
 ) -> CardCertificate:
     certificate = _decode_certificate(bytes(raw))
     ca_key = anchors.ca_keys.get(certificate.issuer_key_id)
-    if ca_key is None or not _certificate_signed_by(bytes(raw), ca_key):
+    if ca_key is None or not certificate_signed_by(bytes(raw), ca_key):
         raise VerificationError("card_not_issued", "card certificate is not signed by our CA")
     if certificate.card_number != card_number:
         raise VerificationError("card_mismatch", "certificate is for another card number")
@@ -139,13 +140,6 @@ def verify_card_certificate(
 @functools.lru_cache(maxsize=65536)
 def _decode_certificate(raw: bytes) -> CardCertificate:
     return CardCertificate.decode(raw)  # immutable; a FormatError is raised, never cached
-
-
-@functools.lru_cache(maxsize=65536)
-def _certificate_signed_by(raw: bytes, ca_key: bytes) -> bool:
-    # A host sees the same card certificate in every record of that card; its signature check
-    # costs as much as the proof's. The answer depends only on these bytes and this key.
-    return CardCertificate.decode(raw).verify(ca_key)
 
 
 def _card_proof_matches(

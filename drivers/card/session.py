@@ -57,6 +57,7 @@ from ledger.cardproofs import (
     DebitProof,
     LoadReceipt,
     VoidProof,
+    certificate_signed_by,
     decode_card_transaction,
 )
 from ledger.crypto import PUBLIC_KEY_SIZE
@@ -118,7 +119,7 @@ class CardSession:
             raise CardNotGenuine(
                 f"card certificate is from an unknown CA key {certificate.issuer_key_id.hex()}"
             )
-        if not certificate.verify(ca_key):
+        if not certificate_signed_by(certificate.encode(), ca_key):
             raise CardNotGenuine("card certificate signature does not verify")
         self.certificate = certificate
         if info.state == CardState.BLOCKED:

@@ -78,6 +78,25 @@ def test_cards_from_another_ca_are_not_genuine(direct_card: DirectCard) -> None:
         session.debit(debit_request())
 
 
+def test_a_certificate_seen_genuine_before_does_not_vouch_for_altered_bytes(
+    direct_card: DirectCard,
+) -> None:
+    genuine = direct_card.session().read_card(TODAY).certificate
+    assert genuine is not None
+    raw = genuine.encode()
+    forged = raw[:-1] + bytes([raw[-1] ^ 1])
+
+    def swap_certificate(apdu: bytes, answer: bytes) -> bytes:
+        return answer.replace(raw, forged) if apdu[1] == 0xA4 else answer
+
+    session = CardSession(
+        Tamper(direct_card.connect(), swap_certificate), direct_card.issuer.ca_keys
+    )
+    with pytest.raises(CardNotGenuine, match="does not verify"):
+        session.read_card(TODAY)
+    assert direct_card.session().read_card(TODAY).certificate == genuine
+
+
 def test_expired_card(direct_card: DirectCard) -> None:
     session = CardSession(direct_card.connect(), direct_card.issuer.ca_keys)
     with pytest.raises(CardExpired):
