@@ -62,8 +62,8 @@ class Record:
     @property
     def decoded(self) -> bool:
         """Made by :meth:`decode` from canonical bytes: every map in it is in canonical key
-        order (a changed copy is not)."""
-        return "_encoded" in self.__dict__
+        order (a changed copy is not, nor a record just signed: its body is as it was built)."""
+        return "_decoded" in self.__dict__
 
     def signed_bytes(self) -> bytes:
         """What the terminal signs: the canonical encoding of everything but the signature."""
@@ -89,9 +89,12 @@ class Record:
         return sha256(self.encode())
 
     def signed_by(self, key: SigningKey) -> Record:
-        return dataclasses.replace(
-            self, signature=key.sign(Domain.TERMINAL_RECORD, self.signed_bytes())
-        )
+        signed = self.signed_bytes()
+        record = dataclasses.replace(self, signature=key.sign(Domain.TERMINAL_RECORD, signed))
+        # A terminal stores, hashes and uploads the record it just signed: keep its encoding,
+        # the signed bytes with the signature entry put in, rather than encode it twice more.
+        object.__setattr__(record, "_encoded", _with_signature(signed, self.seq, record.signature))
+        return record
 
     def verify_signature(self, terminal_public_key: bytes) -> bool:
         return verify(
@@ -146,6 +149,7 @@ class Record:
         # them instead of encoding again (hosts and uploads handle thousands of records a
         # second). Not a field: dataclasses.replace() makes a record without it.
         object.__setattr__(record, "_encoded", bytes(data))
+        object.__setattr__(record, "_decoded", True)
         return record
 
 
@@ -163,6 +167,15 @@ def _without_signature(encoded: bytes, seq: int, signature: bytes) -> bytes | No
     if encoded[:1] != b"\xa9" or encoded[start:end] != _SIGNATURE_ENTRY + signature:
         return None
     return b"\xa8" + encoded[1:start] + encoded[end:]
+
+
+def _with_signature(signed: bytes, seq: int, signature: bytes) -> bytes:
+    """The full canonical encoding from the signed part: the inverse of :func:`_without_signature`
+    (the 8-entry map becomes 9 entries, "sig" right after seq)."""
+    if signed[:1] != b"\xa8" or len(signature) != SIGNATURE_SIZE:
+        raise FormatError("not the signed part of a record")
+    start = 28 + _uint_size(seq)
+    return b"\xa9" + signed[1:start] + _SIGNATURE_ENTRY + signature + signed[start:]
 
 
 def _uint_size(value: int) -> int:

@@ -112,6 +112,18 @@ def test_decode_accepts_exactly_the_canonical_encoding(value: object) -> None:
             canonical.decode(plain)
 
 
+@pytest.mark.parametrize("seq", SEQS)
+def test_a_record_just_signed_keeps_exactly_its_canonical_encoding(seq: int) -> None:
+    record = FakeTerminal(seq=seq - 1).sell(make_card())
+    value = record.unsigned_value()
+    value["sig"] = record.signature
+    assert record.encode() == canonical.encode(value)
+    assert Record.decode(record.encode()) == record
+    assert not record.decoded
+    changed = dataclasses.replace(record, time=record.time + 1)
+    assert changed.encode() != record.encode()
+
+
 @given(st.dictionaries(st.text(max_size=26), st.integers(0, 9), min_size=2))
 def test_map_keys_out_of_canonical_order_are_refused(value: dict[str, int]) -> None:
     backwards = dict(reversed(list(cbor2.loads(cbor2.dumps(value, canonical=True)).items())))
