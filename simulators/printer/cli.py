@@ -3,8 +3,8 @@
 ssn-sim printer serve --tcp 127.0.0.1:9100 [--pty] --out DIR [--paper 80|58]
                       [--control 127.0.0.1:9101] [--fault paper_end ...] [--slow S]
                       [--drop-after N] [--no-png] [--json]
-ssn-sim printer ctl --control 127.0.0.1:9101 fault paper_end | fault paper_end off | clear
-                    | state | jobs
+ssn-sim printer ctl --control 127.0.0.1:9101 fault paper_end | fault paper_end off
+                    | fault paper_after N | clear | state | jobs
 ssn-sim printer render FILE --out DIR [--paper 80|58]   (ESC/POS bytes from a file:// printer)
 """
 

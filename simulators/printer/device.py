@@ -21,7 +21,8 @@ from simulators.printer.paper import BARCODE_NAMES, Barcode, Bitmap, Job
 from simulators.printer.render import render_png, render_text
 
 FAULT_NAMES = ("paper_end", "near_end", "cover_open", "offline", "refuse", "mute", "garble")
-"""On/off faults; ``drop_after`` (bytes) and ``slow`` (seconds) take a number."""
+"""On/off faults; ``drop_after`` (bytes), ``paper_after`` (lines) and ``slow`` (seconds) take a
+number."""
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Faults:
     """Answer status requests with a malformed byte."""
     drop_after: int | None = None
     """Cut each connection after this many bytes (mid-job)."""
+    paper_after: int | None = None
+    """The paper runs out after this many more printed lines (mid-job); then as paper_end."""
     slow: float = 0.0
     """Seconds of delay before each status reply and per KiB of data."""
 
@@ -50,16 +53,32 @@ class Faults:
         known = {f.name for f in fields(self)}
         if name not in known:
             raise ValueError(f"unknown fault {name!r}; known: {', '.join(sorted(known))}")
-        if name == "drop_after":
-            self.drop_after = None if value in (None, "off") else int(value)
+        if name in ("drop_after", "paper_after"):
+            setattr(self, name, None if value in (None, "off") else _count(name, value))
         elif name == "slow":
-            self.slow = 0.0 if value in (None, "off") else float(value)
+            self.slow = 0.0 if value in (None, "off") else _seconds(name, value)
         else:
             setattr(self, name, value not in ("off", "0", "false"))
 
     def clear(self) -> None:
         for item in fields(self):
             setattr(self, item.name, item.default)
+
+
+def _count(name: str, text: str) -> int:
+    if not text.isdigit():
+        raise ValueError(f"{name} takes a whole number of 0 or more, got {text!r}")
+    return int(text)
+
+
+def _seconds(name: str, text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ValueError(f"{name} takes seconds (0 or more), got {text!r}")
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -144,6 +163,18 @@ class PrinterDevice:
                 return b"_" + names[n].encode() + b"\x00"
             return ids.get(n)
         return None
+
+    def line_printed(self) -> None:
+        """A line went onto the paper: the roll may run out now (``paper_after``)."""
+        with self._lock:
+            left = self.faults.paper_after
+            if left is None:
+                return
+            if left > 1:
+                self.faults.paper_after = left - 1
+                return
+            self.faults.paper_after, self.faults.paper_end = None, True
+        self.log("fault", detail="the paper ran out in the middle of a job")
 
     # -- jobs ----------------------------------------------------------------------------------
     def job_done(self, job: Job, transport: str) -> None:

@@ -223,11 +223,13 @@ class Interpreter:
         can_print: Callable[[], bool],
         reply: Callable[[Command], None],
         job_done: Callable[[Job], None],
+        line_printed: Callable[[], None] = lambda: None,
     ) -> None:
         self.dots = dots
         self._can_print = can_print
         self._reply = reply
         self._job_done = job_done
+        self._line_printed = line_printed
         self.job = Job()
         self._reset()
 
@@ -363,6 +365,7 @@ class Interpreter:
                 return
             self._add(TextLine(self.line, self.line_align, self.spacing, wrapped))
             self.line = []
+            self._line_printed()
         self._image_band = False
 
     def _do_lf(self, _: Command) -> None:

@@ -43,6 +43,7 @@ class Session:
             can_print=lambda: device.faults.can_print,
             reply=self._reply,
             job_done=lambda job: device.job_done(job, transport),
+            line_printed=device.line_printed,
         )
 
     def _reply(self, command: Command) -> None:

@@ -19,6 +19,7 @@ FAULTS = {
     "cover_open": ("fault cover_open", "Tutup printer terbuka"),
     "offline": ("fault offline", "Printer sedang offline"),
     "drop_mid_job": ("fault drop_after 300", "Sambungan ke printer terputus"),
+    "paper_runs_out_mid_job": ("fault paper_after 4", "Kertas printer habis"),
     "refused": ("fault refuse", "Printer tidak dapat dihubungi"),
     "slow": ("fault slow 1.5", "Printer tidak merespons"),
     "no_status_reply": ("fault mute", "Printer tidak merespons"),
@@ -67,6 +68,9 @@ def test_fault_keeps_receipts_pending_then_prints_each_once(
     if fault == "drop_mid_job":
         assert len(torn) == 1 and "Mitra Bebaya" in torn[0].text
         assert "Terima kasih" not in torn[0].text
+    elif fault == "paper_runs_out_mid_job":  # four lines on paper, the rest and the cut lost
+        assert len(torn) == 1 and torn[0].meta["discarded"] > 0
+        assert torn[0].text.splitlines() == papers[0].text.splitlines()[:4]
     else:
         assert torn == [], "nothing reaches the paper while the printer reports a fault"
 

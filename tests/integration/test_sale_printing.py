@@ -13,7 +13,7 @@ from terminal.sale import Status, sell
 from tests.fixtures.card import PIN
 from tests.fixtures.sale import OIL, RICE_5KG, Counter
 
-FAULTS = ["paper_end", "cover_open", "offline", "refuse", "mute", "drop_after 200"]
+FAULTS = ["paper_end", "paper_after 6", "cover_open", "offline", "refuse", "mute", "drop_after 200"]
 
 
 def with_printer(counter: Counter, sim: PrinterSimulator) -> PrintQueue:
