@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from host_gateway import postings
 from host_gateway.cards import hotlist_card
@@ -143,6 +144,64 @@ def test_sync_through_cut_responses_is_exactly_once(
         assert {s.id.bytes for s in sales} <= set(held)
         assert run_check(session).ok
     assert shop_balance(world) == -70_000 * 60
+
+
+def test_kill_9_of_the_host_while_the_terminal_syncs(
+    served: Served, home_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The real sync client, not a test uploader: the host (server and verifier workers) is
+    killed twice mid-ingest; the terminal keeps its outbox, retries, and every sale ends up at
+    the host exactly once, acknowledged on the terminal."""
+    world, server = served.world, served.server
+    server.stop()
+    server.workers = 2
+    server.start()
+    init_terminal(served, home_dir, capsys)
+    card = world.funded_card(500_000_000)
+    with TerminalHome.open(home_dir) as home:
+        sales = sell(home, card, 1_200)
+        client = GatewayClient(
+            server.base_url,
+            home.config.terminal_id,
+            home.key,
+            timeout=10,
+            backoff=Backoff(attempts=6, base=0.05, cap=0.3),
+        )
+        syncer = Syncer(home.journal, client, dict(home.config.authority_keys), batch=200)
+        reports = []
+
+        def terminal_side() -> None:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                reports.append(syncer.run_once())
+                if reports[-1].ok and reports[-1].outbox == 0:
+                    return
+
+        uploader = threading.Thread(target=terminal_side)
+        uploader.start()
+        for kill in range(2):
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and held_sales(world) < 400 * (kill + 1):
+                time.sleep(0.005)
+            server.kill()
+            time.sleep(0.3)
+            server.start()
+        uploader.join(timeout=150)
+        client.close()
+        assert not uploader.is_alive()
+        assert any(not r.ok for r in reports), "the kills did interrupt a sync"
+        assert reports[-1].ok and home.journal.counts().outbox == 0
+    with transaction(world.gateway.factory) as session:
+        held = session.scalars(select(StoredRecord.id)).all()
+        assert len(held) == len(set(held)) == len(sales) + 1  # + the funding load
+        assert {s.id.bytes for s in sales} <= set(held)
+        assert run_check(session).ok
+    assert shop_balance(world) == -70_000 * len(sales)
+
+
+def held_sales(world: World) -> int:
+    with transaction(world.gateway.factory) as session:
+        return int(session.scalar(select(func.count()).select_from(StoredRecord)) or 0)
 
 
 def test_unreachable_host_keeps_the_outbox(
