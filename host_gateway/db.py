@@ -8,6 +8,7 @@ a caller asks for an engine.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
@@ -18,7 +19,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, Table, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 INGEST_LOCK_ID = 0x55534E01
@@ -118,9 +119,18 @@ def bulk_insert(session: Session, model: type[Any], rows: Sequence[Mapping[str, 
         )
         return
     names = ", ".join(f'"{name}"' for name in columns)
+    # Binary COPY: bytes go as they are (text COPY hex-escapes them, and PostgreSQL parses the
+    # hex back: twice the cost for a stored record of ~700 bytes).
     with (
         driver.cursor() as cursor,
-        cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+        cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT BINARY)') as copy,
     ):
+        copy.set_types(_postgres_types(session.get_bind().dialect, table, tuple(columns)))
         for row in rows:
             copy.write_row([row[name] for name in columns])
+
+
+@functools.lru_cache(maxsize=256)
+def _postgres_types(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> list[str]:
+    """The PostgreSQL type of each column (binary COPY needs them exactly), e.g. "varchar"."""
+    return [table.c[name].type.compile(dialect=dialect).split("(")[0].lower() for name in columns]
