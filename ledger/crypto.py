@@ -12,6 +12,7 @@ import enum
 import functools
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -120,6 +121,11 @@ class SigningKey:
         except OSError as exc:
             raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from exc
         return cls.from_encrypted_pem(pem, passphrase)
+
+
+SignatureCheck = Callable[[bytes, Domain, bytes, bytes], bool]
+"""(public key, domain, message, signature) -> valid: :func:`verify`, or a stand-in that defers
+the checks to run them together (host ingest, :mod:`host_gateway.verification`)."""
 
 
 def verify(public_key: bytes, domain: Domain, message: bytes, signature: bytes) -> bool:

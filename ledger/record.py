@@ -18,7 +18,7 @@ from typing import Any
 from ledger import canonical
 from ledger.binary import FormatError
 from ledger.cardproofs import check_terminal_id
-from ledger.crypto import SIGNATURE_SIZE, Domain, SigningKey, sha256, verify
+from ledger.crypto import SIGNATURE_SIZE, Domain, SignatureCheck, SigningKey, sha256, verify
 
 RECORD_VERSION = 1
 HASH_SIZE = 32
@@ -96,8 +96,8 @@ class Record:
         object.__setattr__(record, "_encoded", _with_signature(signed, self.seq, record.signature))
         return record
 
-    def verify_signature(self, terminal_public_key: bytes) -> bool:
-        return verify(
+    def verify_signature(self, terminal_public_key: bytes, check: SignatureCheck = verify) -> bool:
+        return check(
             terminal_public_key, Domain.TERMINAL_RECORD, self.signed_bytes(), self.signature
         )
 
