@@ -104,7 +104,13 @@ def verify_items(
     facts = []
     for position, (index, rid, data) in enumerate(items):
         deferred.item = position
-        facts.append(_verify_one(terminal, anchors, index, rid, data, deferred.check))
+        try:
+            facts.append(_verify_one(terminal, anchors, index, rid, data, deferred.check))
+        except Exception:
+            # Only bytes that a bad signature would have stopped earlier can surprise a later
+            # check: the plain pass decides this item (and raises only if it raises there too).
+            deferred.fail(position)
+            facts.append(Facts(index, rid, ok=False))
     for position in deferred.failed_items():
         index, rid, data = items[position]
         facts[position] = _verify_one(terminal, anchors, index, rid, data, verify)
@@ -117,17 +123,22 @@ class _DeferredChecks:
     def __init__(self) -> None:
         self.item = 0
         self._checks: list[tuple[int, bytes, Domain, bytes, bytes]] = []
+        self._failed: dict[int, None] = {}
 
     def check(self, public_key: bytes, domain: Domain, message: bytes, signature: bytes) -> bool:
         self._checks.append((self.item, public_key, domain, message, signature))
         return True
 
+    def fail(self, item: int) -> None:
+        self._failed[item] = None
+
     def failed_items(self) -> list[int]:
-        failed: dict[int, None] = {}
+        """Items to check again: any of their signatures is bad, or their first pass raised."""
+        failed = self._failed
         for item, public_key, domain, message, signature in self._checks:
             if item not in failed and not verify(public_key, domain, message, signature):
                 failed[item] = None
-        return list(failed)
+        return sorted(failed)
 
 
 def _verify_one(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -90,3 +91,17 @@ def test_every_kind_of_record_in_one_batch_gets_its_own_outcome() -> None:
 def test_any_mix_verifies_as_each_record_alone(kinds: list[Callable[[], Record]]) -> None:
     batch = items([kind() for kind in kinds])
     assert verify_items(KEY, ISSUER.anchors, batch) == one_by_one(batch)
+
+
+def test_a_check_that_only_a_bad_signature_would_have_spared_does_not_break_the_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def surprised(record: Record, body: SaleBody) -> bytes:
+        raise KeyError("a check met bytes it did not expect")
+
+    monkeypatch.setattr("ledger.verify._basket_digest", surprised)
+    batch = items([proof_by_another_card_key(), forged_terminal_signature()])
+    assert [f.code for f in verify_items(KEY, ISSUER.anchors, batch)] == [
+        "card_signature",
+        "terminal_signature",
+    ]
