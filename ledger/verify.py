@@ -107,8 +107,8 @@ def verify_record(
     anchors: TrustAnchors,
     check: SignatureCheck = verify,
 ) -> Verified:
-    """``check`` verifies the terminal's and the card's signatures (the card certificate's is
-    always checked for real: its outcome is remembered)."""
+    """``check`` verifies the terminal's, the card's and the issuer's signatures; the card
+    certificate's is always checked for real (its outcome is remembered per certificate)."""
     if not record.verify_signature(terminal_public_key, check):
         raise VerificationError("terminal_signature", "terminal signature does not verify")
     try:
@@ -262,7 +262,7 @@ def _verify_block(record: Record, anchors: TrustAnchors, check: SignatureCheck) 
     ca_key = anchors.ca_keys.get(certificate.issuer_key_id)
     if (
         ca_key is None
-        or not certificate.verify(ca_key, check)
+        or not certificate_signed_by(bytes(body.card_certificate), ca_key)
         or certificate.card_number != body.card_number
     ):
         raise VerificationError("card_not_issued", "card certificate is not signed by our CA")

@@ -18,6 +18,7 @@ from host_gateway.fastsql import _placeholders
 from host_gateway.models import Account, Card, JournalLine, StoredRecord
 from ledger.bodies import BlockBody, DayCloseBody, SaleBody
 from ledger.cardproofs import BlockReceipt, DebitProof
+from ledger.crypto import SigningKey
 from ledger.record import RecordType
 from ledger.verify import business_date
 from tests.factories import RICE_5KG, T0
@@ -221,6 +222,25 @@ def test_block_receipt_blocks_the_card_and_later_sales_wait_in_suspense(world: W
         assert session.get_one(Card, card.number).status == "blocked"
     assert balance(world, postings.shop(world.shop_id)) == 0
     assert balance(world, postings.suspense("APBD")) == -70_000
+
+
+def test_block_receipt_under_a_forged_certificate_is_refused(world: World) -> None:
+    card = world.funded_card()
+    with transaction(world.gateway.factory) as session:
+        entry = hotlist_card(session, world.gateway.keys, card.number, 1, "hilang", world.now)
+    assert entry.block_order is not None
+    forged = dataclasses.replace(card.certificate, signature=b"").signed_by(SigningKey.generate())
+    assert forged.issuer_key_id == world.gateway.keys.ca.key_id  # claims our CA, is not ours
+    card.counter += 1
+    receipt = BlockReceipt(card.number, card.counter, world.terminal.terminal_id, T0, 1)
+    body = BlockBody(
+        card.number, forged.encode(), entry.block_order, receipt.signed_by(card.key).encode()
+    )
+    block = world.terminal.append(RecordType.BLOCK, body.to_value())
+    result = world.ingest([block]).results[0]
+    assert (result.status, result.code) == ("rejected", "card_not_issued")
+    with transaction(world.gateway.factory) as session:
+        assert session.get_one(Card, card.number).status != "blocked"
 
 
 def test_day_close_is_kept_and_moves_no_money(world: World) -> None:
