@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,18 @@ APDU_MS, CRYPTO_MS = 15.0, 150.0
 STATUS = CommandAPDU(CLA_ISO, Ins.VERIFY_PIN, 0x00, 0x80).encode()
 
 
-def echo_card(port: int) -> None:
+def echo_card(port: int, seconds: float) -> None:
     """The least a card can do behind vpcd: answer 63C3 to everything (the pcscd floor).
-    Same socket handling as the simulator's slot: blocking reads, TCP_QUICKACK once per frame."""
+    Same socket handling as the simulator's slot: blocking reads, TCP_QUICKACK once per frame.
+    A watchdog ends it when the benchmark is gone or after ``seconds`` (never holds the slot)."""
+    parent, deadline = os.getppid(), time.monotonic() + seconds
+
+    def watchdog() -> None:
+        while os.getppid() == parent and time.monotonic() < deadline:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watchdog, daemon=True).start()
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     atr = SimulatedCard(CardData.blank()).atr
@@ -239,7 +249,7 @@ def main() -> int:
     parser.add_argument("--echo-card", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.echo_card is not None:
-        echo_card(args.echo_card)
+        echo_card(args.echo_card, 120.0)
         return 0
     try:
         result = run(args.slot, args.rounds, args.sales)

@@ -55,6 +55,8 @@ class Faults:
             raise ValueError(f"unknown fault {name!r}; known: {', '.join(sorted(known))}")
         if name in ("drop_after", "paper_after"):
             setattr(self, name, None if value in (None, "off") else _count(name, value))
+            if self.paper_after == 0:  # no line left on the roll: out of paper now
+                self.paper_after, self.paper_end = None, True
         elif name == "slow":
             self.slow = 0.0 if value in (None, "off") else _seconds(name, value)
         else:
@@ -66,7 +68,7 @@ class Faults:
 
 
 def _count(name: str, text: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise ValueError(f"{name} takes a whole number of 0 or more, got {text!r}")
     return int(text)
 

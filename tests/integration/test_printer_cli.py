@@ -47,6 +47,8 @@ def test_serve_prints_over_tcp_and_pty_and_obeys_its_control_channel(tmp_path: P
             refused = control_call(control, f"fault {name} {bad}")
             assert refused["ok"] is False and f"{name} takes" in refused["error"], refused
         assert control_call(control, "state")["faults"]["slow"] == 0.0, "a refusal changes nothing"
+        empty = control_call(control, "fault paper_after 0")["faults"]  # no line left: out now
+        assert empty["paper_end"] is True and empty["paper_after"] is None
         jobs = control_call(control, "jobs")["jobs"]
     finally:
         proc.send_signal(signal.SIGTERM)
