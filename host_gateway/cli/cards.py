@@ -70,18 +70,21 @@ def _add_card_fields(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--valid-until", type=dt.date.fromisoformat, default=None)
 
 
+def _programs(args: argparse.Namespace) -> list[str]:
+    return [p.strip() for p in args.programs.split(",") if p.strip()]
+
+
 def cmd_register(args: argparse.Namespace) -> int:
     try:
         public_key = bytes.fromhex(args.public_key)
     except ValueError as exc:
         raise UserError("--public-key must be hex") from exc
-    programs = [p.strip() for p in args.programs.split(",") if p.strip()]
     with session_scope(args, with_keys=True) as (session, keys):
         issued = cards.register_card(
             session,
             need_keys(keys),
             holder_name=args.holder,
-            programs=programs,
+            programs=_programs(args),
             public_key=public_key,
             now=now(),
             number=args.number,
@@ -98,7 +101,6 @@ def cmd_register(args: argparse.Namespace) -> int:
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
-    programs = [p.strip() for p in args.programs.split(",") if p.strip()]
     try:
         with (
             connected_card(args.reader, args.wait) as (_, connection),
@@ -109,7 +111,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
                 need_keys(keys),
                 connection,
                 holder_name=args.holder,
-                programs=programs,
+                programs=_programs(args),
                 pin=args.pin,
                 now=now(),
                 number=args.number,

@@ -27,7 +27,14 @@ from host_gateway.check import run_check
 from host_gateway.db import transaction
 from host_gateway.models import Account, StoredRecord
 from ledger.record import Record
-from tests.fixtures.gateway import Served, SignedClient, World, free_port, now_sale
+from tests.fixtures.gateway import (
+    Served,
+    ServerProcess,
+    SignedClient,
+    World,
+    free_port,
+    now_sale,
+)
 
 PASS, DROP, DELAY, CUT_REQUEST, CUT_RESPONSE = (
     "pass",
@@ -197,22 +204,29 @@ def test_kill_9_of_the_host_during_ingest(served: Served) -> None:
 
     uploader = threading.Thread(target=terminal_side)
     uploader.start()
-    for kill in range(2):
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with transaction(world.gateway.factory) as session:
-                count = session.scalar(select(func.count()).select_from(StoredRecord)) or 0
-            if count > 1 + 500 * (kill + 1):
-                break
-            time.sleep(0.005)
-        server.kill()
-        time.sleep(0.2)
-        server.start()
+    kill_host_when_holding(world, server, [501, 1_001])
     uploader.join(timeout=120)
     client.close()
     assert not uploader.is_alive()
     assert outcome["failures"] >= 2
     assert_exactly_once(world, records, 70_000)
+
+
+def held_records(world: World) -> int:
+    with transaction(world.gateway.factory) as session:
+        return int(session.scalar(select(func.count()).select_from(StoredRecord)) or 0)
+
+
+def kill_host_when_holding(world: World, server: ServerProcess, counts: list[int]) -> None:
+    """kill -9 of the host (server and verifier workers) mid-ingest, then a restart, each time
+    it holds more than the next of ``counts`` records (or after a minute of waiting)."""
+    for count in counts:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and held_records(world) <= count:
+            time.sleep(0.005)
+        server.kill()
+        time.sleep(0.2)
+        server.start()
 
 
 def _children(pid: int) -> list[int]:

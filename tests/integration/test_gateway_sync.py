@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from host_gateway import postings
 from host_gateway.cards import hotlist_card
@@ -29,7 +29,12 @@ from terminal.sync import Backoff, GatewayClient, Syncer
 from tests.factories import FakeCard
 from tests.fixtures.gateway import Served, World
 from tests.fixtures.journal import JournalKit, Pending, complete
-from tests.integration.test_gateway_faults import CUT_RESPONSE, DROP, FaultyProxy
+from tests.integration.test_gateway_faults import (
+    CUT_RESPONSE,
+    DROP,
+    FaultyProxy,
+    kill_host_when_holding,
+)
 
 PASS = "kunci-terminal"
 
@@ -179,13 +184,7 @@ def test_kill_9_of_the_host_while_the_terminal_syncs(
 
         uploader = threading.Thread(target=terminal_side)
         uploader.start()
-        for kill in range(2):
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and held_sales(world) < 400 * (kill + 1):
-                time.sleep(0.005)
-            server.kill()
-            time.sleep(0.3)
-            server.start()
+        kill_host_when_holding(world, server, [399, 799])
         uploader.join(timeout=150)
         client.close()
         assert not uploader.is_alive()
@@ -197,11 +196,6 @@ def test_kill_9_of_the_host_while_the_terminal_syncs(
         assert {s.id.bytes for s in sales} <= set(held)
         assert run_check(session).ok
     assert shop_balance(world) == -70_000 * len(sales)
-
-
-def held_sales(world: World) -> int:
-    with transaction(world.gateway.factory) as session:
-        return int(session.scalar(select(func.count()).select_from(StoredRecord)) or 0)
 
 
 def test_unreachable_host_keeps_the_outbox(
