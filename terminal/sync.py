@@ -29,8 +29,7 @@ from ledger.cardproofs import LoadAuthorization
 from ledger.catalog import CATALOG_KIND
 from ledger.crypto import SigningKey
 from ledger.documents import DocumentError, SignedDocument
-from ledger.journal import Journal
-from ledger.record import Record
+from ledger.journal import Journal, Outgoing
 from ledger.request_auth import b64decode, b64encode, enrollment_proof, sign_request
 from terminal import documents
 
@@ -124,8 +123,8 @@ class GatewayClient:
             raise SyncError("host answered something that is not an object")
         return value
 
-    def upload(self, records: list[Record]) -> dict[str, Any]:
-        payload = {"records": [{"id": str(r.id), "data": b64encode(r.encode())} for r in records]}
+    def upload(self, records: list[Outgoing]) -> dict[str, Any]:
+        payload = {"records": [{"id": str(r.id), "data": b64encode(r.encoded)} for r in records]}
         return self.call("POST", "/v1/records", payload)
 
     def updates(self, held: dict[str, int], seq: int) -> dict[str, Any]:
@@ -229,14 +228,13 @@ class Syncer:
         ):
             in_flight: deque[Future[dict[str, Any]]] = deque()
             acked: Future[int] | None = None
-            records = self.journal.unacknowledged(self.batch)
+            records = self.journal.outgoing(self.batch)
             try:
                 while records or in_flight:
                     while records and len(in_flight) < window:
                         in_flight.append(senders.submit(self.client.upload, records))
                         report.uploaded += len(records)
-                        last = records[-1].seq
-                        records = self.journal.records(last + 1, last + self.batch)
+                        records = self.journal.outgoing(self.batch, after_seq=records[-1].seq)
                     answer = in_flight.popleft().result()
                     ids, outcomes = self._tally(answer, report, deferred)
                     if acked is not None:

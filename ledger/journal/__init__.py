@@ -19,6 +19,7 @@ from ledger.journal.models import (
     JournalCounts,
     JournalError,
     OfflineState,
+    Outgoing,
     StaleDocumentError,
     StoredDocument,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "JournalCounts",
     "JournalError",
     "OfflineState",
+    "Outgoing",
     "PrintJobs",
     "RecordRefusedError",
     "StaleDocumentError",

@@ -83,6 +83,16 @@ class Acknowledgement:
 
 
 @dataclass(frozen=True)
+class Outgoing:
+    """A record as the sync client uploads it: the bytes the journal stored, not decoded again
+    (the journal checked them when it appended the record; the host checks them all anyway)."""
+
+    id: uuid.UUID
+    seq: int
+    encoded: bytes
+
+
+@dataclass(frozen=True)
 class StoredDocument:
     name: str
     version: int

@@ -21,6 +21,7 @@ from ledger.journal.models import (
     JournalCounts,
     JournalError,
     OfflineState,
+    Outgoing,
     StaleDocumentError,
     StoredDocument,
 )
@@ -62,6 +63,20 @@ class OutboxMixin(JournalBase):
                 .limit(limit)
             ).all()
         return [Record.decode(row.encoded) for row in rows]
+
+    def outgoing(self, limit: int, after_seq: int = 0) -> list[Outgoing]:
+        """The next records to upload: unacknowledged, above ``after_seq``, in sequence order.
+        Not decoded: a sync uploads thousands, and decoding cost the terminal more than the
+        upload itself."""
+        with self._reading() as conn:
+            floor = max(after_seq, get_state(conn, "ack_floor"))
+            rows = conn.execute(
+                select(records.c.id, records.c.seq, records.c.encoded)
+                .where(records.c.seq > floor, _NOT_ACKED)
+                .order_by(records.c.seq)
+                .limit(limit)
+            ).all()
+        return [Outgoing(uuid.UUID(bytes=row.id), row.seq, row.encoded) for row in rows]
 
     def acknowledge(
         self, record_ids: Sequence[uuid.UUID], host_outcomes: Sequence[str], *, time: int

@@ -102,6 +102,14 @@ def test_outbox_survives_reopen_and_only_acknowledged_records_leave(
         assert [r.seq for r in journal.unacknowledged()] == [1, 3, 5]
         assert journal.counts().outbox == 3
         assert [r.seq for r in journal.unacknowledged(limit=2)] == [1, 3]
+        # What the sync client uploads: the same records, as the exact bytes stored.
+        outgoing = journal.outgoing(limit=2)
+        assert [(r.id, r.seq, r.encoded) for r in outgoing] == [
+            (records[0].id, 1, records[0].encode()),
+            (records[2].id, 3, records[2].encode()),
+        ]
+        assert [r.seq for r in journal.outgoing(limit=2, after_seq=3)] == [5]
+        assert journal.outgoing(limit=2, after_seq=5) == []
         # An id the journal does not hold: refused, and nothing of the batch is recorded.
         stranger = journal_kit.sale()
         with pytest.raises(JournalError, match="unknown record"):
