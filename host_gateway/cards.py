@@ -23,7 +23,7 @@ from host_gateway.sealing import seal
 from host_gateway.shops import clean_name
 from ledger.cardnumber import is_valid_card_number, luhn_check_digit
 from ledger.cardproofs import BlockOrder, CardCertificate
-from ledger.crypto import PUBLIC_KEY_SIZE
+from ledger.crypto import PUBLIC_KEY_SIZE, is_public_key
 
 CARD_PREFIX = "606001"
 CARD_YEARS = 5
@@ -69,6 +69,8 @@ def register_card(
         raise GatewayError("exists", f"card {number} is already registered", 409)
     if len(public_key) != PUBLIC_KEY_SIZE:
         raise GatewayError("invalid", "the card public key must be 32 bytes")
+    if not is_public_key(public_key):
+        raise GatewayError("invalid", "the card public key is not a usable Ed25519 key")
     codes = tuple(sorted(set(programs)))
     if not codes:
         raise GatewayError("invalid", "a card needs at least one program")

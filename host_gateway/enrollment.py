@@ -19,7 +19,7 @@ from host_gateway import counters
 from host_gateway.errors import GatewayError, not_found
 from host_gateway.models import EnrollmentCode, Shop, Terminal
 from host_gateway.pki import IssuerKeys
-from ledger.crypto import PUBLIC_KEY_SIZE
+from ledger.crypto import PUBLIC_KEY_SIZE, is_public_key
 from ledger.request_auth import verify_enrollment_proof
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -75,6 +75,8 @@ def enroll(
 ) -> Enrollment:
     if len(public_key) != PUBLIC_KEY_SIZE:
         raise GatewayError("invalid", "public_key must be a 32-byte Ed25519 key")
+    if not is_public_key(public_key):
+        raise GatewayError("invalid", "public_key is not a usable Ed25519 key")
     row = session.get(EnrollmentCode, _code_hash(code), with_for_update=True)
     if row is None:
         raise GatewayError("enrollment_code_invalid", "unknown enrollment code", 403)

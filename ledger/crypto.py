@@ -146,5 +146,14 @@ def verify(public_key: bytes, domain: Domain, message: bytes, signature: bytes) 
     return True
 
 
+def is_public_key(raw: bytes) -> bool:
+    """Whether these bytes are a key someone can sign with: a canonical curve point of the
+    prime-order group. A small-order "key" verifies nothing (see :func:`verify`), so the host
+    refuses to certify one rather than issue a card or terminal that no signature can pass."""
+    return len(raw) == PUBLIC_KEY_SIZE and nacl.bindings.crypto_core_ed25519_is_valid_point(
+        bytes(raw)
+    )
+
+
 def sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()

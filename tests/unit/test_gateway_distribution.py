@@ -117,6 +117,7 @@ def test_card_registration_refusals(sqlite_world: World) -> None:
         ({"number": "1234567812345678"}, "not a valid"),
         ({"nik": "12"}, "NIK"),
         ({"public_key": b"short"}, "32 bytes"),
+        ({"public_key": (1).to_bytes(32, "little")}, "not a usable Ed25519 key"),
     ]
     for change, message in cases:
         args: dict[str, Any] = {"holder_name": "A", "programs": ["APBD"], "public_key": key}

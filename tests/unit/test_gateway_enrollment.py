@@ -75,6 +75,11 @@ def test_refused_enrollments(world: World, clock: FakeClock) -> None:
             world.now,
         )
     assert bad.value.code == "enrollment_proof"
+    # The neutral point: under it one fixed "signature" verifies every message.
+    weak = (1).to_bytes(32, "little")
+    with transaction(world.gateway.factory) as session, pytest.raises(GatewayError) as bad:
+        enrollment.enroll(session, world.gateway.keys, code, weak, weak + bytes(32), world.now)
+    assert "not a usable Ed25519 key" in bad.value.message
     clock.now += 8 * 86_400
     with pytest.raises(GatewayError) as expired:
         _enroll(world, code, key)
