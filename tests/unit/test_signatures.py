@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from ledger.crypto import Domain, SigningKey, verify
+from ledger.crypto import Domain, SigningKey, is_public_key, verify
 
 ORDER = 2**252 + 27742317777372353535851937790883648493
 """L, the order of the Ed25519 base point."""
@@ -50,3 +52,21 @@ def test_malformed_keys_and_signatures_are_simply_invalid(
     public_key: bytes, signature: bytes
 ) -> None:
     assert not verify(public_key, Domain.TERMINAL_RECORD, b"x", signature)
+
+
+@given(
+    public_key=st.binary(min_size=32, max_size=32),
+    signature=st.binary(min_size=64, max_size=64),
+    message=st.binary(max_size=64),
+)
+def test_random_keys_and_signatures_never_raise(
+    public_key: bytes, signature: bytes, message: bytes
+) -> None:
+    assert verify(public_key, Domain.TERMINAL_RECORD, message, signature) is False
+    assert is_public_key(public_key) in (True, False)
+
+
+def test_an_honest_key_is_a_public_key_and_the_neutral_point_is_not() -> None:
+    assert is_public_key(SigningKey.generate().public_key)
+    assert not is_public_key(IDENTITY)
+    assert not is_public_key(bytes(31))
