@@ -6,10 +6,10 @@ a signed record has exactly one valid byte form. Every signature covers a domain
 a signature made for one kind of message can never be replayed as another.
 
 Keys, signing and keys at rest use ``cryptography`` (OpenSSL). Verification uses libsodium
-(PyNaCl): it is what the host does for every record and the terminal for every card answer, and
-libsodium verifies in half the time OpenSSL takes (75 against 150 us on a 2-core host,
-bench/ingest_bench.py). It is also the stricter verifier: besides non-canonical S it refuses
-small-order and non-canonical public keys and R values, which no honest signer produces.
+(PyNaCl): the host verifies two signatures per record and the terminal one per card answer, and
+libsodium takes half OpenSSL's time (75 against 150 us on the 2-core host; the ingest floor in
+bench/ingest_bench.py doubled). It is also the stricter verifier: besides a non-canonical S it
+refuses small-order and non-canonical public keys and R values, which no honest signer makes.
 """
 
 from __future__ import annotations
