@@ -53,16 +53,9 @@ LEFT JOIN records ON records.seq > synced.seq AND records.type = ?
 
 class OutboxMixin(JournalBase):
     def unacknowledged(self, limit: int = 100) -> list[Record]:
-        """Records the host has not acknowledged, in sequence order: what to upload next."""
-        with self._reading() as conn:
-            floor = get_state(conn, "ack_floor")
-            rows = conn.execute(
-                select(records.c.encoded)
-                .where(records.c.seq > floor, _NOT_ACKED)
-                .order_by(records.c.seq)
-                .limit(limit)
-            ).all()
-        return [Record.decode(row.encoded) for row in rows]
+        """Records the host has not acknowledged, in sequence order, decoded (for inspection;
+        the sync client uploads :meth:`outgoing`)."""
+        return [Record.decode(item.encoded) for item in self.outgoing(limit)]
 
     def outgoing(self, limit: int, after_seq: int = 0) -> list[Outgoing]:
         """The next records to upload: unacknowledged, above ``after_seq``, in sequence order.

@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -202,12 +202,8 @@ def test_kill_9_of_the_host_during_ingest(served: Served) -> None:
     def terminal_side() -> None:
         outcome["failures"] = upload_until_held(client, records, batch=250)
 
-    uploader = threading.Thread(target=terminal_side)
-    uploader.start()
-    kill_host_when_holding(world, server, [501, 1_001])
-    uploader.join(timeout=120)
+    upload_through_kills(world, server, [501, 1_001], terminal_side, timeout=120)
     client.close()
-    assert not uploader.is_alive()
     assert outcome["failures"] >= 2
     assert_exactly_once(world, records, 70_000)
 
@@ -217,9 +213,18 @@ def held_records(world: World) -> int:
         return int(session.scalar(select(func.count()).select_from(StoredRecord)) or 0)
 
 
-def kill_host_when_holding(world: World, server: ServerProcess, counts: list[int]) -> None:
-    """kill -9 of the host (server and verifier workers) mid-ingest, then a restart, each time
-    it holds more than the next of ``counts`` records (or after a minute of waiting)."""
+def upload_through_kills(
+    world: World,
+    server: ServerProcess,
+    counts: list[int],
+    upload: Callable[[], None],
+    timeout: float,
+) -> None:
+    """Run ``upload`` (a terminal side) in a thread while the host is killed with -9 (server
+    and verifier workers) and restarted each time it holds more than the next of ``counts``
+    records (or after a minute of waiting); the upload must finish within ``timeout``."""
+    uploader = threading.Thread(target=upload)
+    uploader.start()
     for count in counts:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and held_records(world) <= count:
@@ -227,6 +232,8 @@ def kill_host_when_holding(world: World, server: ServerProcess, counts: list[int
         server.kill()
         time.sleep(0.2)
         server.start()
+    uploader.join(timeout=timeout)
+    assert not uploader.is_alive(), "the upload did not finish after the kills"
 
 
 def _children(pid: int) -> list[int]:
