@@ -32,6 +32,8 @@ BLOCK_LOST = 1
 BLOCK_CLONED = 2
 BLOCK_FRAUD = 3
 BLOCK_INELIGIBLE = 4
+BLOCK_SPOILED = 5
+"""Issuance failed after the card may have received its certificate: the number is void."""
 
 
 def next_card_number(session: Session) -> str:
@@ -60,13 +62,17 @@ def register_card(
     number: str | None = None,
     nik: str | None = None,
     valid_until: dt.date | None = None,
+    status: str = "active",
 ) -> Issued:
     if number is None:
         number = next_card_number(session)
     elif not is_valid_card_number(number):
         raise GatewayError("invalid", f"not a valid 16-digit card number: {number!r}")
-    if session.get(Card, number) is not None:
-        raise GatewayError("exists", f"card {number} is already registered", 409)
+    existing = session.get(Card, number)
+    if existing is not None:
+        raise GatewayError(
+            "exists", f"card {number} is already registered ({existing.status})", 409
+        )
     if len(public_key) != PUBLIC_KEY_SIZE:
         raise GatewayError("invalid", "the card public key must be 32 bytes")
     if not is_public_key(public_key):
@@ -90,7 +96,7 @@ def register_card(
         public_key=public_key,
         certificate=certificate.encode(),
         valid_until=until,
-        status="active",
+        status=status,
         nik_sealed=None
         if nik is None
         else seal(keys.nik_key, nik.encode("ascii"), b"nik:" + number.encode()),
@@ -155,6 +161,8 @@ def hotlist_card(
     session.add(entry)
     if card.status == "active":
         card.status = "hotlisted"
+    elif card.status == "issuing":
+        card.status = "spoiled"
     session.flush()
     return entry
 

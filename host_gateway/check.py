@@ -23,6 +23,8 @@ class CheckReport:
     cards_with_gaps: list[str] = field(default_factory=list)
     cloned_cards: list[str] = field(default_factory=list)
     """Two histories were seen: balances cannot be compared with either copy."""
+    cards_issuing: list[str] = field(default_factory=list)
+    """Issuance never finished (the host stopped while writing the card): hotlist them."""
     discrepancies: list[str] = field(default_factory=list)
 
     @property
@@ -89,6 +91,9 @@ def _check_shadow(session: Session, report: CheckReport, balances: dict[str, int
     report.cards_with_gaps = sorted(with_gaps)
     cloned = set(session.scalars(select(Card.number).where(Card.status == "cloned")))
     report.cloned_cards = sorted(cloned)
+    report.cards_issuing = sorted(
+        session.scalars(select(Card.number).where(Card.status == "issuing"))
+    )
     latest = (
         select(
             PurseProof.card_number,

@@ -146,8 +146,12 @@ class BatchRules(BatchState):
                 stored=True,
             )
             return
-        if self.writes.card_status.get(number, self.cards.get(number)) in ("blocked", "cloned"):
+        status = self.writes.card_status.get(number, self.cards.get(number))
+        if status in ("blocked", "cloned"):
             facts.reject("card_blocked", f"card {number} is blocked", stored=True)
+            return
+        if status in ("issuing", "spoiled"):
+            facts.reject("card_spoiled", f"card {number} was never issued (spoiled)", stored=True)
             return
         catalog = self.catalogs(facts.catalog_version)
         if catalog is None:

@@ -1,10 +1,19 @@
 """Card issuance: a blank card in a reader becomes a registered, personalized Kartu SSN.
 
-The card generates its key on itself (the private key never leaves it); the CA certifies the
-public key while the card is registered in the same database transaction; then the card is
-personalized with its certificate, the holder's display name, the authority key it will trust for
-loads and block orders, and the PIN. If the card refuses or leaves the reader, the transaction is
-rolled back and the card stays blank or unusable for sales (no certificate), never half-known.
+The card generates its key on itself (the private key never leaves it). Issuance then runs in
+two committed steps around the one that cannot be rolled back, writing the card:
+
+1. the card is registered as ``issuing``, with its number and the CA-signed certificate for its
+   key, and committed, so that number is spent for good;
+2. the card is personalized with that certificate, the holder's display name, the authority key
+   it will trust for loads and block orders, and the PIN;
+3. the card becomes ``active``.
+
+If step 2 fails (the card refuses, tears or leaves the reader), the card may hold a valid
+certificate anyway, so its number is never given out again: the card is marked ``spoiled`` and
+hotlisted with a block order, and the operator issues a new blank card. A card left ``issuing``
+(the host died during step 2) is not active either: no load is ever created for it, ingest
+refuses its sales, and ``ssn-gateway cards hotlist N`` spoils it.
 """
 
 from __future__ import annotations
@@ -12,19 +21,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy.orm import Session
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
 
 from drivers.card.protocol import CardState, Personalization, pin_block
 from drivers.card.session import CardSession
 from drivers.card.transport import CardError, CardTransport
-from host_gateway.cards import Issued, register_card
+from host_gateway import events
+from host_gateway.cards import BLOCK_SPOILED, Issued, hotlist_card, register_card
+from host_gateway.db import transaction
 from host_gateway.errors import GatewayError
+from host_gateway.models import Card
 from host_gateway.pki import IssuerKeys
 from ledger.binary import FormatError
 
 
 def issue_card(
-    session: Session,
+    factory: sessionmaker[Session],
     keys: IssuerKeys,
     transport: CardTransport,
     *,
@@ -32,6 +45,7 @@ def issue_card(
     programs: Sequence[str],
     pin: str,
     now: int,
+    operator: str,
     number: str | None = None,
     nik: str | None = None,
     valid_until: dt.date | None = None,
@@ -46,6 +60,9 @@ def issue_card(
         if card.select().state != CardState.BLANK:
             raise GatewayError("card_not_blank", "the card in the reader is already issued", 409)
         public_key = card.generate_key()
+    except (CardError, FormatError) as exc:
+        raise GatewayError("card_error", f"the card was not issued: {exc}", 409) from exc
+    with transaction(factory) as session:
         issued = register_card(
             session,
             keys,
@@ -56,7 +73,10 @@ def issue_card(
             number=number,
             nik=nik,
             valid_until=valid_until,
+            status="issuing",
         )
+    spent = issued.card.number
+    try:
         card.personalize(
             Personalization(
                 issued.certificate,
@@ -66,6 +86,24 @@ def issue_card(
                 pin_max_tries,
             )
         )
-    except (CardError, FormatError) as exc:
-        raise GatewayError("card_error", f"the card was not issued: {exc}", 409) from exc
+    except BaseException as exc:
+        with transaction(factory) as session:
+            hotlist_card(session, keys, spent, BLOCK_SPOILED, "issuance failed", now)
+            events.audit(session, now, operator, f"cards issue {spent} failed: card spoiled")
+        if isinstance(exc, CardError | FormatError):
+            raise GatewayError(
+                "card_error",
+                f"the card was not issued: {exc}; its number {spent} is void and hotlisted,"
+                " issue a new blank card",
+                409,
+            ) from exc
+        raise
+    with transaction(factory) as session:
+        session.execute(
+            update(Card)
+            .where(Card.number == spent, Card.status == "issuing")
+            .values(status="active")
+        )
+        events.audit(session, now, operator, f"cards issue {spent} ({','.join(issued.programs)})")
+    issued.card.status = "active"
     return issued

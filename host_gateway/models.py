@@ -122,7 +122,8 @@ class Card(Base):
     certificate: Mapped[bytes] = mapped_column(LargeBinary)
     valid_until: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16))
-    """active, hotlisted, blocked (the card said so) or cloned (two histories seen)."""
+    """issuing (certificate made, card not yet written), active, spoiled (issuance failed; the
+    number is void), hotlisted, blocked (the card said so) or cloned (two histories seen)."""
     nik_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     created: Mapped[int] = mapped_column(BigInteger)
 

@@ -12,7 +12,15 @@ from drivers.card.readers import connected_card
 from drivers.card.transport import CardError, NoCard
 from host_gateway import cards, loads, postings
 from host_gateway.check import counter_gaps
-from host_gateway.cli.common import add_common, audit, need_keys, now, session_scope
+from host_gateway.cli.common import (
+    add_common,
+    audit,
+    database,
+    need_keys,
+    now,
+    operator,
+    session_scope,
+)
 from host_gateway.issuance import issue_card
 from host_gateway.models import Account, Card, CardProgram, Load, PurseProof
 from ledger.cli_support import UserError, print_json
@@ -42,7 +50,12 @@ def register(subparsers: Any) -> None:
     hot = group.add_parser("hotlist", help="put a card on the hotlist")
     add_common(hot)
     hot.add_argument("number")
-    hot.add_argument("--reason", type=int, default=cards.BLOCK_LOST, help="1 lost, 3 fraud, ...")
+    hot.add_argument(
+        "--reason",
+        type=int,
+        default=cards.BLOCK_LOST,
+        help="1 lost, 2 cloned, 3 fraud, 4 ineligible, 5 spoiled",
+    )
     hot.add_argument("--note", default="")
     hot.add_argument("--no-block", action="store_true", help="no block order for the card")
     hot.set_defaults(func=cmd_hotlist)
@@ -104,26 +117,26 @@ def cmd_issue(args: argparse.Namespace) -> int:
     try:
         with (
             connected_card(args.reader, args.wait) as (_, connection),
-            session_scope(args, with_keys=True) as (session, keys),
+            database(args, with_keys=True) as (factory, keys),
         ):
             issued = issue_card(
-                session,
+                factory,
                 need_keys(keys),
                 connection,
                 holder_name=args.holder,
                 programs=_programs(args),
                 pin=args.pin,
                 now=now(),
+                operator=operator(),
                 number=args.number,
                 nik=args.nik,
                 valid_until=args.valid_until,
             )
-            audit(session, f"cards issue {issued.card.number} ({','.join(issued.programs)})")
-            value = _issued_json(issued)
     except NoCard as exc:
         raise UserError(f"card reader: {exc} (insert a blank card)") from exc
     except CardError as exc:
         raise UserError(f"card reader: {exc}") from exc
+    value = _issued_json(issued)
     if args.json:
         print_json(value)
     else:

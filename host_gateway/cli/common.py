@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from host_gateway import events
 from host_gateway.db import make_engine, schema_is_current, session_factory, transaction
@@ -72,10 +72,11 @@ def now() -> int:
 
 
 @contextmanager
-def session_scope(
+def database(
     args: argparse.Namespace, *, with_keys: bool = False
-) -> Iterator[tuple[Session, IssuerKeys | None]]:
-    """One transaction on an initialized database; service errors become one clear line."""
+) -> Iterator[tuple[sessionmaker[Session], IssuerKeys | None]]:
+    """An initialized database (and the issuer keys if asked), for a command that needs more
+    than one transaction; service errors become one clear line."""
     url = db_url(args)
     try:
         engine = make_engine(url)
@@ -88,10 +89,13 @@ def session_scope(
             raise UserError(f"cannot open database {url}: {exc.orig}") from exc
         if not current:
             raise UserError(f"database {url} is not initialized: run `ssn-gateway init`")
-        secret = passphrase() if with_keys else b""
-        with transaction(session_factory(engine)) as session:
-            keys = load_issuer_keys(session, secret) if with_keys else None
-            yield session, keys
+        factory = session_factory(engine)
+        keys = None
+        if with_keys:
+            secret = passphrase()
+            with transaction(factory) as session:
+                keys = load_issuer_keys(session, secret)
+        yield factory, keys
     except GatewayError as exc:
         raise UserError(exc.message) from exc
     except (PkiError, SealError) as exc:
@@ -100,13 +104,26 @@ def session_scope(
         engine.dispose()
 
 
+@contextmanager
+def session_scope(
+    args: argparse.Namespace, *, with_keys: bool = False
+) -> Iterator[tuple[Session, IssuerKeys | None]]:
+    """One transaction on an initialized database."""
+    with database(args, with_keys=with_keys) as (factory, keys), transaction(factory) as session:
+        yield session, keys
+
+
+def operator() -> str:
+    """The OS user who runs the command, named in the audit log."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
 def audit(session: Session, action: str) -> None:
     """Record an operator action with the OS user who ran it, committed with the action."""
-    try:
-        who = getpass.getuser()
-    except (KeyError, OSError):
-        who = "unknown"
-    events.audit(session, now(), who, action)
+    events.audit(session, now(), operator(), action)
 
 
 def need_keys(keys: IssuerKeys | None) -> IssuerKeys:

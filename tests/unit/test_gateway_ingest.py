@@ -224,6 +224,20 @@ def test_block_receipt_blocks_the_card_and_later_sales_wait_in_suspense(world: W
     assert balance(world, postings.suspense("APBD")) == -70_000
 
 
+@pytest.mark.parametrize("status", ["issuing", "spoiled"])
+def test_sale_by_a_card_whose_issuance_never_finished_is_refused(world: World, status: str) -> None:
+    """Defence in depth: such a card's number is void even if the card holds a valid
+    certificate (no load is ever created for it, so only a forgery could pay)."""
+    card = world.funded_card()
+    with transaction(world.gateway.factory) as session:
+        session.get_one(Card, card.number).status = status
+    results = world.ingest([world.terminal.sell(card)]).results
+    assert [(r.status, r.code) for r in results] == [("rejected", "card_spoiled")]
+    assert "never issued" in results[0].message
+    assert balance(world, postings.shop(world.shop_id)) == 0
+    assert balance(world, postings.suspense("APBD")) == -70_000
+
+
 def test_block_receipt_under_a_forged_certificate_is_refused(world: World) -> None:
     card = world.funded_card()
     with transaction(world.gateway.factory) as session:

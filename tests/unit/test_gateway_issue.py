@@ -7,13 +7,17 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from drivers.card.protocol import Ins
 from drivers.card.session import CardSession
+from host_gateway.cards import BLOCK_SPOILED, register_card
 from host_gateway.db import make_engine, session_factory, transaction
 from host_gateway.errors import GatewayError
 from host_gateway.issuance import issue_card
+from host_gateway.models import Event, HotlistEntry
 from host_gateway.pki import load_anchors, load_issuer_keys
+from ledger.crypto import SigningKey
 from simulators.card.card import Fault, SimulatedCard
 from simulators.card.direct import DirectReader
 from simulators.card.state import CardData
@@ -111,25 +115,79 @@ def test_no_card_file_is_a_clear_error(cli: Cli, tmp_path: Path) -> None:
     assert code != 0 and "cannot read card file" in err
 
 
-def test_card_pulled_during_personalization_registers_nothing(cli: Cli, tmp_path: Path) -> None:
-    """The database transaction is rolled back: the gateway never knows a card it did not
-    finish issuing (the torn card is personalized but unknown: its certificate is refused by
-    nobody, yet no load can ever be created for it, and the operator issues a new card)."""
-    card = SimulatedCard.from_file(blank_card(tmp_path / "card.json"))
-    card.arm(Fault.DURING, ins=Ins.PERSONALIZE)
+def _issue_torn(cli: Cli, card_file: Path, fault: Fault) -> str:
+    """Issue with the card torn at `fault` of PERSONALIZE; returns the error message."""
+    card = SimulatedCard.from_file(card_file)
+    card.arm(fault, ins=Ins.PERSONALIZE)
     reader = DirectReader()
     reader.insert(card)
-    engine = make_engine(cli.db)
-    factory = session_factory(engine)
-    with (
-        pytest.raises(GatewayError, match="not issued"),
-        reader.connect() as connection,
-        transaction(factory) as session,
-    ):
+    factory = session_factory(make_engine(cli.db))
+    with transaction(factory) as session:
         keys = load_issuer_keys(session, b"kata-sandi")
+    with pytest.raises(GatewayError, match="not issued") as raised, reader.connect() as connection:
         issue_card(
-            session, keys, connection, holder_name="Siti", programs=["APBD"],
-            pin="123456", now=int(dt.datetime.now(dt.UTC).timestamp()),
+            factory, keys, connection, holder_name="Siti", programs=["APBD"], pin="123456",
+            now=int(dt.datetime.now(dt.UTC).timestamp()), operator="petugas",
         )  # fmt: skip
-    code, _, err = cli("cards", "show", "6060010000000011")
-    assert code != 0 and "not registered" in err
+    return raised.value.message
+
+
+@pytest.mark.parametrize("fault", [Fault.BEFORE, Fault.DURING])
+def test_card_torn_during_personalization_voids_its_number_for_good(
+    cli: Cli, tmp_path: Path, fault: Fault
+) -> None:
+    """Torn after writing its state, the card holds a CA-signed certificate for its number
+    although the host never heard back: that number must never go to another card, no load may
+    be created for it, and terminals must block the card."""
+    card_file = blank_card(tmp_path / "torn.json")
+    message = _issue_torn(cli, card_file, fault)
+    spent = "6060010000000011"
+    assert f"{spent} is void and hotlisted" in message
+    torn = card_state(card_file)
+    if fault is Fault.DURING:
+        assert torn.certificate is not None and torn.certificate.card_number == spent
+    else:
+        assert torn.certificate is None and torn.state.name == "BLANK"
+    assert cli.json("cards", "show", spent)["status"] == "spoiled"
+    with session_factory(make_engine(cli.db))() as session:
+        entry = session.scalars(select(HotlistEntry).where(HotlistEntry.card_number == spent)).one()
+        assert entry.reason == BLOCK_SPOILED and entry.block_order is not None
+        assert any("failed: card spoiled" in e.message for e in session.scalars(select(Event)))
+    code, _, err = cli(
+        "loads", "create", "--card", spent, "--program", "APBD", "--amount", "1000",
+        "--expiry", (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+    )  # fmt: skip
+    assert code != 0 and "spoiled" in err
+    # A retry with the same number is refused; the next card gets the next number.
+    again = blank_card(tmp_path / "again.json")
+    args = ["cards", "issue", "--reader", f"sim:{again}", "--holder", "Siti", "--programs", "APBD"]
+    code, _, err = cli(*args, "--pin", "123456", "--number", spent)
+    assert code != 0 and "already registered (spoiled)" in err
+    assert card_state(again).certificate is None
+    issued = cli.json(*args, "--pin", "123456")
+    assert issued["number"] != spent
+    assert card_state(again).certificate.card_number == issued["number"]  # type: ignore[union-attr]
+    assert cli.json("cards", "show", issued["number"])["status"] == "active"
+
+
+def test_a_card_left_issuing_is_spoiled_by_hotlisting_it(cli: Cli, tmp_path: Path) -> None:
+    """The host died while writing the card: the number stays `issuing` (not active) until the
+    operator hotlists it."""
+    factory = session_factory(make_engine(cli.db))
+    with transaction(factory) as session:
+        register_card(
+            session, load_issuer_keys(session, b"kata-sandi"), holder_name="Siti",
+            programs=["APBD"], public_key=SigningKey.generate().public_key,
+            now=int(dt.datetime.now(dt.UTC).timestamp()), status="issuing",
+        )  # fmt: skip
+    number = "6060010000000011"
+    assert cli.json("cards", "show", number)["status"] == "issuing"
+    assert cli.json("check")["cards_issuing"] == [number]
+    created = cli.json(
+        "loads", "create", "--all", "--program", "APBD", "--amount", "1000",
+        "--expiry", (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+    )  # fmt: skip
+    assert created == []
+    cli.json("cards", "hotlist", number, "--reason", str(BLOCK_SPOILED))
+    assert cli.json("cards", "show", number)["status"] == "spoiled"
+    assert cli.json("check")["cards_issuing"] == []
