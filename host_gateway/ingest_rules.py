@@ -151,7 +151,7 @@ class BatchRules(BatchState):
             facts.reject("card_blocked", f"card {number} is blocked", stored=True)
             return
         if status in ("issuing", "spoiled"):
-            facts.reject("card_spoiled", f"card {number} was never issued (spoiled)", stored=True)
+            facts.reject("card_spoiled", f"card {number} was never issued ({status})", stored=True)
             return
         catalog = self.catalogs(facts.catalog_version)
         if catalog is None:

@@ -111,7 +111,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if report.cards_with_gaps:
             print(f"cards with counter gaps (not comparable yet): {len(report.cards_with_gaps)}")
         for number in report.cards_issuing:
-            print(f"card {number} never finished issuance: spoil it with `cards hotlist {number}`")
+            print(f"card {number} never finished issuance: `cards hotlist {number} --reason 5`")
     if not report.ok:
         raise UserError(f"check failed: {report.discrepancies[0]}", exit_code=1)
     if not args.json:

@@ -183,6 +183,8 @@ def test_a_card_left_issuing_is_spoiled_by_hotlisting_it(cli: Cli, tmp_path: Pat
     number = "6060010000000011"
     assert cli.json("cards", "show", number)["status"] == "issuing"
     assert cli.json("check")["cards_issuing"] == [number]
+    code, out, _ = cli("check")
+    assert code == 0 and f"`cards hotlist {number} --reason 5`" in out
     created = cli.json(
         "loads", "create", "--all", "--program", "APBD", "--amount", "1000",
         "--expiry", (dt.date.today() + dt.timedelta(days=30)).isoformat(),
