@@ -68,6 +68,9 @@ def run_check(session: Session) -> CheckReport:
                 f"{sums.get(code, 0)}"
             )
     _check_shadow(session, report, balances)
+    report.cards_issuing = sorted(
+        session.scalars(select(Card.number).where(Card.status == "issuing"))
+    )
     return report
 
 
@@ -91,9 +94,6 @@ def _check_shadow(session: Session, report: CheckReport, balances: dict[str, int
     report.cards_with_gaps = sorted(with_gaps)
     cloned = set(session.scalars(select(Card.number).where(Card.status == "cloned")))
     report.cloned_cards = sorted(cloned)
-    report.cards_issuing = sorted(
-        session.scalars(select(Card.number).where(Card.status == "issuing"))
-    )
     latest = (
         select(
             PurseProof.card_number,
