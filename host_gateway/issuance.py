@@ -13,7 +13,9 @@ If step 2 fails (the card refuses, tears or leaves the reader), the card may hol
 certificate anyway, so its number is never given out again: the card is marked ``spoiled`` and
 hotlisted with a block order, and the operator issues a new blank card. A card left ``issuing``
 (the host died during step 2) is not active either: no load is ever created for it, ingest
-refuses its sales, and ``ssn-gateway cards hotlist N`` spoils it.
+refuses its sales, and ``ssn-gateway cards hotlist N`` spoils it. If that happens while the
+card is being written, step 3 finds the number spoiled and the issuance fails: the card holds a
+certificate for a blocked number, and the operator issues a new blank card.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from drivers.card.protocol import CardState, Personalization, pin_block
@@ -99,11 +101,22 @@ def issue_card(
             ) from exc
         raise
     with transaction(factory) as session:
-        session.execute(
+        result = session.execute(
             update(Card)
             .where(Card.number == spent, Card.status == "issuing")
             .values(status="active")
         )
-        events.audit(session, now, operator, f"cards issue {spent} ({','.join(issued.programs)})")
+        assert isinstance(result, CursorResult)
+        activated = result.rowcount == 1
+        # Not activated: the number was hotlisted while the card was being written (spoiled).
+        outcome = f"({','.join(issued.programs)})" if activated else "failed: hotlisted meanwhile"
+        events.audit(session, now, operator, f"cards issue {spent} {outcome}")
+    if not activated:
+        raise GatewayError(
+            "card_hotlisted",
+            f"the card was written but its number {spent} was hotlisted meanwhile and stays"
+            " void: terminals will block the card, issue a new blank card",
+            409,
+        )
     issued.card.status = "active"
     return issued

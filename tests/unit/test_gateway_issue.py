@@ -4,6 +4,7 @@ or nothing changes at all."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from drivers.card.protocol import Ins
 from drivers.card.session import CardSession
+from drivers.card.transport import CardTransport
 from host_gateway.cards import BLOCK_SPOILED, register_card
 from host_gateway.db import make_engine, session_factory, transaction
 from host_gateway.errors import GatewayError
@@ -193,3 +195,46 @@ def test_a_card_left_issuing_is_spoiled_by_hotlisting_it(cli: Cli, tmp_path: Pat
     cli.json("cards", "hotlist", number, "--reason", str(BLOCK_SPOILED))
     assert cli.json("cards", "show", number)["status"] == "spoiled"
     assert cli.json("check")["cards_issuing"] == []
+
+
+class _HotlistDuringPersonalize:
+    """A transport that lets the operator hotlist the card's number while it is being written."""
+
+    def __init__(self, inner: CardTransport, hotlist: Callable[[], None]) -> None:
+        self.inner, self.hotlist = inner, hotlist
+
+    def transmit(self, apdu: bytes) -> bytes:
+        if apdu[1] == Ins.PERSONALIZE:
+            self.hotlist()
+        return self.inner.transmit(apdu)
+
+
+def test_a_number_hotlisted_while_the_card_is_written_is_not_activated(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """The operator spoils the `issuing` number during personalization: issuance must not
+    report success nor make the number active again."""
+    spent = "6060010000000011"
+    factory = session_factory(make_engine(cli.db))
+    with transaction(factory) as session:
+        keys = load_issuer_keys(session, b"kata-sandi")
+
+    def hotlist() -> None:
+        cli.json("cards", "hotlist", spent, "--reason", str(BLOCK_SPOILED))
+
+    reader = DirectReader()
+    reader.insert(SimulatedCard.from_file(blank_card(tmp_path / "card.json")))
+    with pytest.raises(GatewayError) as raised, reader.connect() as connection:
+        issue_card(
+            factory, keys, _HotlistDuringPersonalize(connection, hotlist), holder_name="Siti",
+            programs=["APBD"], pin="123456", now=int(dt.datetime.now(dt.UTC).timestamp()),
+            operator="petugas",
+        )  # fmt: skip
+    assert raised.value.code == "card_hotlisted"
+    assert f"number {spent} was hotlisted meanwhile" in raised.value.message
+    assert card_state(tmp_path / "card.json").certificate is not None  # the card was written
+    assert cli.json("cards", "show", spent)["status"] == "spoiled"
+    with factory() as session:
+        audit = [e.message for e in session.scalars(select(Event))]
+    assert f"petugas: cards issue {spent} failed: hotlisted meanwhile" in audit
+    assert not any(m.startswith(f"petugas: cards issue {spent} (") for m in audit)
