@@ -55,7 +55,11 @@ class BatchRules(BatchState):
             facts.message = f"voided sale seq {facts.original_seq} has not arrived yet: resend"
             return facts
         in_chain = self._check_chain(facts)
-        genuine = facts.card_number is not None and self._check_counter(facts)
+        genuine = (
+            facts.card_number is not None
+            and self._check_card_key(facts)
+            and self._check_counter(facts)
+        )
         if facts.ok:
             self._check_type_rules(facts)
         if facts.time > self.received_at + FUTURE_SLACK:
@@ -92,6 +96,23 @@ class BatchRules(BatchState):
             return False
         self.chain[facts.seq] = Link(facts.record_id, facts.hash, facts.prev_hash)
         return True
+
+    def _check_card_key(self, facts: Facts) -> bool:
+        """False when a CA-signed certificate names a registered number with another key than
+        the one registered for it: a second card under that number (one torn at issuance before
+        numbers were spent first, or a misused CA key). Its counters are not this card's, so
+        they must not flag the real card as cloned, and its money is not this card's purse."""
+        assert facts.card_number is not None
+        registered = self.card_keys.get(facts.card_number)
+        if registered is None or not facts.card_key or facts.card_key == registered:
+            return True
+        facts.reject(
+            "card_key_mismatch",
+            f"card {facts.card_number}'s certificate names another key than the card issued"
+            " under that number",
+            stored=True,
+        )
+        return False
 
     def _check_counter(self, facts: Facts) -> bool:
         """False when this card evidence must not move money (clone or replayed proof)."""

@@ -72,9 +72,12 @@ class BatchState:
             )
             self.counters = {(c, n): bytes(h) for c, n, h in rows}
         condition, params = raw.any_of("number", cards, "text")
-        self.cards: dict[str, str] = dict(
-            raw.rows(f"SELECT number, status FROM cards WHERE {condition}", params)
-        )
+        self.cards: dict[str, str] = {}
+        self.card_keys: dict[str, bytes] = {}
+        for number, status, key in raw.rows(
+            f"SELECT number, status, public_key FROM cards WHERE {condition}", params
+        ):
+            self.cards[number], self.card_keys[number] = status, bytes(key)
         self.programs: dict[str, set[str]] = {}
         condition, params = raw.any_of("card_number", cards, "text")
         for number, code in raw.rows(

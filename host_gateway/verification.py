@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ledger.binary import FormatError
 from ledger.bodies import SaleBody
-from ledger.cardproofs import DebitProof
+from ledger.cardproofs import CardCertificate, DebitProof
 from ledger.crypto import Domain, SignatureCheck, sha256, verify
 from ledger.record import Record
 from ledger.verify import (
@@ -52,6 +52,8 @@ class Facts:
     hash: bytes = b""
     card_number: str | None = None
     card_counter: int | None = None
+    card_key: bytes = b""
+    """The key the card's CA certificate names; ingest compares it with the registered one."""
     proof_hash: bytes = b""
     purses: tuple[tuple[str, int, int], ...] = ()
     """(purse code, amount, balance after) exactly as the card signed them."""
@@ -188,11 +190,14 @@ def _genuine_sale_evidence(facts: Facts, record: Record) -> None:
     body = SaleBody.from_value(record.body)
     proof = DebitProof.decode(body.card_proof)
     facts.card_number, facts.card_counter = proof.card_number, proof.counter
+    facts.card_key = CardCertificate.decode(body.card_certificate).public_key
     facts.proof_hash = sha256(body.card_proof)
     facts.purses = tuple((p.code, p.amount, p.balance_after) for p in proof.purses)
 
 
 def _fill(facts: Facts, verified: Verified) -> None:
+    if not isinstance(verified, VerifiedDayClose):
+        facts.card_key = verified.certificate.public_key
     match verified:
         case VerifiedSale(body=body, proof=proof):
             facts.card_number, facts.card_counter = body.card_number, proof.counter

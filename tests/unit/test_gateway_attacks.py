@@ -121,6 +121,32 @@ def test_debit_proof_from_a_card_not_issued_by_us(world: World) -> None:
     assert counted(world)["card_not_issued"] == 1
 
 
+def test_second_card_certified_under_a_registered_number(world: World) -> None:
+    """A card torn at issuance before numbers were spent first kept a CA-signed certificate for
+    a number that later went to another card (or our CA key was misused). Its proofs are not
+    that card's history: its sale moves none of that card's money and, though its counter
+    repeats the real card's, does not get the real card flagged as cloned."""
+    card = world.funded_card()
+    key = SigningKey.generate()
+    certificate = world.gateway.keys.card_certificate(
+        card.number, key.public_key, card.certificate.valid_until
+    )
+    impostor = FakeCard(certificate, key, {"APBD": 1_000_000}, card.counter)
+    results = world.ingest([world.terminal.sell(card), world.terminal.sell(impostor)]).results
+    assert [(r.status, r.code) for r in results] == [
+        ("accepted", "ok"),
+        ("rejected", "card_key_mismatch"),
+    ]
+    assert "another key" in results[1].message
+    with transaction(world.gateway.factory) as session:
+        assert session.get_one(Card, card.number).status == "active"
+        assert session.scalar(select(func.count()).select_from(HotlistEntry)) == 0
+        report = run_check(session)
+    assert report.ok, report.discrepancies
+    assert shop_balance(world) == -70_000
+    assert counted(world)["card_key_mismatch"] == 1
+
+
 def test_load_replay(world: World) -> None:
     card = world.card()
     authorization = world.authorize(card, 150_000)
