@@ -201,11 +201,13 @@ class _HotlistDuringPersonalize:
     """A transport that lets the operator hotlist the card's number while it is being written."""
 
     def __init__(self, inner: CardTransport, hotlist: Callable[[], None]) -> None:
-        self.inner, self.hotlist = inner, hotlist
+        self.inner = inner
+        self.hotlist: Callable[[], None] | None = hotlist
 
     def transmit(self, apdu: bytes) -> bytes:
-        if apdu[1] == Ins.PERSONALIZE:
+        if apdu[1] == Ins.PERSONALIZE and self.hotlist is not None:
             self.hotlist()
+            self.hotlist = None
         return self.inner.transmit(apdu)
 
 
