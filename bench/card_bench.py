@@ -1,6 +1,6 @@
 """Card benchmark: APDU round trip through real pcscd, APDUs per sale, card-in-field time.
 
-    .venv/bin/python bench/card_bench.py [--slot 1] [--rounds 3000] [--sales 5]
+    .venv/bin/python bench/card_bench.py [--slot 1] [--rounds 3000] [--blocks 3] [--sales 5]
 
 Prints one JSON object. Each figure comes with the floor measured in the same run and the ratio:
 
@@ -8,7 +8,8 @@ Prints one JSON object. Each figure comes with the floor measured in the same ru
   the vpcd slot to ``ssn-sim card serve`` in another process; floor: the same exchange on the
   in-process direct transport (the card's own processing). Target p50 <= 100 us. For reference,
   the same path with a card that only echoes a status word (what pcscd, vpcd and the kernel
-  cost on this machine right now).
+  cost on this machine right now). The two take turns in the slot, block by block (``--blocks``),
+  so that drift in the machine's speed weighs on both alike; each block's p50 is listed.
 - ``apdus_per_sale``: command APDUs from card detected to debit proof (target <= 3).
 - ``card_in_field``: wall time from card detected to verified debit proof, with the card slowed
   to 15 ms per APDU and 150 ms per signature; floor: what the model alone costs
@@ -89,9 +90,7 @@ def echo_card(port: int, seconds: float) -> None:
 
 
 def echo_reference(reader: PcscReader, port: int, rounds: int) -> list[float]:
-    # A card that just left this slot (a previous run) is seen as gone only at pcscd's next poll.
-    reader.wait_for_removal(5)
-    time.sleep(MIN_OUT_OF_FIELD)
+    leave_field(reader)  # the card (or a previous run's) must be seen gone first
     echo = subprocess.Popen([sys.executable, __file__, "--echo-card", str(port)])
     try:
         if not reader.wait_for_card(5):
@@ -101,8 +100,13 @@ def echo_reference(reader: PcscReader, port: int, rounds: int) -> list[float]:
     finally:
         echo.terminate()
         echo.wait(timeout=10)
-        reader.wait_for_removal(5)
-        time.sleep(MIN_OUT_OF_FIELD)
+        leave_field(reader)
+
+
+def leave_field(reader: PcscReader) -> None:
+    """Waits until pcscd has seen the slot empty (it notices at its next presence poll)."""
+    reader.wait_for_removal(5)
+    time.sleep(MIN_OUT_OF_FIELD)
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -117,6 +121,10 @@ def summary_us(samples: list[float]) -> dict[str, float]:
         "p99_us": round(percentile(samples, 0.99) * 1e6, 1),
         "mean_us": round(statistics.fmean(samples) * 1e6, 1),
     }
+
+
+def block_p50s(blocks: list[list[float]]) -> list[float]:
+    return [round(percentile(block, 0.50) * 1e6, 1) for block in blocks]
 
 
 def time_exchanges(transport: CardTransport, rounds: int) -> list[float]:
@@ -159,18 +167,26 @@ def direct_floor(card_path: Path, issuer: IssuerKeys, rounds: int) -> list[float
         return time_exchanges(connection, rounds)
 
 
-def run(slot: int, rounds: int, sales: int) -> dict[str, Any]:
+def card_block(reader: PcscReader, control: Path, issuer: IssuerKeys, rounds: int) -> list[float]:
+    control_call(control, {"op": "insert"})
+    if not reader.wait_for_card(5):
+        raise SystemExit("card_bench: pcscd did not see the card")
+    with reader.connect() as connection:  # no observer: the same code path as the floor
+        CardSession(connection, issuer.ca_keys).read_card(TODAY)
+        return time_exchanges(connection, rounds)
+
+
+def run(slot: int, rounds: int, sales: int, blocks: int) -> dict[str, Any]:
     reader_name = f"Virtual PCD 00 {slot:02d}"
     if reader_name not in list_readers():
         raise SystemExit(f"card_bench: pcscd has no reader {reader_name!r} (vsmartcard-vpcd)")
     directory = Path(tempfile.mkdtemp(prefix="card-bench-"))
     issuer = IssuerKeys.generate()
     card_path = make_card(directory, issuer)
-    echo = echo_reference(PcscReader(reader_name), vpcd_port(slot), rounds)
     control = directory / "serve.ctl"
     serve = subprocess.Popen(
         [sys.executable, "-m", "simulators.card", "serve", "--state", str(card_path),
-         "--slot", str(slot), "--control", str(control)],
+         "--slot", str(slot), "--control", str(control), "--removed"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -178,11 +194,15 @@ def run(slot: int, rounds: int, sales: int) -> dict[str, Any]:
         if not serve.stdout.readline():
             raise SystemExit(f"card_bench: cannot serve the card: {serve.communicate()[1]}")
         reader = PcscReader(reader_name)
-        if not reader.wait_for_card(5):
-            raise SystemExit("card_bench: pcscd did not see the card")
-        with reader.connect() as connection:  # no observer: the same code path as the floor
-            CardSession(connection, issuer.ca_keys).read_card(TODAY)
-            pcscd = time_exchanges(connection, rounds)
+        per_block = max(1, rounds // blocks)
+        echo_blocks, card_blocks = [], []
+        for _ in range(blocks):
+            echo_blocks.append(echo_reference(reader, vpcd_port(slot), per_block))
+            card_blocks.append(card_block(reader, control, issuer, per_block))
+            if len(card_blocks) < blocks:
+                control_call(control, {"op": "remove"})
+        echo = [sample for block in echo_blocks for sample in block]
+        pcscd = [sample for block in card_blocks for sample in block]
         counter = ApduCounter()
         with reader.connect() as connection:
             sale(CardSession(ObservedTransport(connection, [counter]), issuer.ca_keys))
@@ -214,10 +234,14 @@ def run(slot: int, rounds: int, sales: int) -> dict[str, Any]:
         "apdu_round_trip": {
             "command": "VERIFY PIN status (00 20 00 80 -> 63Cx)",
             "rounds": rounds,
-            "pcscd": summary_us(pcscd),
+            "blocks": blocks,
+            "pcscd": {**summary_us(pcscd), "p50_per_block_us": block_p50s(card_blocks)},
             "floor_direct_transport": summary_us(floor),
             "ratio_p50": round(pcscd_p50 / floor_p50, 1),
-            "reference_pcscd_with_echo_card": summary_us(echo),
+            "reference_pcscd_with_echo_card": {
+                **summary_us(echo),
+                "p50_per_block_us": block_p50s(echo_blocks),
+            },
             "target_p50_us": 100,
             "ok": pcscd_p50 * 1e6 <= 100,
         },
@@ -244,7 +268,10 @@ def run(slot: int, rounds: int, sales: int) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slot", type=int, default=1, help="vpcd slot to use (default 1)")
-    parser.add_argument("--rounds", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=3000, help="exchanges timed per card")
+    parser.add_argument(
+        "--blocks", type=int, default=3, help="turns the card and the echo card take (default 3)"
+    )
     parser.add_argument("--sales", type=int, default=5)
     parser.add_argument("--echo-card", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -252,7 +279,7 @@ def main() -> int:
         echo_card(args.echo_card, 120.0)
         return 0
     try:
-        result = run(args.slot, args.rounds, args.sales)
+        result = run(args.slot, args.rounds, args.sales, max(1, args.blocks))
     except CardError as exc:
         print(f"card_bench: {exc}", file=sys.stderr)
         return 1
