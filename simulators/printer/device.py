@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from simulators.printer.escpos import Command
-from simulators.printer.paper import BARCODE_NAMES, Barcode, Bitmap, Job
+from simulators.printer.job import BARCODE_NAMES, Barcode, Bitmap, Job
 from simulators.printer.render import render_png, render_text
 
 FAULT_NAMES = ("paper_end", "near_end", "cover_open", "offline", "refuse", "mute", "garble")

@@ -12,7 +12,7 @@ from pathlib import Path
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-from simulators.printer.paper import (
+from simulators.printer.job import (
     FONT_HEIGHT,
     FONT_WIDTH,
     Barcode,

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulators.printer.escpos import EscPosParser
-from simulators.printer.paper import Barcode, Bitmap, Interpreter, Job, QrCode, TextLine
+from simulators.printer.job import Barcode, Bitmap, Job, QrCode, TextLine
+from simulators.printer.paper import Interpreter
 from simulators.printer.render import render_png, render_text
 from terminal.receipts.compose import ReceiptConfig, compose_sale
 from terminal.receipts.layout import PAPER_58

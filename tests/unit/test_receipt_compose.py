@@ -14,7 +14,8 @@ from ledger.bodies import DayCloseBody
 from ledger.printjobs import JobKind
 from ledger.record import RecordType
 from simulators.printer.escpos import EscPosParser
-from simulators.printer.paper import Interpreter, Job, TextLine
+from simulators.printer.job import Job, TextLine
+from simulators.printer.paper import Interpreter
 from simulators.printer.render import render_text
 from terminal.receipts.build import (
     PurseInfo,
