@@ -21,6 +21,7 @@ from host_gateway.cli.common import (
     operator,
     session_scope,
 )
+from host_gateway.errors import not_found
 from host_gateway.issuance import issue_card
 from host_gateway.models import Account, Card, CardProgram, Load, PurseProof
 from ledger.cli_support import UserError, print_json
@@ -158,7 +159,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     with session_scope(args) as (session, _):
         card = session.get(Card, args.number)
         if card is None:
-            raise UserError(f"card {args.number} is not registered")
+            raise UserError(not_found(f"card {args.number}").message)
         programs = sorted(
             session.scalars(
                 select(CardProgram.program_code).where(CardProgram.card_number == card.number)

@@ -106,6 +106,9 @@ def test_bad_input_is_one_clear_line(cli: Cli, tmp_path: Path) -> None:
     assert code == 2 and "hex" in err
     code, _, err = cli("terminals", "revoke", "SMD-0404")
     assert code == 2 and "terminal SMD-0404 does not exist" in err
+    for command in ("show", "hotlist"):  # one wording for an unknown card, whatever the command
+        code, _, err = cli("cards", command, "6060019999999999")
+        assert code == 2 and "card 6060019999999999 does not exist" in err
     assert "Traceback" not in err
 
 

@@ -106,7 +106,7 @@ def test_bad_input_leaves_the_card_blank_and_registers_nothing(
     assert code != 0 and message in err
     assert card_state(card_file).state.name == "BLANK"
     code, _, err = cli("cards", "show", "6060010000000011")
-    assert code != 0 and "not registered" in err
+    assert code != 0 and "card 6060010000000011 does not exist" in err
 
 
 def test_no_card_file_is_a_clear_error(cli: Cli, tmp_path: Path) -> None:
