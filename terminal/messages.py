@@ -69,6 +69,10 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
         "The card was removed before the transaction finished. Present THE SAME card again to "
         "finish it.",
     ),
+    "card_answer_garbled": (
+        "Jawaban kartu rusak di jalan. Tempelkan kembali KARTU YANG SAMA untuk menyelesaikan.",
+        "The card's answer arrived garbled. Present THE SAME card again to finish it.",
+    ),
     "no_catalog": (
         "Daftar barang belum ada. Sinkronkan terminal.",
         "No catalog yet. Sync the terminal.",

@@ -9,7 +9,8 @@ request, so the engine only ever sees proofs it can put in a record.
 A sale is three command APDUs: ``read_card``, ``verify_pin``, ``debit``. If the card is pulled
 during ``debit`` (a :data:`~drivers.card.transport.OUTCOME_UNKNOWN` error), read the card again
 and call :meth:`CardSession.find_transaction` with the request's nonce: it returns the proof if
-the card applied the debit, None if it did not.
+the card applied the debit, None if it did not, and raises ``TransactionNotFound`` if the card's
+log has rolled past it (then it cannot be known).
 
 Errors: :mod:`drivers.card.errors` (refusals by status word, certificate and proof problems) and
 :mod:`drivers.card.transport` (reader, service and card presence). All are ``CardError``.
@@ -32,7 +33,6 @@ from drivers.card.errors import (
     CardSessionError,
     CardTerminated,
     PinFormatError,
-    TransactionNotFound,
     refusal,
 )
 from drivers.card.protocol import (
@@ -271,6 +271,10 @@ class CardSession:
         With ``counter`` (the card counter the transaction would carry: the counter read before
         sending it, plus one) this is a single GET TRANSACTION; without it the log is scanned
         from the newest entry back.
+
+        Raises :class:`TransactionNotFound` when the card has counted past the transaction but
+        its log no longer holds it (the holder made more transactions since than the log
+        keeps): then nobody can tell whether it ran, and the caller must not guess.
         """
         self._certified()
         if counter is not None:
@@ -280,10 +284,7 @@ class CardSession:
         for candidate in candidates:
             if candidate <= 0 or candidate > self._counter:
                 return None
-            try:
-                message = self.get_transaction(candidate)
-            except TransactionNotFound:
-                return None
+            message = self.get_transaction(candidate)
             if message.nonce == nonce:
                 return message
         return None

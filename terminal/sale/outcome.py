@@ -16,7 +16,8 @@ class Status(enum.StrEnum):
     REFUSED = "refused"
     """Nothing moved; ``reason`` says why."""
     UNRESOLVED = "unresolved"
-    """The card left before answering; present the same card again to finish or cancel."""
+    """The card may have moved money but its answer was lost or unusable (it left, the answer
+    was garbled or did not verify); presenting the same card again finishes or cancels it."""
 
 
 @dataclass(frozen=True)

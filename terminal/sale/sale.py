@@ -28,7 +28,7 @@ from drivers.card.errors import (
 )
 from drivers.card.protocol import CardInfo, DebitRequest
 from drivers.card.session import CardSession
-from drivers.card.transport import CardError
+from drivers.card.transport import OUTCOME_UNKNOWN, CardError
 from ledger.bodies import SaleBody
 from ledger.cardnumber import mask_card_number
 from ledger.cardproofs import NONCE_SIZE, DebitProof, PurseMovement
@@ -102,7 +102,8 @@ def present_card(
     till.refresh()
     info, refusal = read_card_checked(till, session, now)
     if info is None or refusal is not None:
-        return refusal or refuse(till, "card_not_genuine")
+        refusal = refusal or refuse(till, "card_not_genuine")
+        return _with(refusal, resolutions=_settle_unusable_card(till, session, cashier))
     try:
         resolutions = tuple(resolve_for_card(till, session, info, cashier))
     except CardError as exc:
@@ -115,6 +116,18 @@ def present_card(
     except CardError as exc:
         return _with(card_problem(till, exc), resolutions=resolutions)
     return Presented(info, resolutions + tuple(loaded))
+
+
+def _settle_unusable_card(till: Till, session: CardSession, cashier: str) -> tuple[Resolution, ...]:
+    """A genuine card refused for sale (blocked, terminated, expired) still settles what this
+    terminal left unfinished with it: a debit torn before the card was blocked elsewhere is on
+    the card and must reach the journal (M3), and a torn block order needs its receipt."""
+    if session.certificate is None or session.info is None:
+        return ()  # not read far enough to be known genuine
+    try:
+        return tuple(resolve_for_card(till, session, session.info, cashier))
+    except CardError:
+        return ()  # the intents stay open for the next presentation
 
 
 def sell(
@@ -255,16 +268,18 @@ def completed_outcome(
 
 def failure_outcome(till: Till, failed: CardCommandError) -> Outcome:
     """What the cashier is told when the card command after an intent failed."""
+    if not failed.unresolved:
+        return card_problem(till, failed.cause)
+    # The card may have moved the money: never "refused" (nothing moved), always unresolved.
     if isinstance(failed.cause, BadCardProof):
-        return refuse(till, "bad_card_proof")
-    if failed.unresolved:
-        return Outcome(
-            Status.UNRESOLVED,
-            "card_removed",
-            till.say("card_removed"),
-            details={"intent_id": str(failed.intent.id)},
-        )
-    return card_problem(till, failed.cause)
+        reason = "bad_card_proof"
+    elif isinstance(failed.cause, OUTCOME_UNKNOWN):
+        reason = "card_removed"
+    else:
+        reason = "card_answer_garbled"
+    return Outcome(
+        Status.UNRESOLVED, reason, till.say(reason), details={"intent_id": str(failed.intent.id)}
+    )
 
 
 def _with(outcome: Outcome, **changes: Any) -> Outcome:

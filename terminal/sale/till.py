@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from drivers.card.errors import BadCardProof
+from drivers.card.errors import CardRefused, CardSessionError
 from drivers.card.protocol import CardInfo
 from drivers.card.transport import OUTCOME_UNKNOWN, CardError
 from ledger.cardproofs import LoadAuthorization
@@ -165,18 +165,23 @@ class Till:
 
     def send(self, intent: Intent, command: Callable[[], _T], what: str) -> _T:
         """Run the card command of ``intent``; on failure settle the intent and raise
-        :class:`CardCommandError`."""
+        :class:`CardCommandError`.
+
+        Only a refusal (a status word saying no) or a session misuse caught before sending proves
+        that nothing moved: the intent is aborted. Anything else (the card left, the answer was
+        garbled or its proof did not verify) may follow a command the card applied: the intent
+        stays unresolved until the card's own log settles it (M3)."""
         try:
             return command()
         except OUTCOME_UNKNOWN as exc:
             self.journal.mark_unresolved(intent.id, f"card left before answering the {what}: {exc}")
             raise CardCommandError(True, exc, intent) from exc
-        except BadCardProof as exc:
-            self.journal.mark_unresolved(intent.id, f"invalid answer to the {what}: {exc}")
-            raise CardCommandError(True, exc, intent) from exc
-        except CardError as exc:
+        except (CardRefused, CardSessionError) as exc:
             self.journal.abort_intent(intent.id, f"card refused the {what}: {exc}")
             raise CardCommandError(False, exc, intent) from exc
+        except CardError as exc:
+            self.journal.mark_unresolved(intent.id, f"invalid answer to the {what}: {exc}")
+            raise CardCommandError(True, exc, intent) from exc
 
     def complete(
         self,
