@@ -164,8 +164,9 @@ class Ingestor:
                 echoes.append((index, earlier))
             else:
                 results[index] = _conflict(rid)
+        terminal_id = terminal.key.terminal_id
         with self.factory() as session:
-            held = _held(session, list(first_index))
+            held = _held(session, terminal_id, list(first_index))
         fresh = self._answer_held(first_index, items, held, results)
         facts = self.pool.verify(
             terminal.key, self.keys.anchors, [(i, items[i][0], items[i][1]) for i in fresh]
@@ -207,7 +208,7 @@ class Ingestor:
     ) -> IngestReport:
         terminal_id = terminal.key.terminal_id
         # A concurrent upload of the same records may have committed while we verified.
-        raced = _held(session, [f.record_id for f in facts])
+        raced = _held(session, terminal_id, [f.record_id for f in facts])
         pending = []
         for f in facts:
             if f.record_id in raced:
@@ -276,13 +277,16 @@ class Held:
     message: str
 
 
-def _held(session: Session, ids: list[bytes]) -> dict[bytes, Held]:
+def _held(session: Session, terminal_id: str, ids: list[bytes]) -> dict[bytes, Held]:
+    """This terminal's records among ``ids``: another terminal's record under the same id is
+    not this one (ids are per terminal, see StoredRecord)."""
     raw = Raw(session)
     held: dict[bytes, Held] = {}
     for start in range(0, len(ids), 1000):
         condition, params = raw.any_of("id", ids[start : start + 1000], "bytea")
         columns = "id, seq, content_hash, status, code, message"
-        for row in raw.rows(f"SELECT {columns} FROM records WHERE {condition}", params):
+        query = f"SELECT {columns} FROM records WHERE terminal_id = ? AND {condition}"
+        for row in raw.rows(query, [terminal_id, *params]):
             held[bytes(row[0])] = Held(bytes(row[0]), row[1], bytes(row[2]), *row[3:])
     return held
 

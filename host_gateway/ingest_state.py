@@ -105,11 +105,17 @@ class BatchState:
         if originals:
             self.originals = {
                 r.id: r
-                for r in session.scalars(select(StoredRecord).where(StoredRecord.id.in_(originals)))
+                for r in session.scalars(
+                    select(StoredRecord).where(
+                        StoredRecord.terminal_id == self.terminal_id,
+                        StoredRecord.id.in_(originals),
+                    )
+                )
             }
             self.voided = set(
                 session.scalars(
                     select(StoredRecord.voids_record).where(
+                        StoredRecord.terminal_id == self.terminal_id,
                         StoredRecord.voids_record.in_(originals),
                         StoredRecord.status == "accepted",
                     )

@@ -156,11 +156,14 @@ class PurseProof(Base):
 
 
 class StoredRecord(Base):
-    """Every record the host holds, with the outcome it was given (returned again on retry)."""
+    """Every record the host holds, with the outcome it was given (returned again on retry).
+
+    A record is known by its terminal and its id: ids are printed on receipts, so a terminal that
+    could hold an id for all terminals could take over another shop's genuine sale."""
 
     __tablename__ = "records"
     id: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
-    terminal_id: Mapped[str] = mapped_column(String(8))
+    terminal_id: Mapped[str] = mapped_column(String(8), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     type: Mapped[str] = mapped_column(String(16))
     content_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
@@ -190,6 +193,7 @@ class StoredRecord(Base):
         Index("ix_records_terminal_seq", "terminal_id", "seq"),
         Index(
             "ix_records_voids",
+            "terminal_id",
             "voids_record",
             unique=True,
             sqlite_where=text("voids_record IS NOT NULL AND status = 'accepted'"),

@@ -82,7 +82,8 @@ def _find(session: Session, reference: str) -> tuple[StoredRecord | None, QrRefe
             scanned = parse_qr_payload(text)
         except ValueError as exc:
             raise UserError(str(exc)) from exc
-        return session.get(StoredRecord, scanned.record_id.bytes), scanned
+        held = session.get(StoredRecord, (scanned.record_id.bytes, scanned.terminal_id))
+        return held, scanned
     terminal, slash, seq = text.partition("/")
     if slash:
         if not seq.isdigit():
@@ -97,7 +98,15 @@ def _find(session: Session, reference: str) -> tuple[StoredRecord | None, QrRefe
         raise UserError(
             f"not a reference: {reference!r} (QR text, TERMINAL/SEQ or a record id)"
         ) from exc
-    return session.get(StoredRecord, record_id.bytes), None
+    # Ids are per terminal: two terminals may hold the same one (see StoredRecord).
+    holders = session.scalars(select(StoredRecord).where(StoredRecord.id == record_id.bytes)).all()
+    if len(holders) > 1:
+        terminals = ", ".join(sorted(r.terminal_id for r in holders))
+        raise UserError(
+            f"record id {record_id} is held by several terminals ({terminals}): "
+            "name it as TERMINAL/SEQ or by its receipt QR"
+        )
+    return (holders[0] if holders else None), None
 
 
 def cmd_show(args: argparse.Namespace) -> int:

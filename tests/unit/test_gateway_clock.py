@@ -61,7 +61,7 @@ def test_a_record_from_the_future_is_kept_with_the_host_time_and_flagged(world: 
     result = world.ingest([sale]).results[0]
     assert result.status == "accepted"  # the card's proof is genuine: the clock is only a claim
     with transaction(world.gateway.factory) as session:
-        stored = session.get_one(StoredRecord, sale.id.bytes)
+        stored = session.get_one(StoredRecord, (sale.id.bytes, sale.terminal_id))
         assert (stored.terminal_time, stored.received_at) == (ahead, world.now)
     assert _counts(world).get("record_time_future") == 1
     on_time = world.terminal.sell(card, time=world.now)
