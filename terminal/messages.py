@@ -58,6 +58,12 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
         "Terminal terlalu lama tidak sinkron. Sinkronkan terminal dulu.",
         "Too long since the last sync. Sync the terminal first.",
     ),
+    "clock_behind": (
+        "Jam terminal mundur (lebih dari {limit} menit sebelum sinkron atau transaksi terakhir). "
+        "Perbaiki jam terminal, lalu sinkronkan.",
+        "The terminal clock is behind (more than {limit} minutes before the last sync or "
+        "transaction). Fix the clock, then sync.",
+    ),
     "card_busy": (
         "Transaksi sebelumnya dengan kartu ini belum tuntas dan tidak dapat dipastikan. "
         "Hubungi operator.",

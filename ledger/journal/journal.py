@@ -344,10 +344,14 @@ class Journal(OutboxMixin, ReceiptsMixin, AuditMixin):
         return self._one_record(records.c.seq == seq)
 
     def last_record(self) -> Record | None:
+        return self._last_record(None)
+
+    def _last_record(self, where: Any) -> Record | None:
+        query = select(records.c.encoded).order_by(records.c.seq.desc()).limit(1)
+        if where is not None:
+            query = query.where(where)
         with self._reading() as conn:
-            row = conn.execute(
-                select(records.c.encoded).order_by(records.c.seq.desc()).limit(1)
-            ).first()
+            row = conn.execute(query).first()
         return None if row is None else Record.decode(row.encoded)
 
     def _one_record(self, where: Any) -> Record | None:
@@ -355,8 +359,31 @@ class Journal(OutboxMixin, ReceiptsMixin, AuditMixin):
             row = conn.execute(select(records.c.encoded).where(where)).first()
         return None if row is None else Record.decode(row.encoded)
 
+    def last_day_close(self) -> Record | None:
+        """The newest day close (found scanning back from the end: costs the records since it)."""
+        return self._last_record(records.c.type == RecordType.DAY_CLOSE.value)
+
+    def day_close_summary(self, day: dt.date) -> DayCloseBody:
+        """What the next day close for ``day`` reports: every record after the last day close.
+
+        By sequence, not by record time: a sale recovered after its day was closed (its record
+        keeps the time it began) or made after a close goes into the next close, so every record
+        is in exactly one Z report.
+        """
+        is_close = records.c.type == RecordType.DAY_CLOSE.value
+        last_close = select(records.c.seq).where(is_close).order_by(records.c.seq.desc()).limit(1)
+        with self._reading() as conn:
+            after = conn.execute(last_close).scalar() or 0
+            rows = conn.execute(
+                select(records.c.encoded).where(records.c.seq > after).order_by(records.c.seq)
+            ).all()
+        return daysummary.summarize(day, [Record.decode(row.encoded) for row in rows])
+
     def business_day_summary(self, day: dt.date) -> DayCloseBody:
-        """Totals of one business day (WITA) for the Z report, as a day-close body."""
+        """Totals of the records dated on one business day (WITA), as a day-close body.
+
+        A calendar view only: the Z report is :meth:`day_close_summary`, which also covers a
+        record dated on a day that was already closed."""
         query = (
             select(records.c.encoded)
             .where(

@@ -111,6 +111,10 @@ class OfflineState:
     sales_since_sync: int
     card_total_since_sync: int
     """Rupiah debited from cards by sales after ``synced_through_seq``."""
+    last_record_time_since_sync: int | None = None
+    """Latest terminal-clock time of the records after ``synced_through_seq`` (None if none):
+    with ``last_sync_time``, the latest time the terminal has seen (its clock must not read
+    earlier)."""
 
 
 @dataclass(frozen=True)

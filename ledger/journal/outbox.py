@@ -43,11 +43,12 @@ ON CONFLICT (name) DO UPDATE SET value = excluded.value
 _OFFLINE_STATE = """
 SELECT (SELECT value FROM state WHERE name = 'last_sync_time'),
        synced.seq,
-       count(records.seq),
-       coalesce(sum(records.card_total), 0)
+       count(CASE WHEN records.type = ? THEN 1 END),
+       coalesce(sum(CASE WHEN records.type = ? THEN records.card_total END), 0),
+       max(records.time)
 FROM (SELECT coalesce((SELECT value FROM state WHERE name = 'synced_through_seq'), 0) AS seq)
      AS synced
-LEFT JOIN records ON records.seq > synced.seq AND records.type = ?
+LEFT JOIN records ON records.seq > synced.seq
 """
 
 
@@ -158,12 +159,13 @@ class OutboxMixin(JournalBase):
             set_state(conn, "synced_through_seq", get_state(conn, "ack_floor"))
 
     def offline_state(self) -> OfflineState:
-        """Last sync and the card debits since, summed from the records themselves (one
-        statement: one snapshot, and cheap enough to ask before every sale)."""
+        """Last sync, then the card debits and latest record time since, from the records
+        themselves (one statement: one snapshot, and cheap enough to ask before every sale)."""
         with self._reading_direct() as driver:
-            row = driver.execute(_OFFLINE_STATE, (RecordType.SALE.value,)).fetchone()
-        last_sync, synced, count, total = row
-        return OfflineState(last_sync, synced, count, total)
+            sale = RecordType.SALE.value
+            row = driver.execute(_OFFLINE_STATE, (sale, sale)).fetchone()
+        last_sync, synced, count, total, last_time = row
+        return OfflineState(last_sync, synced, count, total, last_time)
 
     def put_document(self, name: str, version: int, data: bytes, *, time: int) -> None:
         """Keep the newest version of a signed document (catalog, hotlist, config).

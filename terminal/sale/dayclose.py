@@ -1,4 +1,11 @@
-"""The day close (Z report): one record with the day's totals, printed for the shop."""
+"""The day close (Z report): one record with the totals since the previous close, printed for
+the shop.
+
+A close covers every record after the previous day close (by sequence), so each sale, void and
+load is in exactly one Z report: a sale recovered after its day was closed, or made after the
+close, goes into the next one (a second close of the same day is allowed when there is
+something new to report).
+"""
 
 from __future__ import annotations
 
@@ -13,23 +20,20 @@ from terminal.sale.sale import refuse
 from terminal.sale.till import Till
 
 
-def day_closed(till: Till, day: dt.date) -> Record | None:
-    for record in till.journal.iter_records():
-        is_close = record.type is RecordType.DAY_CLOSE
-        if is_close and DayCloseBody.from_value(record.body).business_date == day:
-            return record
-    return None
-
-
 def close_day(till: Till, day: dt.date | None, cashier: str) -> Outcome:
     now = till.clock()
     till.refresh()
     day = day or till.today(now)
     if day > till.today(now):
         return refuse(till, "day_close_future")
-    if day_closed(till, day) is not None:
-        return refuse(till, "day_already_closed")
-    summary = till.journal.business_day_summary(day)
+    summary = till.journal.day_close_summary(day)
+    last = till.journal.last_day_close()
+    if last is not None:
+        closed = DayCloseBody.from_value(last.body).business_date
+        # An earlier day's records are in that close or a later one; a repeat with nothing
+        # new would be an empty duplicate.
+        if day < closed or (day == closed and summary.last_seq == 0):
+            return refuse(till, "day_already_closed")
     context = till.receipt_context(None, cashier, till.offline(now))
 
     def compose(record: Record) -> list[tuple[JobKind, bytes]]:

@@ -10,12 +10,20 @@ from terminal.home import RiskLimits
 ONLINE_WINDOW_SECONDS = 15 * 60
 """A terminal that synced this recently counts as online: the per-sale offline cap is lifted."""
 
+CLOCK_TOLERANCE_SECONDS = 5 * 60
+"""How far the terminal's clock may read behind the last sync (host time) or the last record
+committed since, and still be trusted. An honest real-time clock drifts seconds a day; more
+than this is a clock set back or reset, and the hours since the sync cannot be known. The same
+5 minutes the host allows a request's time (docs/api.md)."""
+
 
 @dataclass(frozen=True)
 class RiskRefusal:
     reason: str
-    """``offline_hours_limit``, ``offline_total_limit`` or ``offline_sale_limit``."""
+    """``offline_hours_limit``, ``clock_behind``, ``offline_total_limit`` or
+    ``offline_sale_limit``."""
     limit: int
+    """The limit in the reason's unit (hours, minutes of tolerance, rupiah)."""
 
 
 def check_offline_limits(
@@ -24,6 +32,9 @@ def check_offline_limits(
     """None if a card sale of ``amount`` rupiah may go ahead now."""
     if state.last_sync_time is None:
         return RiskRefusal("offline_hours_limit", limits.max_offline_hours)
+    if clock_behind(state, now):
+        # A clock set back would read as "just synced": no hours limit, no per-sale cap.
+        return RiskRefusal("clock_behind", CLOCK_TOLERANCE_SECONDS // 60)
     since_sync = max(0, now - state.last_sync_time)
     if since_sync > limits.max_offline_hours * 3600:
         return RiskRefusal("offline_hours_limit", limits.max_offline_hours)
@@ -34,5 +45,17 @@ def check_offline_limits(
     return None
 
 
+def clock_behind(state: OfflineState, now: int) -> bool:
+    """The terminal's clock reads earlier than what it has already seen, beyond honest drift.
+
+    Records from before the last sync do not count: the host's time at that sync supersedes
+    them (so a clock that once ran ahead stops mattering at the next sync)."""
+    seen = max(state.last_sync_time or 0, state.last_record_time_since_sync or 0)
+    return now < seen - CLOCK_TOLERANCE_SECONDS
+
+
 def is_offline(state: OfflineState, now: int) -> bool:
-    return state.last_sync_time is None or now - state.last_sync_time > ONLINE_WINDOW_SECONDS
+    """A clock behind beyond tolerance cannot tell how long ago the sync was: offline."""
+    if state.last_sync_time is None or clock_behind(state, now):
+        return True
+    return now - state.last_sync_time > ONLINE_WINDOW_SECONDS

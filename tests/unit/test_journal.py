@@ -263,6 +263,51 @@ def test_day_summary_totals_what_the_cards_signed(
     assert report.ok and report.checked == 6
 
 
+def test_day_close_covers_every_record_since_the_last_close_by_seq(
+    journal: Journal, journal_kit: JournalKit
+) -> None:
+    day = business_date(T0)
+    sale = complete(journal, journal_kit.sale(1))
+    first = journal.day_close_summary(day)
+    assert (first.first_seq, first.last_seq, first.sale_count, first.card_total) == (
+        1,
+        1,
+        1,
+        70_000,
+    )
+    close = journal.append_record(RecordType.DAY_CLOSE, first.to_value(), T0 + 3600)
+    assert journal.last_day_close() == close
+    # After the close: a sale recovered then (its record keeps the time it began, before the
+    # close) and a void of the first sale. Both are in the next close, not lost with the day.
+    complete(journal, journal_kit.sale(2, time=T0 - 60))
+    complete(journal, journal_kit.void(sale, T0 + 7200))
+    second = journal.day_close_summary(day)
+    assert (second.business_date, second.first_seq, second.last_seq) == (day, 3, 4)
+    assert (second.sale_count, second.card_total, second.void_count, second.void_total) == (
+        1,
+        70_000,
+        1,
+        70_000,
+    )
+    journal.append_record(RecordType.DAY_CLOSE, second.to_value(), T0 + 7300)
+    empty = journal.day_close_summary(day)
+    assert (empty.first_seq, empty.last_seq, empty.sale_count) == (0, 0, 0)
+
+
+def test_offline_state_knows_the_latest_record_time_since_the_sync(
+    journal: Journal, journal_kit: JournalKit
+) -> None:
+    assert journal.offline_state().last_record_time_since_sync is None
+    early = complete(journal, journal_kit.sale(1, time=T0 + 500))  # clock ran ahead
+    journal.acknowledge([early.id], ["ok"], time=T0 + 10)
+    journal.mark_synced(T0 + 10)  # host time: the early record no longer counts
+    assert journal.offline_state().last_record_time_since_sync is None
+    complete(journal, journal_kit.sale(1, time=T0 + 900))
+    complete(journal, journal_kit.sale(1, time=T0 + 300))  # recovered: the time it began
+    state = journal.offline_state()
+    assert (state.last_record_time_since_sync, state.sales_since_sync) == (T0 + 900, 2)
+
+
 def test_offline_amount_is_summed_from_records_since_the_last_sync(
     journal: Journal, journal_kit: JournalKit
 ) -> None:

@@ -7,7 +7,7 @@ import datetime as dt
 
 from drivers.card.protocol import Ins
 from ledger import canonical
-from ledger.bodies import SaleBody, VoidBody
+from ledger.bodies import DayCloseBody, SaleBody, VoidBody
 from ledger.cardproofs import DebitProof, VoidProof
 from ledger.journal import IntentStatus
 from ledger.record import RecordType
@@ -176,21 +176,21 @@ def test_offline_limits_refuse_with_the_reason(counter: Counter) -> None:
         return result.status, result.reason
 
     assert buy(1, T0 + 73 * 3600) == (Status.REFUSED, "offline_hours_limit")
+    # Just synced (within 15 minutes): the per-sale cap does not apply.
+    assert buy(20, T0 + 600) == (Status.COMPLETED, None)
     # An hour without sync is offline: one sale may take at most Rp300,000.
     assert buy(20, T0 + 3600) == (Status.REFUSED, "offline_sale_limit")
     assert buy(19, T0 + 3600) == (Status.COMPLETED, None)
-    # Just synced (within 15 minutes): the per-sale cap does not apply.
-    assert buy(20, T0 + 600) == (Status.COMPLETED, None)
     assert counter.home.journal.offline_state().card_total_since_sync == 39 * oil
     counter.till.risk = RiskLimits(300_000, 700_000, 72)
-    assert buy(10, T0 + 700) == (Status.REFUSED, "offline_total_limit")
+    assert buy(10, T0 + 3700) == (Status.REFUSED, "offline_total_limit")
     journal = counter.home.journal
-    journal.mark_synced(T0 + 800)  # a sync that uploaded nothing clears nothing
-    assert buy(10, T0 + 900) == (Status.REFUSED, "offline_total_limit")
+    journal.mark_synced(T0 + 3800)  # a sync that uploaded nothing clears nothing
+    assert buy(10, T0 + 3900) == (Status.REFUSED, "offline_total_limit")
     uploaded = journal.unacknowledged()
-    journal.acknowledge([r.id for r in uploaded], ["accepted"] * len(uploaded), time=T0 + 950)
-    journal.mark_synced(T0 + 950)
-    assert buy(10, T0 + 1000) == (Status.COMPLETED, None)
+    journal.acknowledge([r.id for r in uploaded], ["accepted"] * len(uploaded), time=T0 + 3950)
+    journal.mark_synced(T0 + 3950)
+    assert buy(10, T0 + 4000) == (Status.COMPLETED, None)
 
 
 def test_void_returns_the_money_once_with_supervisor_pin(counter: Counter) -> None:
@@ -316,3 +316,108 @@ def test_card_refusal_after_intent_aborts_it(counter: Counter) -> None:
     assert counter.home.journal.open_intents() == []
     assert counter.home.journal.records() == []
     assert counter.balances(number) == start
+
+
+def test_clock_set_back_refuses_card_sales_but_not_balance_inquiry(counter: Counter) -> None:
+    # The terminal synced at T0 (host time). Its clock battery dies: it reads a month earlier.
+    number = counter.issue(loads={"APBD": 1_000_000})
+    start = counter.balances(number)
+    counter.clock.now = T0 - 30 * 86_400
+    counter.present(number)
+    sale = sell(counter.till, counter.session(), [ScannedItem(OIL, 20)], PIN, cashier="k")
+    assert (sale.status, sale.reason) == (Status.REFUSED, "clock_behind")
+    assert sale.message is not None and "Perbaiki jam terminal" in sale.message
+    assert counter.balances(number) == start
+    assert counter.home.journal.records() == [] and counter.home.journal.open_intents() == []
+    counter.present(number)
+    balance = balance_inquiry(counter.till, counter.session(), PIN)
+    assert balance.status is Status.COMPLETED
+    assert {b.code: b.balance for b in balance.balances} == start
+    # Two minutes behind the host is honest drift: the sale goes ahead as before.
+    counter.clock.now = T0 - 120
+    counter.present(number)
+    ok = sell(counter.till, counter.session(), [ScannedItem(OIL)], PIN, cashier="k")
+    assert ok.status is Status.COMPLETED
+    assert sum(start.values()) - sum(counter.balances(number).values()) == 15_700
+
+
+def test_clock_set_back_behind_the_last_sale_refuses_card_sales(counter: Counter) -> None:
+    number = counter.issue(loads={"APBD": 1_000_000})
+
+    def buy(at: int) -> tuple[Status, str | None]:
+        counter.clock.now = at
+        counter.present(number)
+        result = sell(counter.till, counter.session(), [ScannedItem(OIL)], PIN, cashier="k")
+        return result.status, result.reason
+
+    assert buy(T0 + 70 * 3600) == (Status.COMPLETED, None)
+    # Set back to an hour after the sync, the terminal would sell 71 more hours offline.
+    assert buy(T0 + 3600) == (Status.REFUSED, "clock_behind")
+    assert len(sale_records(counter)) == 1
+
+
+def z_reports(counter: Counter) -> list[DayCloseBody]:
+    return [
+        DayCloseBody.from_value(r.body)
+        for r in counter.home.journal.records()
+        if r.type is RecordType.DAY_CLOSE
+    ]
+
+
+def test_sale_recovered_after_its_day_was_closed_is_in_the_next_z_report(
+    counter: Counter,
+) -> None:
+    number = counter.issue()
+    start = counter.balances(number)
+    card = counter.present(number)
+    card.arm(Fault.DURING, Ins.DEBIT)  # the card takes the money, then is pulled away
+    torn = sell(counter.till, counter.session(), [ScannedItem(OIL)], PIN, cashier="k")
+    assert torn.status is Status.UNRESOLVED
+    first = close_day(counter.till, None, "k")  # day 1: the sale is not known yet
+    assert (first.status, first.details["day_close"]["card_total"]) == (Status.COMPLETED, 0)
+    counter.clock.now = T0 + 86_400  # day 2: the same card comes back
+    counter.present(number)
+    recovered = balance_inquiry(counter.till, counter.session(), PIN)
+    assert [r.result for r in recovered.resolutions] == ["completed"]
+    second = close_day(counter.till, None, "k")
+    z = second.details["day_close"]
+    assert (z["business_date"], z["sale_count"], z["card_total"]) == ("2026-11-19", 1, 15_700)
+    taken = sum(start.values()) - sum(counter.balances(number).values())
+    assert sum(report.card_total for report in z_reports(counter)) == taken == 15_700
+
+
+def test_sale_and_void_after_the_day_close_go_into_a_second_close(counter: Counter) -> None:
+    number = counter.issue()
+    counter.present(number)
+    first_sale = sell(counter.till, counter.session(), RICE_AND_OIL, PIN, cashier="k")
+    first = close_day(counter.till, None, "k")
+    assert first.details["day_close"]["card_total"] == 101_400
+    counter.clock.now = T0 + 600
+    counter.present(number)
+    late = sell(counter.till, counter.session(), [ScannedItem(OIL)], PIN, cashier="k")
+    assert late.status is Status.COMPLETED
+    counter.present(number)
+    assert first_sale.record_id is not None
+    voided = void_sale(
+        counter.till,
+        counter.session(),
+        first_sale.record_id,
+        SUPERVISOR_PIN,
+        supervisor="spv",
+        reason="salah",
+    )
+    assert voided.status is Status.COMPLETED
+    second = close_day(counter.till, None, "k")  # same day, closed again: only what is new
+    assert second.status is Status.COMPLETED
+    z = second.details["day_close"]
+    assert (z["business_date"], z["first_seq"], z["last_seq"]) == ("2026-11-18", 3, 4)
+    assert (z["sale_count"], z["card_total"], z["void_count"], z["void_total"]) == (
+        1,
+        15_700,
+        1,
+        101_400,
+    )
+    assert close_day(counter.till, None, "k").reason == "day_already_closed"  # nothing new
+    assert close_day(counter.till, dt.date(2026, 11, 17), "k").reason == "day_already_closed"
+    reports = z_reports(counter)
+    assert sum(r.card_total - r.void_total for r in reports) == 15_700
