@@ -55,10 +55,12 @@ class BatchRules(BatchState):
             facts.message = f"voided sale seq {facts.original_seq} has not arrived yet: resend"
             return facts
         in_chain = self._check_chain(facts)
+        # A card's BLOCK keeps its counter (the receipt names the counter of its last
+        # transaction): it is no new transaction at that counter, so no clone or replay evidence.
         genuine = (
             facts.card_number is not None
             and self._check_card_key(facts)
-            and self._check_counter(facts)
+            and (facts.type == "block" or self._check_counter(facts))
         )
         if facts.ok:
             self._check_type_rules(facts)
@@ -154,7 +156,23 @@ class BatchRules(BatchState):
         elif facts.type == "load":
             self._check_load(facts)
         elif facts.type == "block" and number is not None:
-            self.writes.card_status[number] = "blocked"
+            assert facts.card_counter is not None
+            blocked_at = self.block_counters.get(number, facts.card_counter)
+            self.block_counters[number] = min(blocked_at, facts.card_counter)
+            if self._status(number) != "cloned":
+                self.writes.card_status[number] = "blocked"  # a clone flag stays: two histories
+
+    def _signed_before_block(self, facts: Facts) -> bool:
+        """A card's BLOCK keeps its counter and a blocked card signs no debit: a sale at or below
+        the block receipt's counter was made before the block, offline, and is paid like any
+        sale made before the terminal could know (the hotlist rule)."""
+        assert facts.card_number is not None and facts.card_counter is not None
+        blocked_at = self.block_counters.get(facts.card_number)
+        return blocked_at is not None and facts.card_counter <= blocked_at
+
+    def _status(self, number: str) -> str | None:
+        """The card's status as this batch has left it so far."""
+        return self.writes.card_status.get(number, self.cards.get(number))
 
     def _check_sale(self, facts: Facts) -> None:
         number = facts.card_number
@@ -167,8 +185,8 @@ class BatchRules(BatchState):
                 stored=True,
             )
             return
-        status = self.writes.card_status.get(number, self.cards.get(number))
-        if status in ("blocked", "cloned"):
+        status = self._status(number)
+        if status == "cloned" or (status == "blocked" and not self._signed_before_block(facts)):
             facts.reject("card_blocked", f"card {number} is blocked", stored=True)
             return
         if status in ("issuing", "spoiled"):
@@ -199,6 +217,18 @@ class BatchRules(BatchState):
                         "purse_not_eligible", f"purse {code} may not pay for {gtin}", stored=True
                     )
                     return
+        counted = {category for category, _ in facts.quantities}
+        for _, category, _, _, _ in facts.lines:
+            cap = catalog.categories.get(category)
+            if cap is not None and cap.cap_per_month is not None and category not in counted:
+                # Only the card's counter proves the month's total: a sale it did not count
+                # could go over the cap unseen.
+                facts.reject(
+                    "quantity_mismatch",
+                    f"category {category} has a monthly cap but the card did not count it",
+                    stored=True,
+                )
+                return
         for category, used in facts.quantities:
             cap = catalog.categories.get(category)
             if cap is not None and cap.cap_per_month is not None and used > cap.cap_per_month:
@@ -301,6 +331,8 @@ class BatchRules(BatchState):
         )
 
     def _evidence(self, facts: Facts) -> None:
+        if facts.type == "block":
+            return  # a block keeps the card's counter: that counter's transaction is another
         self.writes.card_transactions.append(
             {
                 "card_number": facts.card_number,

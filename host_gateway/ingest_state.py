@@ -78,6 +78,7 @@ class BatchState:
             f"SELECT number, status, public_key FROM cards WHERE {condition}", params
         ):
             self.cards[number], self.card_keys[number] = status, bytes(key)
+        self._prefetch_block_counters(raw, signed)
         self.programs: dict[str, set[str]] = {}
         condition, params = raw.any_of("card_number", cards, "text")
         for number, code in raw.rows(
@@ -97,6 +98,23 @@ class BatchState:
             ]
         self._prefetch_voids(session, signed)
         self._prefetch_loads(session, signed)
+
+    def _prefetch_block_counters(self, raw: Raw, signed: list[Facts]) -> None:
+        """The counter each blocked card of the batch's sales was blocked at (its lowest block
+        receipt): a sale at or below it was signed before the block. Asked only for blocked
+        cards, which are few (records has no index on card_number)."""
+        sold = {f.card_number for f in signed if f.type == "sale"}
+        blocked = sorted(n for n in sold if n is not None and self.cards.get(n) == "blocked")
+        self.block_counters: dict[str, int] = {}
+        if blocked:
+            condition, params = raw.any_of("card_number", blocked, "text")
+            for number, counter in raw.rows(
+                "SELECT card_number, MIN(card_counter) FROM records"
+                f" WHERE type = 'block' AND status = 'accepted' AND {condition}"
+                " GROUP BY card_number",
+                params,
+            ):
+                self.block_counters[number] = int(counter)
 
     def _prefetch_voids(self, session: Session, signed: list[Facts]) -> None:
         originals = [f.original_id for f in signed if f.type == "void" and f.original_id]

@@ -115,14 +115,21 @@ def _read_purses(reader: BinaryReader) -> tuple[PurseMovement, ...]:
     count = reader.u8()
     if count > MAX_PURSES:
         raise FormatError(f"at most {MAX_PURSES} purses allowed, got {count}")
-    return tuple(PurseMovement.read(reader) for _ in range(count))
+    purses = tuple(PurseMovement.read(reader) for _ in range(count))
+    if len({p.code for p in purses}) != count:
+        # A card refuses a repeated purse (6A80); the host keeps one proof per purse and counter.
+        raise FormatError("card proof names a purse more than once")
+    return purses
 
 
 def _read_quantities(reader: BinaryReader) -> tuple[QuantityMovement, ...]:
     count = reader.u8()
     if count > MAX_QUANTITIES:
         raise FormatError(f"at most {MAX_QUANTITIES} quantity counters allowed, got {count}")
-    return tuple(QuantityMovement.read(reader) for _ in range(count))
+    quantities = tuple(QuantityMovement.read(reader) for _ in range(count))
+    if len({q.category for q in quantities}) != count:
+        raise FormatError("card proof names a quantity category more than once")
+    return quantities
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from ledger.bodies import SaleBody, SaleLine
 from ledger.cardnumber import luhn_check_digit
 from ledger.cardproofs import (
+    BlockOrder,
+    BlockReceipt,
     CardCertificate,
     DebitProof,
     LoadAuthorization,
@@ -127,6 +129,16 @@ class FakeCard:
             basket_digest=body.digest(),
             purses=tuple(movements),
             quantities=qty,
+        ).signed_by(self.key)
+
+    def block(self, order: BlockOrder, terminal_id: str, time: int) -> BlockReceipt:
+        """Like the card (simulators/card/operations.py block()): the counter does not move."""
+        return BlockReceipt(
+            card_number=self.number,
+            counter=self.counter,
+            terminal_id=terminal_id,
+            time=time,
+            reason=order.reason,
         ).signed_by(self.key)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 
 import pytest
 from sqlalchemy import func, select
@@ -20,11 +21,13 @@ from host_gateway.db import transaction
 from host_gateway.enrollment import revoke
 from host_gateway.errors import GatewayError
 from host_gateway.models import Account, Card, HotlistEntry, JournalLine
-from ledger.bodies import SaleBody
-from ledger.cardproofs import BlockOrder
+from ledger.binary import FormatError
+from ledger.bodies import BlockBody, SaleBody, VoidBody
+from ledger.cardproofs import BlockOrder, DebitProof, PurseMovement, VoidProof
 from ledger.crypto import SigningKey
+from ledger.record import RecordType
 from ledger.request_auth import sign_request
-from tests.factories import T0, FakeCard, Issuer
+from tests.factories import RICE_5KG, T0, FakeCard, Issuer
 from tests.fixtures.gateway import World, load_record
 
 
@@ -113,6 +116,29 @@ def test_cloned_card_is_flagged_and_hotlisted(world: World) -> None:
     assert counted(world)["card_cloned"] == 1
 
 
+def test_clone_flag_survives_a_block_later_in_the_same_batch(world: World) -> None:
+    """Two histories of one card stay flagged ``cloned`` when a block receipt follows in the
+    batch: ``blocked`` would have the check compare purses that two copies moved."""
+    card = world.funded_card()
+    with transaction(world.gateway.factory) as session:
+        entry = hotlist_card(session, world.gateway.keys, card.number, 1, "hilang", T0)
+    assert entry.block_order is not None
+    clone = FakeCard(card.certificate, card.key, dict(card.balances), card.counter)
+    genuine, copy = world.terminal.sell(card), world.terminal.sell(clone)
+    receipt = card.block(BlockOrder.decode(entry.block_order), world.terminal.terminal_id, T0)
+    block = world.terminal.append(
+        RecordType.BLOCK,
+        BlockBody(
+            card.number, card.certificate.encode(), entry.block_order, receipt.encode()
+        ).to_value(),
+    )
+    results = world.ingest([genuine, copy, block]).results
+    assert [r.code for r in results] == ["ok", "card_cloned", "ok"]
+    with transaction(world.gateway.factory) as session:
+        assert session.get_one(Card, card.number).status == "cloned"
+        assert run_check(session).cloned_cards == [card.number]
+
+
 def test_debit_proof_from_a_card_not_issued_by_us(world: World) -> None:
     foreign = Issuer().card()
     result = world.ingest([world.terminal.sell(foreign)]).results[0]
@@ -195,3 +221,47 @@ def test_copied_card_we_certified_but_never_registered_is_refused_not_crashed(
     results = world.ingest([world.terminal.sell(card), world.terminal.sell(copy)]).results
     assert [r.code for r in results] == ["card_unknown", "card_cloned"]
     assert shop_balance(world) == 0
+
+
+def test_card_proof_naming_a_purse_twice_is_refused_and_the_batch_goes_on(world: World) -> None:
+    """A card never signs one purse twice (it answers 6A80); the host keeps one signed balance
+    per purse and counter. Such a proof does not decode: its sale or void is refused, stored,
+    moves no money, and the rest of the batch is decided as usual."""
+    card = world.funded_card()
+    t = world.terminal
+    sale = t.sell(card)
+    twice = (PurseMovement("APBD", 35_000, 895_000), PurseMovement("APBD", 35_000, 860_000))
+    draft = SaleBody(card.number, card.certificate.encode(), b"", 1, (RICE_5KG,), 0, "kasir-1")
+    card.counter += 1
+    debit = DebitProof(
+        card.number, card.counter, t.terminal_id, os.urandom(16), T0, draft.digest(), twice, ()
+    ).signed_by(card.key)
+    with pytest.raises(FormatError, match="purse more than once"):
+        DebitProof.decode(debit.encode())
+    odd_sale = t.append(
+        RecordType.SALE, dataclasses.replace(draft, card_proof=debit.encode()).to_value()
+    )
+    original = DebitProof.decode(SaleBody.from_value(sale.body).card_proof).counter
+    card.counter += 1
+    back = VoidProof(
+        card.number, card.counter, t.terminal_id, os.urandom(16), T0, original, twice, ()
+    ).signed_by(card.key)
+    odd_void = t.append(
+        RecordType.VOID,
+        VoidBody(
+            sale.id, sale.seq, card.number, card.certificate.encode(), back.encode(), "spv-1", "x"
+        ).to_value(),
+    )
+    honest = t.sell(card)
+    results = world.ingest([sale, odd_sale, odd_void, honest]).results
+    assert [(r.status, r.code, r.stored) for r in results] == [
+        ("accepted", "ok", True),
+        ("rejected", "malformed", True),
+        ("rejected", "malformed", True),
+        ("accepted", "ok", True),
+    ]
+    assert "purse more than once" in results[1].message
+    assert shop_balance(world) == -140_000  # both honest sales; the void returned nothing
+    with transaction(world.gateway.factory) as session:
+        report = run_check(session)
+    assert report.ok, report.discrepancies

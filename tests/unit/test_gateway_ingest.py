@@ -6,10 +6,12 @@ Every test runs on SQLite and on the real PostgreSQL server.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
 
+from drivers.card.protocol import BlockRequest, CardState
 from host_gateway import events, postings
 from host_gateway.cards import hotlist_card
 from host_gateway.check import counter_gaps, run_check
@@ -17,12 +19,35 @@ from host_gateway.db import transaction
 from host_gateway.fastsql import _placeholders
 from host_gateway.models import Account, Card, JournalLine, StoredRecord
 from ledger.bodies import BlockBody, DayCloseBody, SaleBody
-from ledger.cardproofs import BlockReceipt, DebitProof
+from ledger.cardproofs import BlockOrder, BlockReceipt, DebitProof
 from ledger.crypto import SigningKey
-from ledger.record import RecordType
+from ledger.record import Record, RecordType
 from ledger.verify import business_date
-from tests.factories import RICE_5KG, T0
+from simulators.card import operations
+from simulators.card.state import CardData
+from tests.factories import RICE_5KG, T0, FakeCard, FakeTerminal, Issuer
 from tests.fixtures.gateway import OIL_1L, World, load_record, void_record
+
+
+def block_record(
+    world: World,
+    card: FakeCard,
+    terminal: FakeTerminal | None = None,
+    certificate: bytes | None = None,
+) -> Record:
+    """Hotlist ``card`` with a block order and record the card's block receipt."""
+    terminal = terminal or world.terminal
+    with transaction(world.gateway.factory) as session:
+        entry = hotlist_card(session, world.gateway.keys, card.number, 1, "hilang", world.now)
+    assert entry.block_order is not None
+    receipt = card.block(BlockOrder.decode(entry.block_order), terminal.terminal_id, T0)
+    body = BlockBody(
+        card.number,
+        certificate or card.certificate.encode(),
+        entry.block_order,
+        receipt.encode(),
+    )
+    return terminal.append(RecordType.BLOCK, body.to_value())
 
 
 def balance(world: World, account: str) -> int:
@@ -173,6 +198,29 @@ def test_purse_the_card_is_not_entitled_to_is_refused(world: World) -> None:
     assert report.results[0].code == "purse_not_eligible"
 
 
+def test_capped_category_the_card_did_not_count_is_refused(world: World) -> None:
+    """The host checks a monthly cap on the card's own signed counter: a terminal that asks the
+    card to count nothing would sell past the cap. Uncapped categories need no counter."""
+    card = world.funded_card()
+    t = world.terminal
+    seven = dataclasses.replace(RICE_5KG, quantity=7, paid=(("APBD", 490_000),))  # 35 > 30 kg
+    draft = SaleBody(card.number, card.certificate.encode(), b"", 1, (seven,), 0, "kasir-1")
+    proof = card.debit(t.terminal_id, T0, draft, quantities=())
+    uncounted = t.append(
+        RecordType.SALE, dataclasses.replace(draft, card_proof=proof.encode()).to_value()
+    )
+    oil = t.sell(card, (OIL_1L,))  # category 2 has no cap: the card counts nothing
+    assert DebitProof.decode(SaleBody.from_value(oil.body).card_proof).quantities == ()
+    results = world.ingest([uncounted, oil]).results
+    assert [(r.status, r.code) for r in results] == [
+        ("rejected", "quantity_mismatch"),
+        ("accepted", "ok"),
+    ]
+    assert "did not count" in results[0].message
+    assert balance(world, postings.suspense("APBD")) == -490_000  # the card did pay
+    assert balance(world, postings.shop(world.shop_id)) == -15_700
+
+
 def test_sale_against_unpublished_catalog_is_refused(world: World) -> None:
     card = world.funded_card()
     sale = world.terminal.sell(card)
@@ -198,23 +246,14 @@ def test_records_are_stored_once_with_host_receive_time(world: World) -> None:
     sale = world.terminal.sell(card, time=T0 + 100)
     world.ingest([sale])
     with transaction(world.gateway.factory) as session:
-        row = session.get_one(StoredRecord, sale.id.bytes)
+        row = session.get_one(StoredRecord, (sale.id.bytes, sale.terminal_id))
         assert (row.terminal_time, row.received_at) == (T0 + 100, T0 + 5_000)
         assert session.scalar(select(func.count()).select_from(StoredRecord)) == 2
 
 
 def test_block_receipt_blocks_the_card_and_later_sales_wait_in_suspense(world: World) -> None:
     card = world.funded_card()
-    with transaction(world.gateway.factory) as session:
-        entry = hotlist_card(session, world.gateway.keys, card.number, 1, "hilang", world.now)
-        order = entry.block_order
-    assert order is not None
-    card.counter += 1
-    receipt = BlockReceipt(card.number, card.counter, world.terminal.terminal_id, T0, 1)
-    body = BlockBody(
-        card.number, card.certificate.encode(), order, receipt.signed_by(card.key).encode()
-    )
-    block = world.terminal.append(RecordType.BLOCK, body.to_value())
+    block = block_record(world, card)
     after = world.terminal.sell(card)  # only a copy of the card could still pay
     results = world.ingest([block, after]).results
     assert [r.code for r in results] == ["ok", "card_blocked"]
@@ -240,21 +279,74 @@ def test_sale_by_a_card_whose_issuance_never_finished_is_refused(world: World, s
 
 def test_block_receipt_under_a_forged_certificate_is_refused(world: World) -> None:
     card = world.funded_card()
-    with transaction(world.gateway.factory) as session:
-        entry = hotlist_card(session, world.gateway.keys, card.number, 1, "hilang", world.now)
-    assert entry.block_order is not None
     forged = dataclasses.replace(card.certificate, signature=b"").signed_by(SigningKey.generate())
     assert forged.issuer_key_id == world.gateway.keys.ca.key_id  # claims our CA, is not ours
-    card.counter += 1
-    receipt = BlockReceipt(card.number, card.counter, world.terminal.terminal_id, T0, 1)
-    body = BlockBody(
-        card.number, forged.encode(), entry.block_order, receipt.signed_by(card.key).encode()
-    )
-    block = world.terminal.append(RecordType.BLOCK, body.to_value())
+    block = block_record(world, card, certificate=forged.encode())
     result = world.ingest([block]).results[0]
     assert (result.status, result.code) == ("rejected", "card_not_issued")
     with transaction(world.gateway.factory) as session:
         assert session.get_one(Card, card.number).status != "blocked"
+
+
+def test_fake_card_blocks_like_the_simulated_card() -> None:
+    """The simulator card is the truth for block receipts: BLOCK does not move the counter."""
+    issuer = Issuer()
+    card = issuer.card()
+    card.counter = 7
+    order = BlockOrder(card.number, 1, dt.date(2026, 11, 1), issuer.authority.key_id)
+    order = order.signed_by(issuer.authority)
+    data = CardData.blank().replace(
+        state=CardState.ACTIVE,
+        certificate=card.certificate,
+        authority_key=issuer.authority.public_key,
+        counter=card.counter,
+    )
+    _, real = operations.block(data, BlockRequest(order, "SMD-0001", T0), card.key)
+    fake = card.block(order, "SMD-0001", T0)
+    assert fake == real and fake.counter == card.counter == 7
+
+
+def test_block_keeps_the_card_counter_and_is_not_a_clone(world: World) -> None:
+    """The block receipt names the counter of the card's last debit: not a second transaction
+    there. A real copy of the card at that counter is still caught."""
+    card = world.funded_card()
+    sale = world.terminal.sell(card)
+    block = block_record(world, card)
+    counter = DebitProof.decode(SaleBody.from_value(sale.body).card_proof).counter
+    assert BlockReceipt.decode(BlockBody.from_value(block.body).card_receipt).counter == counter
+    results = world.ingest([sale, block]).results
+    assert [(r.status, r.code) for r in results] == [("accepted", "ok"), ("accepted", "ok")]
+    with transaction(world.gateway.factory) as session:
+        assert session.get_one(Card, card.number).status == "blocked"
+        assert counter_gaps(session, card.number) == []
+        report = run_check(session)
+        assert report.ok and report.cloned_cards == [] and report.cards_with_gaps == []
+    card.counter -= 1  # a copy of the card signs another debit at that counter
+    card.balances["APBD"] += 70_000
+    copy = world.terminal.sell(card)
+    assert world.ingest([copy]).results[0].code == "card_cloned"
+    with transaction(world.gateway.factory) as session:
+        assert session.get_one(Card, card.number).status == "cloned"
+
+
+def test_sale_signed_before_the_block_is_paid_when_it_arrives_after(world: World) -> None:
+    """Shop B sold offline before the card was blocked at shop A, whose upload came first. The
+    sale's counter is not above the block receipt's (a blocked card signs nothing more), so it
+    predates the block: paid, as the hotlist rule pays sales made before the terminal knew."""
+    card = world.funded_card()
+    shop_b = world.enroll()
+    earlier = shop_b.sell(card)
+    block = block_record(world, card)
+    assert world.ingest([block]).results[0].code == "ok"
+    result = world.ingest([earlier], terminal=shop_b).results[0]
+    assert (result.status, result.code) == ("accepted", "ok")
+    assert balance(world, postings.shop(world.shop_id)) == -70_000
+    assert balance(world, postings.suspense("APBD")) == 0
+    later = shop_b.sell(card)  # counter above the block's: only a copy of the card signs it
+    assert world.ingest([later], terminal=shop_b).results[0].code == "card_blocked"
+    with transaction(world.gateway.factory) as session:
+        assert session.get_one(Card, card.number).status == "blocked"
+        assert run_check(session).ok
 
 
 def test_day_close_is_kept_and_moves_no_money(world: World) -> None:
