@@ -102,7 +102,7 @@ class BatchState:
     def _prefetch_block_counters(self, raw: Raw, signed: list[Facts]) -> None:
         """The counter each blocked card of the batch's sales was blocked at (its lowest block
         receipt): a sale at or below it was signed before the block. Asked only for blocked
-        cards, which are few (records has no index on card_number)."""
+        cards, which are few (index ix_records_blocks)."""
         sold = {f.card_number for f in signed if f.type == "sale"}
         blocked = sorted(n for n in sold if n is not None and self.cards.get(n) == "blocked")
         self.block_counters: dict[str, int] = {}

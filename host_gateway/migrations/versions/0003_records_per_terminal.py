@@ -3,7 +3,7 @@
 Record ids are printed on receipts and terminals upload days later. With the id alone as the key,
 a dishonest shop could upload a record of its own under another shop's id first, and that shop's
 genuine sale was a "conflict" forever. The voided-once index follows: a void names its original
-by id within its own terminal.
+by id within its own terminal. A small index of accepted blocks by card comes along.
 
 Revision ID: 0003
 Revises: 0002
@@ -52,11 +52,23 @@ def _primary_key(columns: list[str]) -> None:
             batch.create_primary_key("pk_records", columns)
 
 
+_ACCEPTED_BLOCKS = "type = 'block' AND status = 'accepted'"
+
+
 def upgrade() -> None:
     _primary_key(["id", "terminal_id"])
     _voids_index(["terminal_id", "voids_record"])
+    # Where each card was blocked: a sale signed before its card's block is still paid.
+    op.create_index(
+        "ix_records_blocks",
+        "records",
+        ["card_number"],
+        sqlite_where=sa.text(_ACCEPTED_BLOCKS),
+        postgresql_where=sa.text(_ACCEPTED_BLOCKS),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_records_blocks", table_name="records")
     _primary_key(["id"])
     _voids_index(["voids_record"])
