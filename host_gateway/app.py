@@ -24,6 +24,7 @@ from host_gateway.errors import GatewayError
 from host_gateway.events import EventRow, record_events
 from host_gateway.gateway import Gateway
 from host_gateway.ingest import MAX_BATCH, TerminalContext
+from host_gateway.limits import BodyLimit
 from host_gateway.models import Terminal
 from host_gateway.schemas import (
     Anchors,
@@ -54,6 +55,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (401, "not authenticated: bad or missing signature, clock skew, replayed request"),
         (403, "refused: revoked terminal, expired certificate, unusable enrollment code"),
         (409, "conflict with what the host holds"),
+        (413, "the request body is over the size limit"),
         (422, "the request does not follow the schema"),
     )
 }
@@ -79,6 +81,8 @@ def create_app(gateway: Gateway) -> FastAPI:
         response.headers[HEADER_HOST_TIME] = str(gateway.clock())
         return response
 
+    app.add_middleware(BodyLimit, clock=gateway.clock)  # outermost: before anything reads
+
     @app.exception_handler(GatewayError)
     async def gateway_error(_request: Request, exc: GatewayError) -> JSONResponse:
         return _error(exc.status, exc.code, exc.message, gateway.clock())
@@ -92,6 +96,10 @@ def create_app(gateway: Gateway) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        not_json = [e for e in exc.errors() if e.get("type") == "json_invalid"]
+        if not_json:
+            message = f"body is not JSON: {not_json[0].get('ctx', {}).get('error', '')}"
+            return _error(400, "bad_request", message, gateway.clock())
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
             for e in exc.errors()[:10]
@@ -232,7 +240,7 @@ def _updates(
         if version > held["hotlist"]:
             doc = distribution.hotlist_delta(session, gateway.keys, held["hotlist"], now)
             hotlist = HotlistBody(version=version, document=b64encode(doc.encode()))
-        if version and seq is not None:
+        if version:
             distribution.note_hotlist_fetch(session, terminal.key.terminal_id, version, seq, now)
         delta = distribution.loads_delta(session, held["loads"])
         loads = LoadsBody(

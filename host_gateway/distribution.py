@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from host_gateway import counters
 from host_gateway.errors import GatewayError
-from host_gateway.models import HotlistEntry, HotlistFetch, Load, PublishedDocument
+from host_gateway.models import HotlistEntry, HotlistFetch, Load, PublishedDocument, Terminal
 from host_gateway.pki import IssuerKeys
 from ledger.binary import FormatError
 from ledger.catalog import CATALOG_KIND, Catalog
@@ -176,9 +176,16 @@ def hotlist_delta(session: Session, keys: IssuerKeys, since: int, now: int) -> S
 
 
 def note_hotlist_fetch(
-    session: Session, terminal_id: str, version: int, seq: int, now: int
+    session: Session, terminal_id: str, version: int, claimed: int | None, now: int
 ) -> None:
-    """Remember that this terminal held hotlist ``version`` from journal position ``seq`` on.
+    """Remember that this terminal held hotlist ``version`` from a journal position on: sales
+    after it of the cards named are refused (ingest rule ``card_hotlisted``).
+
+    The position is the terminal's ``claimed`` last seq capped by the end of its contiguous chain
+    at the host, and that end when there is no claim. A higher claim cannot be believed: it
+    would excuse sales made after the download. Every seq up to that end is already held, so no
+    later sale can take one, and an honest terminal uploads before it downloads, so for it the
+    claim and the end agree.
 
     Only the first fetch of a version matters (the rule takes the earliest position), so
     repeated syncs without hotlist changes add no rows."""
@@ -188,6 +195,8 @@ def note_hotlist_fetch(
         )
     )
     if known is None:
+        held = session.get_one(Terminal, terminal_id).contiguous_seq
+        seq = held if claimed is None else min(claimed, held)
         session.add(HotlistFetch(terminal_id=terminal_id, version=version, seq=seq, at=now))
 
 

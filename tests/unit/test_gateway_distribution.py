@@ -7,19 +7,20 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from host_gateway import cards, distribution
-from host_gateway.app import _updates
+from host_gateway import cards, distribution, postings
+from host_gateway.app import _updates, create_app
 from host_gateway.db import transaction
 from host_gateway.errors import GatewayError
 from host_gateway.gateway import Gateway
-from host_gateway.models import Base, Card, HotlistFetch, PublishedDocument
+from host_gateway.models import Account, Base, Card, HotlistFetch, PublishedDocument
 from host_gateway.sealing import unseal
 from ledger.catalog import Catalog
 from ledger.crypto import SigningKey
 from ledger.documents import SignedDocument
-from ledger.request_auth import b64decode
+from ledger.request_auth import b64decode, sign_request
 from tests.fixtures.gateway import CATALOG, World, load_record
 
 NOTHING_HELD = {"catalog": 0, "config": 0, "hotlist": 0, "loads": 0}
@@ -149,3 +150,32 @@ def test_hotlist_position_is_the_first_fetch_of_a_version(sqlite_world: World) -
         assert session.scalars(select(HotlistFetch.seq)).all() == [1]
     late_upload = world.terminal.sell(card)  # seq 2 > 1: made while holding the hotlist
     assert world.ingest([late_upload]).results[0].code == "card_hotlisted"
+
+
+@pytest.mark.parametrize("claim", ["honest", "missing", "huge"])
+def test_hotlist_binds_from_what_the_host_holds_whatever_seq_is_claimed(
+    sqlite_world: World, claim: str
+) -> None:
+    """The fetch position is the claimed seq capped by the terminal's chain end at the host: a
+    terminal that leaves seq out or claims more than it uploaded is bound like an honest one."""
+    world = sqlite_world
+    card = world.funded_card()  # seq 1
+    before = world.terminal.sell(card)  # seq 2: sold before the hotlist reached the shop
+    with transaction(world.gateway.factory) as session:
+        cards.hotlist_card(session, world.gateway.keys, card.number, 1, "hilang", world.now)
+    assert world.ingest([before]).results[0].status == "accepted"  # uploaded, then download
+    seq = {"honest": f"&seq={world.terminal.seq}", "missing": "", "huge": f"&seq={2**62}"}[claim]
+    path = f"/v1/updates?catalog=1&config=1&hotlist=0&loads=0{seq}"
+    t = world.terminal
+    headers = sign_request(t.key, t.terminal_id, "GET", path, b"", world.now)
+    answer = TestClient(create_app(world.gateway)).get(path, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["hotlist"]["document"] is not None  # the terminal now knows the card
+    after = world.terminal.sell(card)  # seq 3
+    result = world.ingest([after]).results[0]
+    assert (result.status, result.code) == ("rejected", "card_hotlisted")
+    with transaction(world.gateway.factory) as session:
+        owed = session.scalar(
+            select(Account.balance).where(Account.code == postings.shop(world.shop_id))
+        )
+    assert owed == -70_000  # the sale before the download is paid, the one after is not
