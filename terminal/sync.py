@@ -29,7 +29,7 @@ from ledger.cardproofs import LoadAuthorization
 from ledger.catalog import CATALOG_KIND
 from ledger.crypto import SigningKey
 from ledger.documents import DocumentError, SignedDocument
-from ledger.journal import Journal, Outgoing
+from ledger.journal import Journal, JournalError, Outgoing
 from ledger.request_auth import b64decode, b64encode, enrollment_proof, sign_request
 from terminal import documents
 
@@ -200,6 +200,11 @@ class Syncer:
             self._download(report)
         except SyncError as exc:
             report.error = f"{exc.code}: {exc}"
+        except (JournalError, KeyError, TypeError, ValueError) as exc:
+            # An answer the journal cannot take (an unknown id acknowledged, a result without
+            # an id): what was acknowledged so far stays acknowledged, the rest stays in the
+            # outbox, and the cycle reports it instead of ending the background thread.
+            report.error = f"bad_answer: the host's answer cannot be used: {exc}"
         report.outbox = self.journal.counts().outbox
         report.host_time = self.client.host_time
         if report.host_time is not None:

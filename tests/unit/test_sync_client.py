@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import threading
+import uuid
 from typing import Any
 
 import httpx
@@ -43,7 +44,7 @@ def _client(handler: Any, sleeps: list[float], attempts: int = 4) -> GatewayClie
 
 def test_transport_errors_and_5xx_are_retried_each_as_a_new_signed_request() -> None:
     nonces: list[str] = []
-    script = ["cut", 503, 500, 200]
+    script: list[str | int] = ["cut", 503, 500, 200]
 
     def handler(request: httpx.Request) -> httpx.Response:
         nonces.append(parse_headers(dict(request.headers)).nonce.hex())
@@ -187,3 +188,33 @@ def test_background_sync_runs_until_stopped(journal_kit: JournalKit, journal: Jo
     assert reports[0].ok and reports[0].accepted == 2 and journal.counts().outbox == 0
     threading.Event().wait(0.1)
     assert len(reports) == count  # stopped means stopped
+
+
+def test_an_answer_the_journal_cannot_take_is_reported_and_the_background_sync_goes_on(
+    journal_kit: JournalKit, journal: Journal
+) -> None:
+    sales = _journal_with_sales(journal_kit, journal, 2)
+    host = ScriptedHost(lambda r: ("accepted", True))
+    honest_upload = host.upload
+
+    def acknowledging_a_stranger(records: list[Record]) -> dict[str, Any]:
+        answer = honest_upload(records)
+        answer["results"][0]["id"] = str(uuid.uuid4())  # a record this terminal never made
+        return answer
+
+    host.upload = acknowledging_a_stranger  # type: ignore[method-assign]
+    reports: list[SyncReport] = []
+    two = threading.Event()
+
+    def on_report(report: SyncReport) -> None:
+        reports.append(report)
+        if len(reports) >= 2:
+            two.set()
+
+    syncer = _syncer(journal, host)
+    syncer.start(interval=0.01, on_report=on_report)
+    assert two.wait(10), "the background sync stopped after a bad answer"
+    syncer.stop()
+    assert not reports[0].ok and (reports[0].error or "").startswith("bad_answer:")
+    assert journal.offline_state().last_sync_time is None  # never counted as synced
+    assert {r.seq for r in journal.unacknowledged(10)} == {s.seq for s in sales}
