@@ -28,7 +28,7 @@ from drivers.card.errors import (
 )
 from drivers.card.protocol import CardInfo, DebitRequest
 from drivers.card.session import CardSession
-from drivers.card.transport import OUTCOME_UNKNOWN, CardError
+from drivers.card.transport import CardError, CardTransportError
 from ledger.bodies import SaleBody
 from ledger.cardnumber import mask_card_number
 from ledger.cardproofs import NONCE_SIZE, DebitProof, PurseMovement
@@ -273,8 +273,8 @@ def failure_outcome(till: Till, failed: CardCommandError) -> Outcome:
     # The card may have moved the money: never "refused" (nothing moved), always unresolved.
     if isinstance(failed.cause, BadCardProof):
         reason = "bad_card_proof"
-    elif isinstance(failed.cause, OUTCOME_UNKNOWN):
-        reason = "card_removed"
+    elif isinstance(failed.cause, CardTransportError):
+        reason = "card_removed"  # the card or reader went away around the command
     else:
         reason = "card_answer_garbled"
     return Outcome(

@@ -180,7 +180,7 @@ class Till:
             self.journal.abort_intent(intent.id, f"card refused the {what}: {exc}")
             raise CardCommandError(False, exc, intent) from exc
         except CardError as exc:
-            self.journal.mark_unresolved(intent.id, f"invalid answer to the {what}: {exc}")
+            self.journal.mark_unresolved(intent.id, f"no usable answer to the {what}: {exc}")
             raise CardCommandError(True, exc, intent) from exc
 
     def complete(
