@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from host_gateway import distribution, enrollment
 from host_gateway.auth import SignedRequest, authenticate
 from host_gateway.db import transaction
-from host_gateway.errors import GatewayError
+from host_gateway.errors import GatewayError, error_response
 from host_gateway.events import EventRow, record_events
 from host_gateway.gateway import Gateway
 from host_gateway.ingest import MAX_BATCH, TerminalContext
@@ -61,11 +61,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _error(status: int, code: str, message: str, host_time: int) -> JSONResponse:
-    body = {"error": {"code": code, "message": message, "host_time": host_time}}
-    return JSONResponse(body, status_code=status)
-
-
 def create_app(gateway: Gateway) -> FastAPI:
     app = FastAPI(
         title="SSN host gateway",
@@ -85,26 +80,28 @@ def create_app(gateway: Gateway) -> FastAPI:
 
     @app.exception_handler(GatewayError)
     async def gateway_error(_request: Request, exc: GatewayError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.message, gateway.clock())
+        return error_response(exc.status, exc.code, exc.message, gateway.clock())
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
             exc.status_code, "http_error"
         )
-        return _error(exc.status_code, code, str(exc.detail), gateway.clock())
+        return error_response(exc.status_code, code, str(exc.detail), gateway.clock())
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         not_json = [e for e in exc.errors() if e.get("type") == "json_invalid"]
         if not_json:
             message = f"body is not JSON: {not_json[0].get('ctx', {}).get('error', '')}"
-            return _error(400, "bad_request", message, gateway.clock())
+            return error_response(400, "bad_request", message, gateway.clock())
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
             for e in exc.errors()[:10]
         )
-        return _error(422, "invalid_request", problems or "invalid request", gateway.clock())
+        return error_response(
+            422, "invalid_request", problems or "invalid request", gateway.clock()
+        )
 
     async def signed_by_terminal(request: Request) -> TerminalContext:
         body = await request.body()

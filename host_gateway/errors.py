@@ -6,6 +6,8 @@ on stderr. Raising it inside a transaction rolls the transaction back: bad input
 
 from __future__ import annotations
 
+from starlette.responses import JSONResponse
+
 
 class GatewayError(Exception):
     def __init__(self, code: str, message: str, status: int = 400) -> None:
@@ -17,3 +19,9 @@ class GatewayError(Exception):
 
 def not_found(what: str) -> GatewayError:
     return GatewayError("not_found", f"{what} does not exist", 404)
+
+
+def error_response(status: int, code: str, message: str, host_time: int) -> JSONResponse:
+    """The API's one error body, ``{"error": {"code", "message", "host_time"}}``."""
+    body = {"error": {"code": code, "message": message, "host_time": host_time}}
+    return JSONResponse(body, status_code=status)

@@ -8,11 +8,11 @@ with 413 ``too_large``: at once when Content-Length says so, else as soon as the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from host_gateway.errors import error_response
 from ledger.request_auth import HEADER_HOST_TIME
 
 MAX_BODY = 4 * 1024 * 1024
@@ -30,7 +30,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         if _declared_length(scope) > self.limit:
-            await self._refuse(send)
+            await self._refuse(scope, receive, send)
             return
         body = bytearray()
         while True:
@@ -39,7 +39,7 @@ class BodyLimit:
                 break  # the client went away: let the app see the disconnect
             body += message.get("body", b"")
             if len(body) > self.limit:
-                await self._refuse(send)
+                await self._refuse(scope, receive, send)
                 return
             if not message.get("more_body", False):
                 break
@@ -52,21 +52,13 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Outside the app, so its host-time middleware does not run: the header is set here.
         now = self.clock()
-        error = {
-            "code": "too_large",
-            "message": f"request body is larger than {self.limit} bytes",
-            "host_time": now,
-        }
-        content = json.dumps({"error": error}).encode()
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(content)).encode()),
-            (HEADER_HOST_TIME.lower().encode(), str(now).encode()),
-        ]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": content})
+        message = f"request body is larger than {self.limit} bytes"
+        response = error_response(413, "too_large", message, now)
+        response.headers[HEADER_HOST_TIME] = str(now)
+        await response(scope, receive, send)
 
 
 def _declared_length(scope: Scope) -> int:
