@@ -370,10 +370,9 @@ class Journal(OutboxMixin, ReceiptsMixin, AuditMixin):
         keeps the time it began) or made after a close goes into the next close, so every record
         is in exactly one Z report.
         """
-        is_close = records.c.type == RecordType.DAY_CLOSE.value
-        last_close = select(records.c.seq).where(is_close).order_by(records.c.seq.desc()).limit(1)
+        last_close = self.last_day_close()
+        after = last_close.seq if last_close is not None else 0
         with self._reading() as conn:
-            after = conn.execute(last_close).scalar() or 0
             rows = conn.execute(
                 select(records.c.encoded).where(records.c.seq > after).order_by(records.c.seq)
             ).all()
