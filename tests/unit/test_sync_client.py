@@ -117,6 +117,23 @@ def _syncer(journal: Journal, host: ScriptedHost, batch: int = 3) -> Syncer:
     return Syncer(journal, host, {}, batch=batch)  # type: ignore[arg-type]
 
 
+def _background_cycles(syncer: Syncer, cycles: int) -> tuple[bool, list[SyncReport]]:
+    """Run ``syncer`` in the background until it has reported ``cycles`` times (or 10 s have
+    passed), then stop it; whether it got there, and every report it made."""
+    reports: list[SyncReport] = []
+    enough = threading.Event()
+
+    def on_report(report: SyncReport) -> None:
+        reports.append(report)
+        if len(reports) >= cycles:
+            enough.set()
+
+    syncer.start(interval=0.01, on_report=on_report)
+    ran = enough.wait(10)
+    syncer.stop()
+    return ran, reports
+
+
 def test_only_what_the_host_holds_leaves_the_outbox(
     journal_kit: JournalKit, journal: Journal
 ) -> None:
@@ -172,18 +189,8 @@ def test_a_void_that_overtook_its_sale_is_sent_again_in_order(
 def test_background_sync_runs_until_stopped(journal_kit: JournalKit, journal: Journal) -> None:
     _journal_with_sales(journal_kit, journal, 2)
     host = ScriptedHost(lambda r: ("accepted", True))
-    reports: list[SyncReport] = []
-    ran = threading.Event()
-
-    def on_report(report: SyncReport) -> None:
-        reports.append(report)
-        if len(reports) >= 2:
-            ran.set()
-
-    syncer = _syncer(journal, host)
-    syncer.start(interval=0.01, on_report=on_report)
-    assert ran.wait(10), "no background cycles"
-    syncer.stop()
+    ran, reports = _background_cycles(_syncer(journal, host), 2)
+    assert ran, "no background cycles"
     count = len(reports)
     assert reports[0].ok and reports[0].accepted == 2 and journal.counts().outbox == 0
     threading.Event().wait(0.1)
@@ -203,18 +210,8 @@ def test_an_answer_the_journal_cannot_take_is_reported_and_the_background_sync_g
         return answer
 
     host.upload = acknowledging_a_stranger  # type: ignore[method-assign]
-    reports: list[SyncReport] = []
-    two = threading.Event()
-
-    def on_report(report: SyncReport) -> None:
-        reports.append(report)
-        if len(reports) >= 2:
-            two.set()
-
-    syncer = _syncer(journal, host)
-    syncer.start(interval=0.01, on_report=on_report)
-    assert two.wait(10), "the background sync stopped after a bad answer"
-    syncer.stop()
+    ran, reports = _background_cycles(_syncer(journal, host), 2)
+    assert ran, "the background sync stopped after a bad answer"
     assert not reports[0].ok and (reports[0].error or "").startswith("bad_answer:")
     assert journal.offline_state().last_sync_time is None  # never counted as synced
     assert {r.seq for r in journal.unacknowledged(10)} == {s.seq for s in sales}
