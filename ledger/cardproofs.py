@@ -101,8 +101,27 @@ class QuantityMovement:
         return cls(category, period, reader.u32(), reader.u32())
 
 
+@dataclass(frozen=True)
+class PurseBalance:
+    """A purse the transaction did not move, with its balance: every card message carries the
+    balance of every purse after it, so the host can check continuity across counters it never
+    saw (docs/card-protocol.md, "the host sees every counter")."""
+
+    code: str
+    balance: int
+
+    def write(self, out: BinaryWriter) -> None:
+        out.ascii(check_purse_code(self.code), PURSE_CODE_SIZE).u32(self.balance)
+
+    @classmethod
+    def read(cls, reader: BinaryReader) -> PurseBalance:
+        return cls(check_purse_code(reader.ascii(PURSE_CODE_SIZE)), reader.u32())
+
+
 def _write_list(
-    out: BinaryWriter, items: tuple[PurseMovement, ...] | tuple[QuantityMovement, ...], limit: int
+    out: BinaryWriter,
+    items: tuple[PurseMovement, ...] | tuple[QuantityMovement, ...] | tuple[PurseBalance, ...],
+    limit: int,
 ) -> None:
     if len(items) > limit:
         raise FormatError(f"at most {limit} entries allowed, got {len(items)}")
@@ -120,6 +139,21 @@ def _read_purses(reader: BinaryReader) -> tuple[PurseMovement, ...]:
         # A card refuses a repeated purse (6A80); the host keeps one proof per purse and counter.
         raise FormatError("card proof names a purse more than once")
     return purses
+
+
+def _read_others(reader: BinaryReader, moved: tuple[str, ...]) -> tuple[PurseBalance, ...]:
+    count = reader.u8()
+    if count + len(moved) > MAX_PURSES:
+        raise FormatError(f"a card holds at most {MAX_PURSES} purses")
+    others = tuple(PurseBalance.read(reader) for _ in range(count))
+    codes = [*moved, *(o.code for o in others)]
+    if len(set(codes)) != len(codes):
+        raise FormatError("card proof names a purse more than once")
+    return others
+
+
+def _write_others(out: BinaryWriter, moved: int, others: tuple[PurseBalance, ...]) -> None:
+    _write_list(out, others, MAX_PURSES - moved)
 
 
 def _read_quantities(reader: BinaryReader) -> tuple[QuantityMovement, ...]:
@@ -242,10 +276,16 @@ class DebitProof(Signed):
     basket_digest: bytes
     purses: tuple[PurseMovement, ...]
     quantities: tuple[QuantityMovement, ...]
+    others: tuple[PurseBalance, ...] = ()
+    """The purses the debit did not touch, with their balances."""
 
     @property
     def total(self) -> int:
         return sum(p.amount for p in self.purses)
+
+    def balances(self) -> dict[str, int]:
+        """Every purse on the card after this transaction."""
+        return _balances(self.purses, self.others)
 
     def write_fields(self, out: BinaryWriter) -> None:
         out.raw(card_number_to_bcd(self.card_number)).u32(self.counter)
@@ -253,18 +293,19 @@ class DebitProof(Signed):
         out.raw(self.nonce, NONCE_SIZE).u32(self.time).raw(self.basket_digest, DIGEST_SIZE)
         _write_list(out, self.purses, MAX_PURSES)
         _write_list(out, self.quantities, MAX_QUANTITIES)
+        _write_others(out, len(self.purses), self.others)
 
     @classmethod
     def read_fields(cls, reader: BinaryReader) -> DebitProof:
+        card_number = card_number_from_bcd(reader.take(8))
+        counter = reader.u32()
+        terminal_id = check_terminal_id(reader.ascii(TERMINAL_ID_SIZE))
+        nonce, time, digest = reader.take(NONCE_SIZE), reader.u32(), reader.take(DIGEST_SIZE)
+        purses = _read_purses(reader)
+        quantities = _read_quantities(reader)
+        others = _read_others(reader, tuple(p.code for p in purses))
         return cls(
-            card_number=card_number_from_bcd(reader.take(8)),
-            counter=reader.u32(),
-            terminal_id=check_terminal_id(reader.ascii(TERMINAL_ID_SIZE)),
-            nonce=reader.take(NONCE_SIZE),
-            time=reader.u32(),
-            basket_digest=reader.take(DIGEST_SIZE),
-            purses=_read_purses(reader),
-            quantities=_read_quantities(reader),
+            card_number, counter, terminal_id, nonce, time, digest, purses, quantities, others
         )
 
 
@@ -283,10 +324,16 @@ class VoidProof(Signed):
     original_counter: int
     purses: tuple[PurseMovement, ...]
     quantities: tuple[QuantityMovement, ...]
+    others: tuple[PurseBalance, ...] = ()
+    """The purses the cancellation did not touch, with their balances."""
 
     @property
     def total(self) -> int:
         return sum(p.amount for p in self.purses)
+
+    def balances(self) -> dict[str, int]:
+        """Every purse on the card after this transaction."""
+        return _balances(self.purses, self.others)
 
     def write_fields(self, out: BinaryWriter) -> None:
         out.raw(card_number_to_bcd(self.card_number)).u32(self.counter)
@@ -294,27 +341,33 @@ class VoidProof(Signed):
         out.raw(self.nonce, NONCE_SIZE).u32(self.time).u32(self.original_counter)
         _write_list(out, self.purses, MAX_PURSES)
         _write_list(out, self.quantities, MAX_QUANTITIES)
+        _write_others(out, len(self.purses), self.others)
 
     @classmethod
     def read_fields(cls, reader: BinaryReader) -> VoidProof:
+        card_number = card_number_from_bcd(reader.take(8))
+        counter = reader.u32()
+        terminal_id = check_terminal_id(reader.ascii(TERMINAL_ID_SIZE))
+        nonce, time, original = reader.take(NONCE_SIZE), reader.u32(), reader.u32()
+        purses = _read_purses(reader)
+        quantities = _read_quantities(reader)
+        others = _read_others(reader, tuple(p.code for p in purses))
         return cls(
-            card_number=card_number_from_bcd(reader.take(8)),
-            counter=reader.u32(),
-            terminal_id=check_terminal_id(reader.ascii(TERMINAL_ID_SIZE)),
-            nonce=reader.take(NONCE_SIZE),
-            time=reader.u32(),
-            original_counter=reader.u32(),
-            purses=_read_purses(reader),
-            quantities=_read_quantities(reader),
+            card_number, counter, terminal_id, nonce, time, original, purses, quantities, others
         )
 
 
 @dataclass(frozen=True)
 class LoadAuthorization(Signed):
-    """The issuer's order to credit one purse of one card, usable once (by ``load_seq``)."""
+    """The issuer's order to credit one purse of one card, usable once (by ``load_seq``).
+
+    A benefit load (``purpose`` BENEFIT, ``refund_of`` 0) or a refund approved at the host of the
+    card's debit at counter ``refund_of`` (``purpose`` REFUND)."""
 
     KIND: ClassVar[int] = Kind.LOAD_AUTHORIZATION
     DOMAIN: ClassVar[Domain] = Domain.ISSUER_AUTHORIZATION
+    BENEFIT: ClassVar[int] = 0
+    REFUND: ClassVar[int] = 1
 
     card_number: str
     load_seq: int
@@ -323,15 +376,20 @@ class LoadAuthorization(Signed):
     expiry: dt.date
     issued: dt.date
     issuer_key_id: bytes
+    purpose: int = 0
+    refund_of: int = 0
 
     def write_fields(self, out: BinaryWriter) -> None:
+        if self.purpose not in (self.BENEFIT, self.REFUND):
+            raise FormatError(f"unknown load purpose {self.purpose}")
         out.raw(card_number_to_bcd(self.card_number)).u32(self.load_seq)
         out.ascii(check_purse_code(self.purse_code), PURSE_CODE_SIZE).u32(self.amount)
         out.date(self.expiry).date(self.issued).raw(self.issuer_key_id, KEY_ID_SIZE)
+        out.u8(self.purpose).u32(self.refund_of)
 
     @classmethod
     def read_fields(cls, reader: BinaryReader) -> LoadAuthorization:
-        return cls(
+        authorization = cls(
             card_number=card_number_from_bcd(reader.take(8)),
             load_seq=reader.u32(),
             purse_code=check_purse_code(reader.ascii(PURSE_CODE_SIZE)),
@@ -339,7 +397,12 @@ class LoadAuthorization(Signed):
             expiry=reader.date(),
             issued=reader.date(),
             issuer_key_id=reader.take(KEY_ID_SIZE),
+            purpose=reader.u8(),
+            refund_of=reader.u32(),
         )
+        if authorization.purpose not in (cls.BENEFIT, cls.REFUND):
+            raise FormatError(f"unknown load purpose {authorization.purpose}")
+        return authorization
 
 
 @dataclass(frozen=True)
@@ -360,6 +423,12 @@ class LoadReceipt(Signed):
     expired_swept: int
     balance_after: int
     expiry: dt.date
+    others: tuple[PurseBalance, ...] = ()
+    """The other purses on the card, with their balances."""
+
+    def balances(self) -> dict[str, int]:
+        """Every purse on the card after this transaction."""
+        return {self.purse_code: self.balance_after, **{o.code: o.balance for o in self.others}}
 
     def write_fields(self, out: BinaryWriter) -> None:
         out.raw(card_number_to_bcd(self.card_number)).u32(self.counter)
@@ -367,27 +436,38 @@ class LoadReceipt(Signed):
         out.raw(self.nonce, NONCE_SIZE).u32(self.time).u32(self.load_seq)
         out.ascii(check_purse_code(self.purse_code), PURSE_CODE_SIZE)
         out.u32(self.amount).u32(self.expired_swept).u32(self.balance_after).date(self.expiry)
+        _write_others(out, 1, self.others)
 
     @classmethod
     def read_fields(cls, reader: BinaryReader) -> LoadReceipt:
+        card_number = card_number_from_bcd(reader.take(8))
+        counter = reader.u32()
+        terminal_id = check_terminal_id(reader.ascii(TERMINAL_ID_SIZE))
+        nonce, time, load_seq = reader.take(NONCE_SIZE), reader.u32(), reader.u32()
+        purse_code = check_purse_code(reader.ascii(PURSE_CODE_SIZE))
+        amount, swept, balance, expiry = reader.u32(), reader.u32(), reader.u32(), reader.date()
+        others = _read_others(reader, (purse_code,))
         return cls(
-            card_number=card_number_from_bcd(reader.take(8)),
-            counter=reader.u32(),
-            terminal_id=check_terminal_id(reader.ascii(TERMINAL_ID_SIZE)),
-            nonce=reader.take(NONCE_SIZE),
-            time=reader.u32(),
-            load_seq=reader.u32(),
-            purse_code=check_purse_code(reader.ascii(PURSE_CODE_SIZE)),
-            amount=reader.u32(),
-            expired_swept=reader.u32(),
-            balance_after=reader.u32(),
-            expiry=reader.date(),
+            card_number,
+            counter,
+            terminal_id,
+            nonce,
+            time,
+            load_seq,
+            purse_code,
+            amount,
+            swept,
+            balance,
+            expiry,
+            others,
         )
 
 
 @dataclass(frozen=True)
 class BlockOrder(Signed):
-    """The issuer's order that a card block itself (carried on the hotlist)."""
+    """The issuer's order that a card block itself (carried on the hotlist), valid from
+    ``issued`` to ``valid_until``: an old order found on a stolen terminal cannot block a card
+    that was unblocked and reissued since."""
 
     KIND: ClassVar[int] = Kind.BLOCK_ORDER
     DOMAIN: ClassVar[Domain] = Domain.ISSUER_AUTHORIZATION
@@ -396,10 +476,11 @@ class BlockOrder(Signed):
     reason: int
     issued: dt.date
     issuer_key_id: bytes
+    valid_until: dt.date = dt.date(2099, 12, 31)
 
     def write_fields(self, out: BinaryWriter) -> None:
         out.raw(card_number_to_bcd(self.card_number)).u8(self.reason).date(self.issued)
-        out.raw(self.issuer_key_id, KEY_ID_SIZE)
+        out.raw(self.issuer_key_id, KEY_ID_SIZE).date(self.valid_until)
 
     @classmethod
     def read_fields(cls, reader: BinaryReader) -> BlockOrder:
@@ -408,6 +489,7 @@ class BlockOrder(Signed):
             reason=reader.u8(),
             issued=reader.date(),
             issuer_key_id=reader.take(KEY_ID_SIZE),
+            valid_until=reader.date(),
         )
 
 
@@ -438,6 +520,12 @@ class BlockReceipt(Signed):
             time=reader.u32(),
             reason=reader.u8(),
         )
+
+
+def _balances(
+    purses: tuple[PurseMovement, ...], others: tuple[PurseBalance, ...]
+) -> dict[str, int]:
+    return {**{p.code: p.balance_after for p in purses}, **{o.code: o.balance for o in others}}
 
 
 CardTransaction = DebitProof | VoidProof | LoadReceipt

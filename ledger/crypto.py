@@ -34,8 +34,8 @@ class Domain(enum.Enum):
     """What a signature is for; written into the signed bytes."""
 
     CARD_CERTIFICATE = b"SSN/v1/card-certificate"
-    CARD_TRANSACTION = b"SSN/v1/card-transaction"
-    ISSUER_AUTHORIZATION = b"SSN/v1/issuer-authorization"
+    CARD_TRANSACTION = b"SSN/v2/card-transaction"
+    ISSUER_AUTHORIZATION = b"SSN/v2/issuer-authorization"
     TERMINAL_CERTIFICATE = b"SSN/v1/terminal-certificate"
     TERMINAL_RECORD = b"SSN/v1/terminal-record"
     TERMINAL_REQUEST = b"SSN/v1/terminal-request"

@@ -20,7 +20,7 @@ from ledger.binary import FormatError
 from ledger.cardproofs import check_terminal_id
 from ledger.crypto import SIGNATURE_SIZE, Domain, SignatureCheck, SigningKey, sha256, verify
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2
 HASH_SIZE = 32
 GENESIS_HASH = bytes(HASH_SIZE)
 """The ``prev`` of a terminal's first record."""
@@ -160,7 +160,7 @@ _SIGNATURE_ENTRY = b"\x63sig\x58\x40"
 def _without_signature(encoded: bytes, seq: int, signature: bytes) -> bytes | None:
     """The signed part of a canonical record encoding, cut out of it: the same 9-entry map
     without its "sig" entry. Canonical CBOR orders keys by length, then bytes (v, id, seq, sig,
-    prev, ...), so the entry starts right after seq: map head (1), "v": 1 (3), "id": 16 bytes
+    prev, ...), so the entry starts right after seq: map head (1), "v": 2 (3), "id": 16 bytes
     (20), "seq" key (4) and the seq integer. None when the bytes are not laid out that way."""
     start = 28 + _uint_size(seq)
     end = start + len(_SIGNATURE_ENTRY) + SIGNATURE_SIZE

@@ -87,15 +87,13 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
     "supervisor_pin": ("PIN supervisor salah.", "Wrong supervisor PIN."),
     "void_not_found": ("Transaksi tidak ditemukan.", "Transaction not found."),
     "void_not_sale": ("Hanya penjualan yang dapat dibatalkan.", "Only a sale can be voided."),
-    "void_other_day": (
-        "Pembatalan hanya pada hari yang sama.",
-        "A sale can only be voided on the same day.",
+    "void_session_over": (
+        "Pembatalan hanya langsung setelah transaksi, selama kartu belum dicabut. "
+        "Sekarang hanya bisa refund: ajukan ke operator Dinas Sosial.",
+        "A sale can be cancelled only right after it, before the card leaves the reader. "
+        "Now only a refund can give the money back: ask the Dinas Sosial operator.",
     ),
     "void_already": ("Transaksi ini sudah dibatalkan.", "This sale was already voided."),
-    "void_wrong_card": (
-        "Kartu ini bukan kartu transaksi tersebut.",
-        "This is not the card of that sale.",
-    ),
     # day close
     "day_close_future": ("Tanggal tutup hari belum tiba.", "That day has not come yet."),
     "day_already_closed": ("Hari ini sudah ditutup.", "This day is already closed."),

@@ -35,7 +35,10 @@ class SW(enum.IntEnum):
     BALANCE_LIMIT = 0x9402
     PURSE_EXPIRED = 0x9403
     PURSE_NOT_FOUND = 0x9404
+    OUT_OF_LOG = 0x9405
     REPLAYED_AUTHORIZATION = 0x9406
+    BEFORE_TRUSTED_DATE = 0x9407
+    ORDER_EXPIRED = 0x9408
 
 
 WRONG_PIN_BASE = 0x63C0
@@ -71,7 +74,10 @@ SW_MEANING: dict[int, str] = {
     SW.BALANCE_LIMIT: "balance limit exceeded",
     SW.PURSE_EXPIRED: "purse expired",
     SW.PURSE_NOT_FOUND: "purse not found",
+    SW.OUT_OF_LOG: "the card's log no longer holds that transaction",
     SW.REPLAYED_AUTHORIZATION: "authorization already used",
+    SW.BEFORE_TRUSTED_DATE: "time before the latest date the card has seen from the issuer",
+    SW.ORDER_EXPIRED: "issuer order no longer valid",
 }
 
 

@@ -114,6 +114,15 @@ class TransactionNotFound(CardRefused):
     """The card's log does not hold that transaction."""
 
 
+class DateBeforeCard(CardRefused):
+    """The request's time is before the latest date the card has seen in an issuer-signed
+    message: the terminal's clock is behind."""
+
+
+class OrderExpired(CardRefused):
+    """The issuer's block order is past its validity window."""
+
+
 class NotSsnCard(CardRefused):
     """The card does not have the Kartu SSN application."""
 
@@ -145,6 +154,9 @@ _BY_SW: dict[int, type[CardRefused]] = {
     SW.WRONG_CARD: WrongCard,
     SW.NO_FREE_PURSE: NoFreeSlot,
     SW.RECORD_NOT_FOUND: TransactionNotFound,
+    SW.OUT_OF_LOG: TransactionNotFound,
+    SW.BEFORE_TRUSTED_DATE: DateBeforeCard,
+    SW.ORDER_EXPIRED: OrderExpired,
     SW.APPLICATION_NOT_FOUND: NotSsnCard,
     SW.WRONG_DATA: InvalidData,
     SW.INTERNAL_ERROR: CardInternalError,

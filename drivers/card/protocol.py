@@ -8,6 +8,7 @@ prose reference for everything here.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 from dataclasses import dataclass
@@ -30,16 +31,20 @@ from ledger.cardproofs import (
 )
 from ledger.crypto import PUBLIC_KEY_SIZE
 
-AID = bytes.fromhex("F053534E534D4401")
-"""Proprietary AID (RID F0...: not registered): 'SSN' + 'SMD' (Samarinda) + version 01."""
+AID = bytes.fromhex("F053534E534D4402")
+"""Proprietary AID (RID F0...: not registered): 'SSN' + 'SMD' (Samarinda) + protocol version 02."""
 
 CLA_ISO = 0x00
 CLA_PROPRIETARY = 0x80
-INFO_VERSION = 1
+INFO_VERSION = 2
 MAX_NAME_BYTES = 24
 MIN_PIN_DIGITS = 4
 MAX_PIN_DIGITS = 12
 LAST_TRANSACTION = 0
+LOAD_WINDOW = 32
+"""A card remembers each of the 32 loads below its newest one: those may still apply, once."""
+NO_DATE = dt.date(1970, 1, 1)
+"""The trusted date of a card that has seen no issuer-signed message yet."""
 
 _E = TypeVar("_E", bound=enum.IntEnum)
 
@@ -53,6 +58,7 @@ class Ins(enum.IntEnum):
     VOID = 0x34
     GET_TRANSACTION = 0x36
     BLOCK = 0x38
+    FIND_TRANSACTION = 0x3A
     PERSONALIZE = 0xE0
     GENERATE_KEY = 0xE2
 
@@ -91,43 +97,16 @@ class QuantityCounter:
 
 
 @dataclass(frozen=True)
-class LastTransaction:
-    """Enough of the last logged transaction to tell a terminal whether its command went through."""
+class HolderInfo:
+    """What the card tells only after the holder's PIN (the VERIFY PIN answer): name, purses
+    and quantity counters. A reader without the PIN never sees them (docs/card-protocol.md)."""
 
-    kind: TransactionKind
-    counter: int
-    nonce: bytes
-
-
-NO_TRANSACTION = LastTransaction(TransactionKind.NONE, 0, bytes(NONCE_SIZE))
-
-
-@dataclass(frozen=True)
-class CardInfo:
-    """The SELECT answer: everything a sale needs in one response."""
-
-    state: CardState
-    pin_tries_left: int
-    counter: int
-    last_load_seq: int
-    certificate: CardCertificate | None
     holder_name: str
     purses: tuple[Purse, ...]
     quantities: tuple[QuantityCounter, ...]
-    last_transaction: LastTransaction
-
-    @property
-    def card_number(self) -> str | None:
-        return self.certificate.card_number if self.certificate else None
-
-    def purse(self, code: str) -> Purse | None:
-        return next((p for p in self.purses if p.code == code), None)
 
     def encode(self) -> bytes:
-        out = BinaryWriter().u8(INFO_VERSION).u8(self.state).u8(self.pin_tries_left)
-        out.u32(self.counter).u32(self.last_load_seq)
-        cert = self.certificate.encode() if self.certificate else b""
-        out.u8(len(cert)).raw(cert)
+        out = BinaryWriter()
         name = self.holder_name.encode("utf-8")
         if len(name) > MAX_NAME_BYTES:
             raise FormatError(f"holder name longer than {MAX_NAME_BYTES} bytes")
@@ -142,22 +121,11 @@ class CardInfo:
         for qty in self.quantities:
             decode_period(qty.period)
             out.u8(qty.category).u16(qty.period).u32(qty.used)
-        last = self.last_transaction
-        out.u8(last.kind).u32(last.counter).raw(last.nonce, NONCE_SIZE)
         return out.getvalue()
 
     @classmethod
-    def decode(cls, data: bytes) -> CardInfo:
+    def decode(cls, data: bytes) -> HolderInfo:
         reader = BinaryReader(data)
-        version = reader.u8()
-        if version != INFO_VERSION:
-            raise FormatError(f"unsupported card info version {version}")
-        state = _enum(CardState, reader.u8(), "card state")
-        pin_tries_left, counter, last_load_seq = reader.u8(), reader.u32(), reader.u32()
-        cert_len = reader.u8()
-        if cert_len not in (0, CardCertificate.SIZE):
-            raise FormatError(f"card certificate length {cert_len}")
-        certificate = CardCertificate.decode(reader.take(cert_len)) if cert_len else None
         name_len = reader.u8()
         if name_len > MAX_NAME_BYTES:
             raise FormatError("holder name too long")
@@ -172,6 +140,8 @@ class CardInfo:
             Purse(check_purse_code(reader.ascii(PURSE_CODE_SIZE)), reader.u32(), reader.date())
             for _ in range(purse_count)
         )
+        if len({p.code for p in purses}) != purse_count:
+            raise FormatError("a purse is listed twice")
         qty_count = reader.u8()
         if qty_count > MAX_QUANTITIES:
             raise FormatError("too many quantity counters")
@@ -180,23 +150,71 @@ class CardInfo:
             category, period, used = reader.u8(), reader.u16(), reader.u32()
             decode_period(period)
             quantities.append(QuantityCounter(category, period, used))
-        last = LastTransaction(
-            _enum(TransactionKind, reader.u8(), "transaction kind"),
-            reader.u32(),
-            reader.take(NONCE_SIZE),
-        )
         reader.end()
-        return cls(
-            state,
-            pin_tries_left,
-            counter,
-            last_load_seq,
-            certificate,
-            holder_name,
-            purses,
-            tuple(quantities),
-            last,
+        return cls(holder_name, purses, tuple(quantities))
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    """What the terminal knows of the card in the field.
+
+    The SELECT answer gives the public part (state, PIN tries, counters, the latest date the
+    card has seen in issuer-signed messages, the certificate); the holder's part (name, purses,
+    quantity counters) is empty until the PIN is verified (``holder_known``)."""
+
+    state: CardState
+    pin_tries_left: int
+    counter: int
+    last_load_seq: int
+    certificate: CardCertificate | None
+    trusted_date: dt.date = NO_DATE
+    holder_name: str = ""
+    purses: tuple[Purse, ...] = ()
+    quantities: tuple[QuantityCounter, ...] = ()
+    holder_known: bool = False
+
+    @property
+    def card_number(self) -> str | None:
+        return self.certificate.card_number if self.certificate else None
+
+    def purse(self, code: str) -> Purse | None:
+        return next((p for p in self.purses if p.code == code), None)
+
+    def with_holder(self, holder: HolderInfo) -> CardInfo:
+        return dataclasses.replace(
+            self,
+            holder_name=holder.holder_name,
+            purses=holder.purses,
+            quantities=holder.quantities,
+            holder_known=True,
         )
+
+    @property
+    def holder(self) -> HolderInfo:
+        return HolderInfo(self.holder_name, self.purses, self.quantities)
+
+    def encode(self) -> bytes:
+        """The public SELECT answer (the holder's part is never in it)."""
+        out = BinaryWriter().u8(INFO_VERSION).u8(self.state).u8(self.pin_tries_left)
+        out.u32(self.counter).u32(self.last_load_seq).date(self.trusted_date)
+        cert = self.certificate.encode() if self.certificate else b""
+        return out.u8(len(cert)).raw(cert).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> CardInfo:
+        reader = BinaryReader(data)
+        version = reader.u8()
+        if version != INFO_VERSION:
+            raise FormatError(f"unsupported card info version {version}")
+        state = _enum(CardState, reader.u8(), "card state")
+        pin_tries_left, counter, last_load_seq = reader.u8(), reader.u32(), reader.u32()
+        trusted_date = reader.date()
+        cert_len = reader.u8()
+        if cert_len not in (0, CardCertificate.SIZE):
+            raise FormatError(f"card certificate length {cert_len}")
+        certificate = CardCertificate.decode(reader.take(cert_len)) if cert_len else None
+        reader.end()
+        return cls(state, pin_tries_left, counter, last_load_seq, certificate, trusted_date)
 
 
 def _enum(kind: type[_E], value: int, what: str) -> _E:
@@ -269,7 +287,28 @@ class DebitRequest:
 
 
 @dataclass(frozen=True)
+class FindRequest:
+    """FIND TRANSACTION: the terminal that lost an answer asks by its own nonce, without the
+    PIN (only the terminal that made the request knows the nonce)."""
+
+    nonce: bytes
+    expected_counter: int
+
+    def encode(self) -> bytes:
+        return BinaryWriter().raw(self.nonce, NONCE_SIZE).u32(self.expected_counter).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> FindRequest:
+        reader = BinaryReader(data)
+        request = cls(reader.take(NONCE_SIZE), reader.u32())
+        reader.end()
+        return request
+
+
+@dataclass(frozen=True)
 class VoidRequest:
+    """Cancels the card's last debit, made in this same card session (Calypso's undebit)."""
+
     terminal_id: str
     nonce: bytes
     time: int
@@ -292,6 +331,10 @@ class VoidRequest:
         return request
 
 
+LOAD_REQUEST_TAIL = TERMINAL_ID_SIZE + NONCE_SIZE + 4
+"""What a LoadRequest adds after the authorization: terminal id, nonce, time."""
+
+
 @dataclass(frozen=True)
 class LoadRequest:
     authorization: LoadAuthorization
@@ -306,7 +349,7 @@ class LoadRequest:
 
     @classmethod
     def decode(cls, data: bytes) -> LoadRequest:
-        tail = TERMINAL_ID_SIZE + NONCE_SIZE + 4
+        tail = LOAD_REQUEST_TAIL
         if len(data) <= tail:
             raise FormatError("load request too short")
         authorization = LoadAuthorization.decode(data[:-tail])
@@ -400,7 +443,7 @@ class Commands:
 
     @staticmethod
     def verify_pin(pin: str) -> CommandAPDU:
-        return CommandAPDU(CLA_ISO, Ins.VERIFY_PIN, 0x00, 0x80, pin_block(pin))
+        return CommandAPDU(CLA_ISO, Ins.VERIFY_PIN, 0x00, 0x80, pin_block(pin), le=256)
 
     @staticmethod
     def change_pin(old: str, new: str) -> CommandAPDU:
@@ -421,6 +464,10 @@ class Commands:
     @staticmethod
     def get_transaction(counter: int = LAST_TRANSACTION) -> CommandAPDU:
         return CommandAPDU(CLA_PROPRIETARY, Ins.GET_TRANSACTION, 0, 0, _u32(counter), le=256)
+
+    @staticmethod
+    def find_transaction(request: FindRequest) -> CommandAPDU:
+        return CommandAPDU(CLA_PROPRIETARY, Ins.FIND_TRANSACTION, 0, 0, request.encode(), le=256)
 
     @staticmethod
     def block(request: BlockRequest) -> CommandAPDU:

@@ -32,6 +32,7 @@ from drivers.card.errors import (
     CardResponseError,
     CardSessionError,
     CardTerminated,
+    NotAllowed,
     PinFormatError,
     refusal,
 )
@@ -43,6 +44,8 @@ from drivers.card.protocol import (
     CardState,
     Commands,
     DebitRequest,
+    FindRequest,
+    HolderInfo,
     Ins,
     LoadRequest,
     Personalization,
@@ -88,7 +91,9 @@ class CardSession:
         self.certificate: CardCertificate | None = None
         """The card's certificate once :meth:`read_card` verified it."""
         self._counter = 0
-        self._balances: dict[str, int] = {}
+        self._balances: dict[str, int] | None = None
+        self.session_debit: DebitProof | None = None
+        """The debit made in this card session, while the card may still cancel it."""
 
     # --- reading the card -----------------------------------------------------------------
 
@@ -100,7 +105,8 @@ class CardSession:
         info = self._decode(CardInfo.decode, response.data, "card info")
         self.info, self.certificate = info, None
         self._counter = info.counter
-        self._balances = {purse.code: purse.balance for purse in info.purses}
+        self._balances = None  # the holder's part comes with the PIN
+        self.session_debit = None
         return info
 
     def read_card(self, today: dt.date) -> CardInfo:
@@ -136,10 +142,18 @@ class CardSession:
 
     # --- PIN ------------------------------------------------------------------------------
 
-    def verify_pin(self, pin: str) -> None:
-        """Raises WrongPin (with ``tries_left``), PinBlocked, CardBlocked..., or succeeds."""
+    def verify_pin(self, pin: str) -> CardInfo:
+        """The card with its holder's part (name, purses, quantity counters), which the card
+        tells only after the right PIN. Raises WrongPin (with ``tries_left``), PinBlocked,
+        CardBlocked..."""
         command = self._pin_command(lambda: Commands.verify_pin(pin))
-        self._expect_ok(self._send(command, "the PIN"), "the PIN")
+        response = self._expect_ok(self._send(command, "the PIN"), "the PIN")
+        holder = self._decode(HolderInfo.decode, response.data, "holder data")
+        if self.info is None:
+            raise CardSessionError("read the card (read_card) before the PIN")
+        self.info = self.info.with_holder(holder)
+        self._balances = {purse.code: purse.balance for purse in holder.purses}
+        return self.info
 
     def pin_status(self) -> PinStatus:
         status = CommandAPDU(CLA_ISO, Ins.VERIFY_PIN, 0x00, 0x80)
@@ -185,13 +199,17 @@ class CardSession:
             "debit quantities differ",
         )
         self._advance(proof.counter)
-        for movement in proof.purses:
-            self._check_balance(movement.code, movement.balance_after, -movement.amount)
+        self._check_balances(proof.balances(), {p.code: -p.amount for p in proof.purses})
+        self.session_debit = proof
         return proof
 
     def void(self, request: VoidRequest, original: DebitProof | None = None) -> VoidProof:
-        """Voids a logged debit; with ``original`` the amounts are checked against it too."""
+        """Cancels the debit made in this card session (the card refuses any other); with
+        ``original`` the amounts are checked against it too."""
         certificate = self._certified()
+        if self.session_debit is None or request.original_counter != self.session_debit.counter:
+            # The card would refuse too (6985): only this session's own last debit.
+            raise NotAllowed(SW.CONDITIONS_NOT_SATISFIED, "the cancellation (not this session)")
         response = self._expect_ok(self._send(Commands.void(request), "the void"), "the void")
         proof = self._decode(VoidProof.decode, response.data, "void proof")
         self._check_signed(proof, certificate, "void proof")
@@ -209,8 +227,8 @@ class CardSession:
                 "void amounts differ from the original debit",
             )
         self._advance(proof.counter)
-        for movement in proof.purses:
-            self._check_balance(movement.code, movement.balance_after, movement.amount)
+        self._check_balances(proof.balances(), {p.code: p.amount for p in proof.purses})
+        self.session_debit = None
         return proof
 
     def load(self, request: LoadRequest) -> LoadReceipt:
@@ -231,9 +249,10 @@ class CardSession:
             "load receipt is for another authorization",
         )
         self._advance(receipt.counter)
-        self._check_balance(
-            receipt.purse_code, receipt.balance_after, receipt.amount - receipt.expired_swept
+        self._check_balances(
+            receipt.balances(), {receipt.purse_code: receipt.amount - receipt.expired_swept}
         )
+        self.session_debit = None
         return receipt
 
     def block(self, request: BlockRequest) -> BlockReceipt:
@@ -254,7 +273,8 @@ class CardSession:
     # --- the log and recovery -------------------------------------------------------------
 
     def get_transaction(self, counter: int = LAST_TRANSACTION) -> CardTransaction:
-        """A logged transaction by card counter (0: the last), signature verified."""
+        """A logged transaction by card counter (0: the last), signature verified. The card
+        answers only after the holder's PIN in this session (PinRequired otherwise)."""
         certificate = self._certified()
         what = "the transaction log"
         response = self._expect_ok(self._send(Commands.get_transaction(counter), what), what)
@@ -264,30 +284,28 @@ class CardSession:
             _require(message.counter == counter, "the card returned another transaction")
         return message
 
-    def find_transaction(self, nonce: bytes, counter: int | None = None) -> CardTransaction | None:
+    def find_transaction(self, nonce: bytes, counter: int) -> CardTransaction | None:
         """The logged transaction a terminal made with ``nonce``, or None: the card never
-        applied it. Use after a tear, in a new session, after :meth:`read_card`.
+        applied it. Use after a tear, in a new session, after :meth:`read_card`; needs no PIN
+        (only the terminal that made the request knows its nonce).
 
-        With ``counter`` (the card counter the transaction would carry: the counter read before
-        sending it, plus one) this is a single GET TRANSACTION; without it the log is scanned
-        from the newest entry back.
-
-        Raises :class:`TransactionNotFound` when the card has counted past the transaction but
-        its log no longer holds it (the holder made more transactions since than the log
-        keeps): then nobody can tell whether it ran, and the caller must not guess.
+        ``counter`` is the card counter the transaction would carry (the counter read before
+        sending it, plus one). Raises :class:`TransactionNotFound` when the card has counted past
+        it but its log no longer reaches back that far: then nobody at the counter can tell
+        whether it ran, and the caller must not guess (the host can: docs/card-protocol.md).
         """
-        self._certified()
-        if counter is not None:
-            candidates = range(counter, counter - 1, -1)
-        else:
-            candidates = range(self._counter, max(0, self._counter - MIN_LOG_ENTRIES), -1)
-        for candidate in candidates:
-            if candidate <= 0 or candidate > self._counter:
-                return None
-            message = self.get_transaction(candidate)
-            if message.nonce == nonce:
-                return message
-        return None
+        certificate = self._certified()
+        if counter > self._counter:
+            return None  # the card has not counted that far: it never ran
+        what = "the transaction search"
+        response = self._send(Commands.find_transaction(FindRequest(nonce, counter)), what)
+        if response.sw == SW.RECORD_NOT_FOUND:
+            return None
+        self._expect_ok(response, what)
+        message = self._decode(decode_card_transaction, response.data, "logged transaction")
+        self._check_signed(message, certificate, "logged transaction")
+        _require(message.nonce == nonce, "the card returned another transaction")
+        return message
 
     # --- issuance -------------------------------------------------------------------------
 
@@ -339,10 +357,16 @@ class CardSession:
         _require(counter == self._counter + 1, f"card counter jumped to {counter}")
         self._counter = counter
 
-    def _check_balance(self, code: str, balance_after: int, delta: int) -> None:
-        before = self._balances.get(code, 0)
-        _require(before + delta == balance_after, f"purse {code} balance does not add up")
-        self._balances[code] = balance_after
+    def _check_balances(self, after: Mapping[str, int], deltas: Mapping[str, int]) -> None:
+        """Every purse's balance after = before + what moved (known once the PIN told the
+        balances; before that, e.g. a load at presentation, the proof's own figures stand)."""
+        if self._balances is not None:
+            before = self._balances
+            _require(set(after) == set(before) | set(deltas), "the card's purses do not add up")
+            for code, balance in after.items():
+                expected = before.get(code, 0) + deltas.get(code, 0)
+                _require(balance == expected, f"purse {code} balance does not add up")
+        self._balances = dict(after)
 
 
 def _require(condition: bool, message: str) -> None:

@@ -187,6 +187,17 @@ class Journal(OutboxMixin, ReceiptsMixin, AuditMixin):
             ).fetchone()
         return None if row is None else _intent(row)
 
+    def relayed_loads(self, card_number: str) -> set[bytes]:
+        """The load requests already relayed to this card and settled (applied or refused):
+        a load is never offered to the card twice by the same terminal."""
+        with self._reading_direct() as driver:
+            rows = driver.execute(
+                "SELECT request FROM intents WHERE card_number = ? AND kind = 'load'"
+                " AND status IN ('completed', 'aborted')",
+                (card_number,),
+            ).fetchall()
+        return {bytes(row[0]) for row in rows}
+
     def open_intents(self, card_number: str | None = None) -> list[Intent]:
         """Intents neither completed nor aborted (open or unresolved), oldest first; only
         those of ``card_number`` when given (every sale asks this, so it is one indexed query)."""

@@ -9,6 +9,7 @@ docs/card-protocol.md is the reference for every rule here.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable
@@ -20,11 +21,12 @@ from drivers.card.protocol import (
     AID,
     CLA_ISO,
     CLA_PROPRIETARY,
-    NO_TRANSACTION,
     BlockRequest,
     CardInfo,
     CardState,
     DebitRequest,
+    FindRequest,
+    HolderInfo,
     Ins,
     LoadRequest,
     Personalization,
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 PIN_BLOCK_SIZE = 8
+FIND_REQUEST_SIZE = 20
 SEED_SIZE = 32
 
 _STATE_REFUSAL = {
@@ -62,6 +65,14 @@ class Outcome:
     pin_verified: bool
     crypto_ops: int = 0
     """Public-key operations the command needed (signatures, verifications, key generation)."""
+    holder_verified: bool = False
+    """The PIN was right once in this session: the log may be read (a debit consumes
+    ``pin_verified``, not this)."""
+    session_debit: int | None = None
+    """The counter of a debit made in this session that may still be cancelled."""
+    staged: CardData | None = None
+    """State written *before* the command does its work (the PIN try counter, decremented
+    before the PIN is compared): a card torn at the right instant cannot save a wrong try."""
 
     @property
     def sw(self) -> int:
@@ -71,6 +82,13 @@ class Outcome:
 _Handler = Callable[["CardApplet", CommandAPDU], Outcome]
 
 
+class _Keep:
+    """Marker: the command leaves the session's cancellable debit as it is."""
+
+
+_KEEP = _Keep()
+
+
 class CardApplet:
     """The card application of one card for one power-on session."""
 
@@ -78,14 +96,18 @@ class CardApplet:
         self.data = data
         self.selected = False
         self.pin_verified = False
+        self.holder_verified = False
+        self.session_debit: int | None = None
         self._random_bytes = random_bytes
         self._key: SigningKey | None = None
         self._key_seed: bytes | None = None
 
     def power_on(self) -> None:
-        """A reset or a new power-on: nothing selected, no PIN verified."""
+        """A reset or a new power-on: nothing selected, no PIN verified, nothing cancellable."""
         self.selected = False
         self.pin_verified = False
+        self.holder_verified = False
+        self.session_debit = None
 
     def commit(self, outcome: Outcome) -> None:
         """Adopts the outcome once its state is safely stored."""
@@ -93,6 +115,8 @@ class CardApplet:
             self.data = outcome.data
         self.selected = outcome.selected
         self.pin_verified = outcome.pin_verified
+        self.holder_verified = outcome.holder_verified
+        self.session_debit = outcome.session_debit
 
     def process(self, raw: bytes) -> Outcome:
         try:
@@ -133,13 +157,22 @@ class CardApplet:
         selected: bool | None = None,
         pin_verified: bool | None = None,
         crypto_ops: int = 0,
+        holder_verified: bool | None = None,
+        session_debit: int | _Keep | None = _KEEP,
+        staged: CardData | None = None,
     ) -> Outcome:
+        if selected is False:  # a new selection (or none) ends the card session
+            pin_verified = holder_verified = False
+            session_debit = None
         return Outcome(
             response=payload + sw.to_bytes(2, "big"),
             data=data,
             selected=self.selected if selected is None else selected,
             pin_verified=self.pin_verified if pin_verified is None else pin_verified,
             crypto_ops=crypto_ops,
+            holder_verified=self.holder_verified if holder_verified is None else holder_verified,
+            session_debit=self.session_debit if isinstance(session_debit, _Keep) else session_debit,
+            staged=staged,
         )
 
     def _require(self, *states: CardState) -> None:
@@ -177,16 +210,19 @@ class CardApplet:
             counter=data.counter,
             last_load_seq=data.last_load_seq,
             certificate=data.certificate,
-            holder_name=data.holder_name,
-            purses=data.purses,
-            quantities=data.quantities,
-            last_transaction=data.last_transaction or NO_TRANSACTION,
+            trusted_date=data.trusted_date,
         )
         sw = {
             CardState.BLOCKED: SW.CARD_BLOCKED,
             CardState.TERMINATED: SW.CARD_TERMINATED,
         }.get(data.state, SW.OK)
-        return self._answer(sw, info.encode(), selected=True, pin_verified=False)
+        # A new session: nothing verified, nothing cancellable.
+        return Outcome(
+            response=info.encode() + sw.to_bytes(2, "big"),
+            data=None,
+            selected=True,
+            pin_verified=False,
+        )
 
     def _verify_pin(self, command: CommandAPDU) -> Outcome:
         self._require(CardState.ACTIVE)
@@ -197,19 +233,25 @@ class CardApplet:
         if len(command.data) != PIN_BLOCK_SIZE:
             return self._answer(SW.WRONG_LENGTH)
         pin = self._decode(pin_from_block, command.data)
-        return self._check_pin(pin)
+        checked = self._check_pin(pin)
+        if checked.sw != SW.OK:
+            return checked
+        # The holder's part of the card is told only now, to whoever knows the PIN.
+        holder = HolderInfo(self.data.holder_name, self.data.purses, self.data.quantities)
+        return dataclasses.replace(checked, response=holder.encode() + checked.response)
 
     def _check_pin(self, pin: str) -> Outcome:
+        """Decrement before compare: the try is spent (``staged``, written first) before the
+        PIN is compared, and given back only by the second write of a right PIN."""
         data = self.data
+        spent = data.replace(pin_tries_left=data.pin_tries_left - 1)
         if data.pin_matches(pin):
-            if data.pin_tries_left == data.pin_max_tries:
-                return self._answer(SW.OK, pin_verified=True)
             reset = data.replace(pin_tries_left=data.pin_max_tries)
-            return self._answer(SW.OK, data=reset, pin_verified=True)
-        left = data.pin_tries_left - 1
-        return self._answer(
-            wrong_pin(left), data=data.replace(pin_tries_left=left), pin_verified=False
-        )
+            return self._answer(
+                SW.OK, data=reset, staged=spent, pin_verified=True, holder_verified=True
+            )
+        left = spent.pin_tries_left
+        return self._answer(wrong_pin(left), data=spent, staged=spent, pin_verified=False)
 
     def _change_pin(self, command: CommandAPDU) -> Outcome:
         self._require(CardState.ACTIVE)
@@ -225,7 +267,9 @@ class CardApplet:
         data = self.data.replace(
             pin_hash=pin_digest(self.data.pin_salt, new), pin_tries_left=self.data.pin_max_tries
         )
-        return self._answer(SW.OK, data=data, pin_verified=True)
+        return self._answer(
+            SW.OK, data=data, staged=checked.staged, pin_verified=True, holder_verified=True
+        )
 
     def _debit(self, command: CommandAPDU) -> Outcome:
         self._require(CardState.ACTIVE)
@@ -235,20 +279,28 @@ class CardApplet:
             return self._answer(SW.PIN_REQUIRED)
         request = self._decode(DebitRequest.decode, command.data)
         data, proof = operations.debit(self.data, request, self._signing_key())
-        # One PIN, one debit: the holder approves each payment.
-        return self._answer(SW.OK, proof.encode(), data=data, pin_verified=False, crypto_ops=1)
+        # One PIN, one debit: the holder approves each payment. The debit may be cancelled
+        # in this session only, before anything else happens.
+        return self._answer(
+            SW.OK,
+            proof.encode(),
+            data=data,
+            pin_verified=False,
+            crypto_ops=1,
+            session_debit=proof.counter,
+        )
 
     def _void(self, command: CommandAPDU) -> Outcome:
         self._require(CardState.ACTIVE)
         request = self._decode(VoidRequest.decode, command.data)
-        data, proof = operations.void(self.data, request, self._signing_key())
-        return self._answer(SW.OK, proof.encode(), data=data, crypto_ops=1)
+        data, proof = operations.void(self.data, request, self._signing_key(), self.session_debit)
+        return self._answer(SW.OK, proof.encode(), data=data, crypto_ops=1, session_debit=None)
 
     def _load(self, command: CommandAPDU) -> Outcome:
         self._require(CardState.ACTIVE)
         request = self._decode(LoadRequest.decode, command.data)
         data, receipt = operations.load(self.data, request, self._signing_key())
-        return self._answer(SW.OK, receipt.encode(), data=data, crypto_ops=2)
+        return self._answer(SW.OK, receipt.encode(), data=data, crypto_ops=2, session_debit=None)
 
     def _block(self, command: CommandAPDU) -> Outcome:
         self._require(CardState.ACTIVE, CardState.BLOCKED)
@@ -257,14 +309,33 @@ class CardApplet:
         return self._answer(SW.OK, receipt.encode(), data=data, crypto_ops=2)
 
     def _get_transaction(self, command: CommandAPDU) -> Outcome:
+        """The log by counter: the holder's history, after the PIN in this session only."""
         if len(command.data) != 4:
             return self._answer(SW.WRONG_LENGTH)
+        if not self.holder_verified:
+            return self._answer(SW.PIN_REQUIRED)
         counter = BinaryReader(command.data).u32()
         log_ = self.data.log
         entry = (log_[-1] if log_ else None) if counter == 0 else self.data.find_log(counter)
         if entry is None:
             return self._answer(SW.RECORD_NOT_FOUND)
         return self._answer(SW.OK, entry.raw)
+
+    def _find_transaction(self, command: CommandAPDU) -> Outcome:
+        """The logged message with the asker's own nonce (any state, no PIN): 6A83 when the
+        card provably never applied it, 9405 when its log no longer reaches back that far."""
+        if len(command.data) != FIND_REQUEST_SIZE:
+            return self._answer(SW.WRONG_LENGTH)
+        request = self._decode(FindRequest.decode, command.data)
+        log_ = self.data.log
+        entry = next((e for e in log_ if e.message.nonce == request.nonce), None)
+        if entry is not None:
+            return self._answer(SW.OK, entry.raw)
+        if self.data.counter < request.expected_counter:
+            return self._answer(SW.RECORD_NOT_FOUND)
+        if log_ and log_[0].counter <= request.expected_counter:
+            return self._answer(SW.RECORD_NOT_FOUND)  # its counter went to another transaction
+        return self._answer(SW.OUT_OF_LOG)
 
     def _generate_key(self, command: CommandAPDU) -> Outcome:
         if command.data:
@@ -301,6 +372,7 @@ _COMMANDS: dict[int, tuple[int, tuple[int, int], _Handler]] = {
     Ins.LOAD: (CLA_PROPRIETARY, (0, 0), CardApplet._load),
     Ins.VOID: (CLA_PROPRIETARY, (0, 0), CardApplet._void),
     Ins.GET_TRANSACTION: (CLA_PROPRIETARY, (0, 0), CardApplet._get_transaction),
+    Ins.FIND_TRANSACTION: (CLA_PROPRIETARY, (0, 0), CardApplet._find_transaction),
     Ins.BLOCK: (CLA_PROPRIETARY, (0, 0), CardApplet._block),
     Ins.GENERATE_KEY: (CLA_PROPRIETARY, (0, 0), CardApplet._generate_key),
     Ins.PERSONALIZE: (CLA_PROPRIETARY, (0, 0), CardApplet._personalize),

@@ -167,6 +167,16 @@ class SimulatedCard:
                     return armed.fault
         return None
 
+    def _store(self, data: CardData) -> bool:
+        if self.store is None:
+            return True
+        try:
+            self.store.save(data)
+        except OSError:
+            log.exception("cannot write card state %s", self.store.path)
+            return False
+        return True
+
     def exchange(self, apdu: bytes, removed: threading.Event | None = None) -> Exchange:
         """Processes one command APDU; ``removed`` is set if the card is pulled meanwhile."""
         start = time.perf_counter()
@@ -181,6 +191,12 @@ class SimulatedCard:
         if fault is Fault.BEFORE:
             return Exchange(None, leaves_field=True)
         outcome = self.applet.process(apdu)
+        if outcome.staged is not None:
+            # Written before the work (the PIN try, spent before the compare): a card torn
+            # from here on keeps it.
+            if not self._store(outcome.staged):
+                return Exchange(SW.INTERNAL_ERROR.to_bytes(2, "big"), leaves_field=False)
+            self.applet.data = outcome.staged
         delay = self.latency.of(outcome)
         if delay > 0:
             if removed is None:
@@ -189,12 +205,8 @@ class SimulatedCard:
                 return Exchange(None, leaves_field=True)  # power lost before the write
         if removed is not None and removed.is_set():
             return Exchange(None, leaves_field=True)
-        if outcome.data is not None and self.store is not None:
-            try:
-                self.store.save(outcome.data)
-            except OSError:
-                log.exception("cannot write card state %s", self.store.path)
-                return Exchange(SW.INTERNAL_ERROR.to_bytes(2, "big"), leaves_field=False)
+        if outcome.data is not None and not self._store(outcome.data):
+            return Exchange(SW.INTERNAL_ERROR.to_bytes(2, "big"), leaves_field=False)
         self.applet.commit(outcome)
         if fault is Fault.DURING:
             return Exchange(None, leaves_field=True)

@@ -33,6 +33,10 @@ class IssuanceError(Exception):
     """The card cannot be issued (not blank, wrong answer...)."""
 
 
+BLOCK_ORDER_DAYS = 90
+"""How long a block order stays valid (the host renews the order of a card still hotlisted)."""
+
+
 @dataclass(frozen=True)
 class IssuerKeys:
     """The issuer CA (certifies cards) and authority (signs loads and block orders)."""
@@ -79,6 +83,8 @@ class IssuerKeys:
         amount: int,
         expiry: dt.date,
         issued: dt.date,
+        *,
+        refund_of: int = 0,
     ) -> LoadAuthorization:
         return LoadAuthorization(
             card_number=card_number,
@@ -88,14 +94,19 @@ class IssuerKeys:
             expiry=expiry,
             issued=issued,
             issuer_key_id=self.authority.key_id,
+            purpose=LoadAuthorization.REFUND if refund_of else LoadAuthorization.BENEFIT,
+            refund_of=refund_of,
         ).signed_by(self.authority)
 
-    def block_order(self, card_number: str, reason: int, issued: dt.date) -> BlockOrder:
+    def block_order(
+        self, card_number: str, reason: int, issued: dt.date, valid_days: int = BLOCK_ORDER_DAYS
+    ) -> BlockOrder:
         return BlockOrder(
             card_number=card_number,
             reason=reason,
             issued=issued,
             issuer_key_id=self.authority.key_id,
+            valid_until=issued + dt.timedelta(days=valid_days),
         ).signed_by(self.authority)
 
 

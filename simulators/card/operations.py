@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from drivers.card.apdu import SW
 from drivers.card.protocol import (
+    LOAD_WINDOW,
     BlockRequest,
     CardState,
     DebitRequest,
@@ -27,6 +28,7 @@ from ledger.cardproofs import (
     DebitProof,
     LoadAuthorization,
     LoadReceipt,
+    PurseBalance,
     PurseMovement,
     QuantityMovement,
     VoidProof,
@@ -64,6 +66,11 @@ def _period(unix_time: int) -> int:
         raise Refusal(SW.WRONG_DATA) from exc
 
 
+def _others(purses: tuple[Purse, ...], moved: set[str]) -> tuple[PurseBalance, ...]:
+    """The balances of the purses a transaction did not move, in card order."""
+    return tuple(PurseBalance(p.code, p.balance) for p in purses if p.code not in moved)
+
+
 def debit(data: CardData, request: DebitRequest, key: SigningKey) -> tuple[CardData, DebitProof]:
     codes = [code for code, _ in request.amounts]
     categories = [category for category, _ in request.quantities]
@@ -75,6 +82,8 @@ def debit(data: CardData, request: DebitRequest, key: SigningKey) -> tuple[CardD
         raise Refusal(SW.WRONG_DATA)
     period = _period(request.time)
     day = business_date(request.time)
+    if day < data.trusted_date:
+        raise Refusal(SW.BEFORE_TRUSTED_DATE)  # a clock set back behind what the issuer said
     purses = {purse.code: purse for purse in data.purses}
     for code, amount in request.amounts:
         purse = purses.get(code)
@@ -99,6 +108,7 @@ def debit(data: CardData, request: DebitRequest, key: SigningKey) -> tuple[CardD
         basket_digest=request.basket_digest,
         purses=tuple(movements),
         quantities=quantity_moves,
+        others=_others(data.purses, set(codes)),
     ).signed_by(key)
     new_purses = tuple(purses[purse.code] for purse in data.purses)
     return data.replace(purses=new_purses, quantities=quantities).with_log(proof), proof
@@ -139,24 +149,32 @@ def _count(
     return tuple(slots), tuple(moves)
 
 
-def void(data: CardData, request: VoidRequest, key: SigningKey) -> tuple[CardData, VoidProof]:
-    entry = data.find_log(request.original_counter)
-    if entry is None or not isinstance(entry.message, DebitProof):
-        raise Refusal(SW.RECORD_NOT_FOUND)
+def void(
+    data: CardData, request: VoidRequest, key: SigningKey, session_debit: int | None
+) -> tuple[CardData, VoidProof]:
+    """Cancels the card's last debit if it was made in this card session (``session_debit``,
+    kept in RAM and lost at SELECT, reset or power-off) by the same terminal: no value can enter
+    the card this way that did not leave it moments before in front of the holder (M1)."""
+    entry = data.log[-1] if data.log else None
+    if (
+        session_debit is None
+        or entry is None
+        or entry.counter != session_debit
+        or request.original_counter != session_debit
+        or not isinstance(entry.message, DebitProof)
+    ):
+        raise Refusal(SW.CONDITIONS_NOT_SATISFIED)
     original = entry.message
     if original.terminal_id != request.terminal_id:
-        raise Refusal(SW.CONDITIONS_NOT_SATISFIED)
-    if any(
-        isinstance(e.message, VoidProof) and e.message.original_counter == original.counter
-        for e in data.log
-    ):
         raise Refusal(SW.CONDITIONS_NOT_SATISFIED)
     purses = {purse.code: purse for purse in data.purses}
     movements = []
     for movement in original.purses:
         purse = purses.get(movement.code)
-        if purse is None or purse.balance + movement.amount > MAX_AMOUNT:
+        if purse is None:
             raise Refusal(SW.INTERNAL_ERROR)
+        if purse.balance + movement.amount > MAX_BALANCE:
+            raise Refusal(SW.BALANCE_LIMIT)
         purses[movement.code] = Purse(purse.code, purse.balance + movement.amount, purse.expiry)
         movements.append(PurseMovement(purse.code, movement.amount, purses[purse.code].balance))
     counters = list(data.quantities)
@@ -187,6 +205,7 @@ def void(data: CardData, request: VoidRequest, key: SigningKey) -> tuple[CardDat
         original_counter=original.counter,
         purses=tuple(movements),
         quantities=tuple(quantity_moves),
+        others=_others(data.purses, {m.code for m in movements}),
     ).signed_by(key)
     new_purses = tuple(purses[purse.code] for purse in data.purses)
     new = data.replace(purses=new_purses, quantities=tuple(counters))
@@ -201,13 +220,36 @@ def _check_issuer(data: CardData, order: LoadAuthorization | BlockOrder) -> None
         raise Refusal(SW.WRONG_CARD)
 
 
+def _load_unused(data: CardData, load_seq: int) -> bool:
+    if load_seq > data.last_load_seq:
+        return True
+    behind = data.last_load_seq - load_seq  # 0 is the newest applied load itself
+    return 1 <= behind <= LOAD_WINDOW and not data.load_window >> (behind - 1) & 1
+
+
+def _mark_load_used(data: CardData, load_seq: int) -> tuple[int, int]:
+    """(last_load_seq, load_window) once ``load_seq`` is applied."""
+    if load_seq > data.last_load_seq:
+        shift = load_seq - data.last_load_seq
+        # The old newest load becomes bit shift-1; bits that fall past the window are forgotten.
+        window = (data.load_window << shift) | (1 << (shift - 1) if data.last_load_seq else 0)
+        return load_seq, window & ((1 << LOAD_WINDOW) - 1)
+    behind = data.last_load_seq - load_seq
+    return data.last_load_seq, data.load_window | 1 << (behind - 1)
+
+
 def load(data: CardData, request: LoadRequest, key: SigningKey) -> tuple[CardData, LoadReceipt]:
     auth = request.authorization
     _check_issuer(data, auth)
-    if auth.load_seq <= data.last_load_seq:
+    if not _load_unused(data, auth.load_seq) or auth.load_seq == 0:
         raise Refusal(SW.REPLAYED_AUTHORIZATION)
     if auth.amount == 0:
         raise Refusal(SW.WRONG_DATA)
+    # Expiry is judged on the latest date the issuer has vouched for, never on an old
+    # authorization's own date: a load relayed late must not revive value that had expired.
+    trusted = max(data.trusted_date, auth.issued)
+    if auth.expiry < trusted:
+        raise Refusal(SW.PURSE_EXPIRED)
     purses = list(data.purses)
     index = next((i for i, p in enumerate(purses) if p.code == auth.purse_code), None)
     swept = 0
@@ -216,12 +258,18 @@ def load(data: CardData, request: LoadRequest, key: SigningKey) -> tuple[CardDat
             raise Refusal(SW.NO_FREE_PURSE)
         purses.append(Purse(auth.purse_code, 0, auth.expiry))
         index = len(purses) - 1
-    elif purses[index].expired_on(auth.issued):
+    elif purses[index].expired_on(trusted):
         swept = purses[index].balance
     balance = purses[index].balance - swept + auth.amount
     if balance > MAX_BALANCE:
         raise Refusal(SW.BALANCE_LIMIT)
-    purses[index] = Purse(auth.purse_code, balance, auth.expiry)
+    expiry = (
+        auth.expiry
+        if swept or index == len(data.purses)
+        else max(auth.expiry, purses[index].expiry)
+    )
+    purses[index] = Purse(auth.purse_code, balance, expiry)
+    last_load_seq, window = _mark_load_used(data, auth.load_seq)
     receipt = LoadReceipt(
         card_number=auth.card_number,
         counter=_next_counter(data),
@@ -233,15 +281,21 @@ def load(data: CardData, request: LoadRequest, key: SigningKey) -> tuple[CardDat
         amount=auth.amount,
         expired_swept=swept,
         balance_after=balance,
-        expiry=auth.expiry,
+        expiry=expiry,
+        others=_others(tuple(purses), {auth.purse_code}),
     ).signed_by(key)
-    new = data.replace(purses=tuple(purses), last_load_seq=auth.load_seq)
+    new = data.replace(
+        purses=tuple(purses), last_load_seq=last_load_seq, load_window=window, trusted_date=trusted
+    )
     return new.with_log(receipt), receipt
 
 
 def block(data: CardData, request: BlockRequest, key: SigningKey) -> tuple[CardData, BlockReceipt]:
     order = request.order
     _check_issuer(data, order)
+    trusted = max(data.trusted_date, order.issued)
+    if order.valid_until < trusted:
+        raise Refusal(SW.ORDER_EXPIRED)
     receipt = BlockReceipt(
         card_number=order.card_number,
         counter=data.counter,
@@ -249,4 +303,4 @@ def block(data: CardData, request: BlockRequest, key: SigningKey) -> tuple[CardD
         time=request.time,
         reason=order.reason,
     ).signed_by(key)
-    return data.replace(state=CardState.BLOCKED), receipt
+    return data.replace(state=CardState.BLOCKED, trusted_date=trusted), receipt

@@ -18,8 +18,8 @@ from typing import Any
 
 from drivers.card.protocol import (
     MAX_NAME_BYTES,
+    NO_DATE,
     CardState,
-    LastTransaction,
     Purse,
     QuantityCounter,
     TransactionKind,
@@ -38,7 +38,7 @@ from ledger.cardproofs import (
 )
 from ledger.crypto import PUBLIC_KEY_SIZE, SigningKey
 
-FILE_FORMAT = "ssn-card-sim/1"
+FILE_FORMAT = "ssn-card-sim/2"
 LOG_SIZE = 16
 """The card keeps the signed messages of its last 16 transactions."""
 MAX_BALANCE = 10_000_000
@@ -81,10 +81,6 @@ class LogEntry:
     def counter(self) -> int:
         return self.message.counter
 
-    @property
-    def summary(self) -> LastTransaction:
-        return LastTransaction(transaction_kind(self.message), self.counter, self.message.nonce)
-
 
 @dataclass(frozen=True)
 class CardData:
@@ -101,6 +97,11 @@ class CardData:
     pin_tries_left: int = 0
     counter: int = 0
     last_load_seq: int = 0
+    load_window: int = 0
+    """Bit i set: load ``last_load_seq - 1 - i`` was applied (a 32-load replay window, so a
+    load relayed after a newer one still applies once)."""
+    trusted_date: dt.date = NO_DATE
+    """The latest date seen in an issuer-signed message; debits dated before it are refused."""
     purses: tuple[Purse, ...] = ()
     quantities: tuple[QuantityCounter, ...] = ()
     log: tuple[LogEntry, ...] = ()
@@ -120,10 +121,6 @@ class CardData:
     def signing_key(self) -> SigningKey | None:
         return SigningKey.from_seed(self.key_seed) if self.key_seed else None
 
-    @property
-    def last_transaction(self) -> LastTransaction | None:
-        return self.log[-1].summary if self.log else None
-
     def find_log(self, counter: int) -> LogEntry | None:
         return next((entry for entry in self.log if entry.counter == counter), None)
 
@@ -140,6 +137,8 @@ class CardData:
             "holder_name": self.holder_name,
             "counter": self.counter,
             "last_load_seq": self.last_load_seq,
+            "load_window": self.load_window,
+            "trusted_date": self.trusted_date.isoformat(),
             "purses": [
                 {"code": p.code, "balance": p.balance, "expiry": p.expiry.isoformat()}
                 for p in self.purses
@@ -216,6 +215,8 @@ def _from_json(value: Any) -> CardData:
         pin_tries_left=_int(value["pin_tries_left"], 0, 15),
         counter=_int(value["counter"]),
         last_load_seq=_int(value["last_load_seq"]),
+        load_window=_int(value["load_window"]),
+        trusted_date=dt.date.fromisoformat(value["trusted_date"]),
         purses=purses,
         quantities=tuple(quantities),
         log=log,
@@ -261,6 +262,7 @@ def describe(data: CardData) -> dict[str, Any]:
         "pin_max_tries": data.pin_max_tries,
         "counter": data.counter,
         "last_load_seq": data.last_load_seq,
+        "trusted_date": data.trusted_date.isoformat(),
         "purses": [
             {"code": p.code, "balance": p.balance, "expiry": p.expiry.isoformat()}
             for p in data.purses

@@ -98,29 +98,16 @@ def describe(
     info: CardInfo, reader: str, atr: bytes, ca_keys: dict[bytes, bytes], today: dt.date
 ) -> dict[str, Any]:
     certificate = info.certificate
-    last = info.last_transaction
+    # Only what the card tells any reader: the holder's name, purses and history need the PIN.
     return {
         "reader": reader,
         "atr": atr.hex().upper(),
         "card_number": mask_card_number(certificate.card_number) if certificate else None,
-        "holder_name": info.holder_name,
         "state": info.state.name,
         "pin_tries_left": info.pin_tries_left,
         "counter": info.counter,
         "last_load_seq": info.last_load_seq,
-        "purses": [
-            {
-                "code": purse.code,
-                "balance": purse.balance,
-                "expiry": purse.expiry.isoformat(),
-                "expired": purse.expired_on(today),
-            }
-            for purse in info.purses
-        ],
-        "quantities": [
-            {"category": q.category, "period": q.period, "used": q.used} for q in info.quantities
-        ],
-        "last_transaction": {"kind": last.kind.name, "counter": last.counter},
+        "trusted_date": info.trusted_date.isoformat(),
         "certificate": {
             "valid_until": certificate.valid_until.isoformat() if certificate else None,
             "issuer_key_id": certificate.issuer_key_id.hex() if certificate else None,
@@ -132,12 +119,8 @@ def describe(
 def _print_text(report: dict[str, Any]) -> None:
     print(f"Reader:      {report['reader']}")
     print(f"Card:        {report['card_number'] or '(blank card)'}")
-    print(f"Holder:      {report['holder_name']}")
     print(f"State:       {report['state']}")
     print(f"Certificate: {report['certificate']['status']}")
     print(f"PIN tries:   {report['pin_tries_left']}")
     print(f"Counter:     {report['counter']}")
-    for purse in report["purses"]:
-        expired = " (expired)" if purse["expired"] else ""
-        rupiah = f"{purse['balance']:,}".replace(",", ".")
-        print(f"Purse {purse['code']}:  Rp{rupiah} until {purse['expiry']}{expired}")
+    print("Holder, purses and history: only with the holder's PIN (ssn-terminal balance)")

@@ -1,4 +1,4 @@
-"""``ssn-terminal sale | balance | void | day-close``: card operations run headless.
+"""``ssn-terminal sale | balance | day-close``: card operations run headless.
 
 What tests, the fleet driver and automation use; the cashier app calls the same engine.
 Exit codes: 0 done, 10 refused (nothing moved), 11 unresolved (present the same card again),
@@ -10,14 +10,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import re
-import uuid
 from typing import Any
 
 from ledger.cli_support import UserError
 from terminal.basket import ScannedItem
 from terminal.cli.runtime import add_card_arguments, card_in_reader, open_till, report
 from terminal.home import add_data_dir_argument
-from terminal.sale import balance_inquiry, close_day, sell, void_sale
+from terminal.sale import Status, balance_inquiry, close_day, sell, void_sale
 
 _ITEM = re.compile(r"(?P<gtin>\d{4,14})(?:[xX*](?P<qty>\d{1,4}))?")
 
@@ -46,6 +45,15 @@ def register(subparsers: Any) -> None:
     sale.add_argument("--pin", required=True, help="the holder's PIN")
     sale.add_argument("--cashier", default="kasir", help="who is at the till")
     sale.add_argument("--cash", action="store_true", help="the holder pays what the card cannot")
+    sale.add_argument(
+        "--cancel",
+        action="store_true",
+        help="cancel the sale at once, card still in the reader (needs --supervisor-pin); "
+        "later, only a refund at the host gives money back",
+    )
+    sale.add_argument("--supervisor-pin", help="with --cancel")
+    sale.add_argument("--supervisor", default="supervisor")
+    sale.add_argument("--reason", default="dibatalkan")
     add_card_arguments(sale)
     sale.set_defaults(func=_sale)
 
@@ -54,14 +62,6 @@ def register(subparsers: Any) -> None:
     balance.add_argument("--print", dest="print_slip", action="store_true", help="print a slip")
     add_card_arguments(balance)
     balance.set_defaults(func=_balance)
-
-    void = subparsers.add_parser("void", help="void a sale of today (card present)")
-    void.add_argument("record_id", help="the sale's record id")
-    void.add_argument("--supervisor-pin", required=True)
-    void.add_argument("--supervisor", default="supervisor")
-    void.add_argument("--reason", default="dibatalkan")
-    add_card_arguments(void)
-    void.set_defaults(func=_void)
 
     close = subparsers.add_parser("day-close", help="close the business day (Z report)")
     close.add_argument("--date", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD")
@@ -73,31 +73,28 @@ def register(subparsers: Any) -> None:
 
 def _sale(args: argparse.Namespace) -> int:
     items = parse_items(args.items)
+    if args.cancel and not args.supervisor_pin:
+        raise UserError("--cancel needs --supervisor-pin")
     with open_till(args) as till, card_in_reader(args, till) as session:
         outcome = sell(till, session, items, args.pin, cashier=args.cashier, allow_cash=args.cash)
-    return report(outcome, args.json)
+        if not args.cancel or outcome.status is not Status.COMPLETED or outcome.record_id is None:
+            return report(outcome, args.json)
+        if not args.json:  # --json prints one document: the cancellation, naming the sale
+            report(outcome, False)
+        cancelled = void_sale(
+            till,
+            session,
+            outcome.record_id,
+            args.supervisor_pin,
+            supervisor=args.supervisor,
+            reason=args.reason,
+        )
+    return report(cancelled, args.json)
 
 
 def _balance(args: argparse.Namespace) -> int:
     with open_till(args) as till, card_in_reader(args, till) as session:
         outcome = balance_inquiry(till, session, args.pin, print_slip=args.print_slip)
-    return report(outcome, args.json)
-
-
-def _void(args: argparse.Namespace) -> int:
-    try:
-        record_id = uuid.UUID(args.record_id)
-    except ValueError as exc:
-        raise UserError(f"not a record id: {args.record_id!r}") from exc
-    with open_till(args) as till, card_in_reader(args, till) as session:
-        outcome = void_sale(
-            till,
-            session,
-            record_id,
-            args.supervisor_pin,
-            supervisor=args.supervisor,
-            reason=args.reason,
-        )
     return report(outcome, args.json)
 
 

@@ -32,7 +32,7 @@ def balance_inquiry(
     number = session.card_number
     assert number is not None
     try:
-        session.verify_pin(pin)
+        info = session.verify_pin(pin)  # the card tells its purses only to the PIN
     except CardError as exc:
         return dataclasses.replace(card_problem(till, exc), resolutions=resolutions)
     today = till.today(now)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from drivers.card.protocol import CardInfo, LoadRequest
+from drivers.card.protocol import LOAD_REQUEST_TAIL, LOAD_WINDOW, CardInfo, LoadRequest
 from drivers.card.session import CardSession
 from ledger.bodies import LoadBody
 from ledger.cardproofs import NONCE_SIZE, LoadAuthorization
@@ -29,13 +29,21 @@ def apply_loads(
 
     Returns the card info as it is after the loads (re-read) and what happened to each.
     Stops at the first load whose outcome is unknown (card pulled): it waits for the card.
+    A load older than the card's newest may still be unused (the card keeps a window of
+    ``LOAD_WINDOW``): it is offered too, and a used one is refused and aborted (the host drops
+    it from the pending list when its receipt arrives).
     """
     number, certificate = session.card_number, session.certificate
     assert number is not None and certificate is not None
-    mine = sorted(
-        (a for a in loads if a.card_number == number and a.load_seq > info.last_load_seq),
-        key=lambda a: a.load_seq,
-    )
+    candidates = [
+        a
+        for a in loads
+        if a.card_number == number and a.load_seq > info.last_load_seq - LOAD_WINDOW
+    ]
+    if any(a.load_seq <= info.last_load_seq for a in candidates):
+        relayed = {request[:-LOAD_REQUEST_TAIL] for request in till.journal.relayed_loads(number)}
+        candidates = [a for a in candidates if a.encode() not in relayed]
+    mine = sorted(candidates, key=lambda a: a.load_seq)
     done: list[Resolution] = []
     counter = info.counter
     for authorization in mine:

@@ -31,7 +31,7 @@ from drivers.card.session import CardSession
 from drivers.card.transport import CardError, CardTransportError
 from ledger.bodies import SaleBody
 from ledger.cardnumber import mask_card_number
-from ledger.cardproofs import NONCE_SIZE, DebitProof, PurseMovement
+from ledger.cardproofs import NONCE_SIZE, DebitProof, VoidProof
 from ledger.journal import IntentKind, IntentStateError
 from ledger.record import Record
 from terminal import crashpoints
@@ -162,6 +162,11 @@ def _sell_to_card(
     catalog = till.catalog()
     if catalog is None:
         return refuse(till, "no_catalog")
+    try:
+        # The card tells its purses and quantity counters only after the holder's PIN.
+        info = session.verify_pin(pin)
+    except CardError as exc:
+        return card_problem(till, exc)
     basket = build_basket(
         scans,
         catalog,
@@ -176,10 +181,6 @@ def _sell_to_card(
     risk = check_offline_limits(till.limits, offline_state, now, basket.card_total)
     if risk is not None:
         return _with(refuse(till, risk.reason, limit=risk.limit), refused_lines=basket.refused)
-    try:
-        session.verify_pin(pin)
-    except CardError as exc:
-        return _with(card_problem(till, exc), refused_lines=basket.refused)
     return _debit(till, session, info, basket, now, cashier, is_offline(offline_state, now))
 
 
@@ -234,9 +235,9 @@ def _debit(
     return completed_outcome(record, proof, basket, printed, print_message, info)
 
 
-def balances_after(info: CardInfo, movements: Sequence[PurseMovement]) -> tuple[Balance, ...]:
-    """Every purse on the card after the operation: moved ones from the card's signed answer."""
-    after = {m.code: m.balance_after for m in movements}
+def balances_after(info: CardInfo, proof: DebitProof | VoidProof) -> tuple[Balance, ...]:
+    """Every purse on the card after the operation, from the card's signed answer."""
+    after = proof.balances()
     balances = [
         Balance(p.code, after.pop(p.code, p.balance), p.expiry.isoformat()) for p in info.purses
     ]
@@ -259,7 +260,7 @@ def completed_outcome(
         card=mask_card_number(proof.card_number),
         purse_amounts=tuple((p.code, p.amount) for p in proof.purses),
         cash=basket.cash,
-        balances=balances_after(info, proof.purses),
+        balances=balances_after(info, proof),
         refused_lines=basket.refused,
         printed=printed,
         print_message=print_message,

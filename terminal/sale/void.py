@@ -1,7 +1,10 @@
-"""Voiding a sale: same business day, same terminal, supervisor PIN, the same card present.
+"""Cancelling a sale at the counter: the card's last debit, in the same card session, with the
+supervisor PIN, before the holder leaves (docs/card-protocol.md, "no credit without authority").
 
-The card's VOID gives back exactly what its logged debit took, once; the void has its own
-write-ahead intent, record and slip, like a sale.
+The card cancels only the debit it made in the current session (Calypso's undebit), so the
+cancellation must run on the very :class:`CardSession` that made the sale: no re-reading of the
+card in between. After that moment, giving value back is a refund, decided at the host. The
+cancellation has its own write-ahead intent, record and slip, like a sale.
 """
 
 from __future__ import annotations
@@ -10,27 +13,18 @@ import uuid
 
 from drivers.card.protocol import VoidRequest
 from drivers.card.session import CardSession
-from drivers.card.transport import CardError
 from ledger.bodies import SaleBody, VoidBody
 from ledger.cardnumber import mask_card_number
 from ledger.cardproofs import NONCE_SIZE, DebitProof
 from ledger.journal import IntentKind, IntentStateError, Journal
 from ledger.record import Record, RecordType
-from ledger.verify import business_date
 from terminal.sale.outcome import Outcome, Status
-from terminal.sale.recovery import resolve_for_card
-from terminal.sale.sale import (
-    balances_after,
-    card_problem,
-    failure_outcome,
-    read_card_checked,
-    refuse,
-)
+from terminal.sale.sale import balances_after, failure_outcome, refuse
 from terminal.sale.till import CardCommandError, Till
 
 
 def find_void_of(journal: Journal, sale: Record) -> Record | None:
-    """The void record of ``sale``, if there is one (voids follow their sale, same day)."""
+    """The void record of ``sale``, if there is one (voids follow their sale)."""
     for record in journal.iter_records(sale.seq + 1):
         if (
             record.type is RecordType.VOID
@@ -49,6 +43,7 @@ def void_sale(
     supervisor: str,
     reason: str,
 ) -> Outcome:
+    """Cancel the sale ``record_id``, made moments ago on this same card session."""
     if not till.config.check_supervisor_pin(supervisor_pin):
         return refuse(till, "supervisor_pin")
     original = till.journal.record(record_id)
@@ -56,25 +51,17 @@ def void_sale(
         return refuse(till, "void_not_found")
     if original.type is not RecordType.SALE:
         return refuse(till, "void_not_sale")
-    now = till.clock()
-    till.refresh()
-    if business_date(original.time) != till.today(now):
-        return refuse(till, "void_other_day")
-    info, refusal = read_card_checked(till, session, now)
-    if info is None or refusal is not None:
-        return refusal or refuse(till, "card_not_genuine")
-    sale = SaleBody.from_value(original.body)
-    if session.card_number != sale.card_number:
-        return refuse(till, "void_wrong_card")
-    try:
-        resolve_for_card(till, session, info, supervisor)
-    except CardError as exc:
-        return card_problem(till, exc)
     if find_void_of(till.journal, original) is not None:
         return refuse(till, "void_already")
-    certificate = session.certificate
-    assert certificate is not None
+    sale = SaleBody.from_value(original.body)
     debit = DebitProof.decode(sale.card_proof)
+    made_here = session.session_debit
+    if made_here is None or made_here.encode() != debit.encode():
+        # The card would refuse too; say why before touching it.
+        return refuse(till, "void_session_over")
+    certificate, info = session.certificate, session.info
+    assert certificate is not None and info is not None
+    now = till.clock()
     nonce = till.random_bytes(NONCE_SIZE)
     request = VoidRequest(till.terminal_id, nonce, now, debit.counter)
     draft = VoidBody(
@@ -84,7 +71,7 @@ def void_sale(
         intent = till.begin(
             IntentKind.VOID,
             sale.card_number,
-            info.counter + 1,
+            debit.counter + 1,
             nonce,
             request.encode(),
             draft.to_value(),
@@ -104,7 +91,7 @@ def void_sale(
         seq=record.seq,
         card=mask_card_number(sale.card_number),
         purse_amounts=tuple((p.code, p.amount) for p in proof.purses),
-        balances=balances_after(info, proof.purses),
+        balances=balances_after(info, proof),
         printed=printed,
         print_message=print_message,
         details={"voided_record_id": str(original.id)},

@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.card.protocol import (
-    NO_TRANSACTION,
     CardInfo,
     CardState,
     Purse,
@@ -53,7 +52,17 @@ CATALOG = Catalog(
 
 
 def card(purses: tuple[Purse, ...], quantities: tuple[QuantityCounter, ...] = ()) -> CardInfo:
-    return CardInfo(CardState.ACTIVE, 3, 0, 0, None, "Siti", purses, quantities, NO_TRANSACTION)
+    return CardInfo(
+        CardState.ACTIVE,
+        3,
+        0,
+        0,
+        None,
+        holder_name="Siti",
+        purses=purses,
+        quantities=quantities,
+        holder_known=True,
+    )
 
 
 APBD = Purse("APBD", 200_000, dt.date(2026, 12, 31))

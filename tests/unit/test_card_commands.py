@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -19,11 +20,13 @@ from drivers.card.errors import (
     BalanceLimitExceeded,
     CardBlocked,
     CardTerminated,
+    DateBeforeCard,
     InsufficientBalance,
     InvalidData,
     IssuerSignatureRejected,
     NoFreeSlot,
     NotAllowed,
+    OrderExpired,
     PinBlocked,
     PinRequired,
     PurseExpired,
@@ -61,6 +64,7 @@ from tests.fixtures.card import (
 )
 
 DAY = 86_400
+NEXT_EXPIRY = dt.date(2027, 1, 31)
 
 
 def raw(session: CardSession, command: CommandAPDU | bytes) -> tuple[bytes, int]:
@@ -80,17 +84,56 @@ def void_request(original: int, terminal_id: str = TERMINAL) -> VoidRequest:
 # --- selection and APDU-level refusals ----------------------------------------------------
 
 
-def test_select_answers_everything_a_sale_needs(direct_card: DirectCard) -> None:
+def test_select_tells_a_stranger_only_the_public_part(direct_card: DirectCard) -> None:
     session = direct_card.session()
     info = session.info
     assert info is not None
     assert info.state == CardState.ACTIVE
     assert info.card_number == direct_card.number
-    assert info.holder_name == "Siti Aminah"
-    assert {p.code: p.balance for p in info.purses} == {"APBD": 300_000, "BZNS": 100_000}
     assert info.pin_tries_left == 3
     assert info.counter == 2  # two issuance loads
+    assert info.trusted_date == TODAY  # the issuance loads were issued today
+    # No name, no purses (a BAZNAS purse tells the holder's religion), no quantities.
+    answer, sw = raw(session, Commands.select())
+    assert sw == SW.OK
+    assert b"Siti" not in answer and b"APBD" not in answer and b"BZNS" not in answer
+    assert (info.holder_name, info.purses, info.quantities, info.holder_known) == (
+        "",
+        (),
+        (),
+        False,
+    )
     assert len(Commands.select().encode()) <= 5 + len(AID) + 1
+
+
+def test_the_right_pin_tells_the_holders_part(direct_card: DirectCard) -> None:
+    session = direct_card.session()
+    info = session.verify_pin(PIN)
+    assert info.holder_known
+    assert info.holder_name == "Siti Aminah"
+    assert {p.code: p.balance for p in info.purses} == {"APBD": 300_000, "BZNS": 100_000}
+    with pytest.raises(WrongPin):
+        direct_card.session().verify_pin("000000")
+
+
+def test_the_log_answers_only_after_the_pin_in_this_session(direct_card: DirectCard) -> None:
+    session = direct_card.session()
+    for counter in (0, 1, 2):
+        assert raw(session, Commands.get_transaction(counter))[1] == SW.PIN_REQUIRED
+    session.verify_pin(PIN)
+    assert session.get_transaction(2).counter == 2
+    session.read_card(TODAY)  # a new session
+    assert raw(session, Commands.get_transaction(2))[1] == SW.PIN_REQUIRED
+
+
+def test_a_blocked_card_tells_nothing_of_its_holder(direct_card: DirectCard) -> None:
+    session = direct_card.session()
+    session.block(block_request(session, direct_card.issuer, 1, T0, TERMINAL))
+    with pytest.raises(CardBlocked):
+        session.read_card(TODAY)
+    answer, sw = raw(session, Commands.verify_pin(PIN))
+    assert (answer, sw) == (b"", SW.CARD_BLOCKED)
+    assert raw(session, Commands.get_transaction(2))[1] == SW.PIN_REQUIRED
 
 
 def test_commands_before_select_are_refused(direct_card: DirectCard) -> None:
@@ -302,30 +345,75 @@ def test_void_gives_back_exactly_what_the_debit_took(direct_card: DirectCard) ->
     assert direct_card.disk().counter == debit.counter + 1
 
 
-def test_a_debit_is_voided_once_and_only_by_its_terminal(direct_card: DirectCard) -> None:
+def test_a_debit_is_cancelled_once_and_only_by_its_terminal(direct_card: DirectCard) -> None:
     session = direct_card.session()
     debit = _sale(session, (("APBD", 70_000),))
-    with pytest.raises(NotAllowed):
-        session.void(void_request(debit.counter, terminal_id="SMD-0002"))
+    _, sw = raw(session, Commands.void(void_request(debit.counter, terminal_id="SMD-0002")))
+    assert sw == SW.CONDITIONS_NOT_SATISFIED
     session.void(void_request(debit.counter))
-    with pytest.raises(NotAllowed):
-        session.void(void_request(debit.counter))
-    with pytest.raises(TransactionNotFound):
-        session.void(void_request(1))  # counter 1 is a load, not a debit
-    with pytest.raises(TransactionNotFound):
-        session.void(void_request(99))
+    for counter in (debit.counter, 1, 99):  # again; a load; nothing
+        assert raw(session, Commands.void(void_request(counter)))[1] == (
+            SW.CONDITIONS_NOT_SATISFIED
+        )
     assert balances(direct_card)["APBD"] == 300_000
 
 
-def test_void_in_a_later_month_leaves_that_months_quantities(direct_card: DirectCard) -> None:
+def test_a_bare_reader_cannot_void_a_debit_of_an_earlier_session(direct_card: DirectCard) -> None:
+    """The attack of the v1 review: the counter and terminal id are on the card's log, a
+    reader needs no key, so the holder 'voids' a synced purchase and spends the money again."""
+    debit = _sale(direct_card.session(), (("APBD", 70_000),))
+    before = direct_card.disk()
+    bare = CardSession(direct_card.connect(), direct_card.issuer.ca_keys)  # power-on, new session
+    bare.select()
+    answer, sw = raw(bare, Commands.void(void_request(debit.counter)))
+    assert (answer, sw) == (b"", SW.CONDITIONS_NOT_SATISFIED)
+    # Not even with the holder's own PIN in the new session.
+    bare.read_card(TODAY)
+    bare.verify_pin(PIN)
+    assert raw(bare, Commands.void(void_request(debit.counter)))[1] == SW.CONDITIONS_NOT_SATISFIED
+    assert direct_card.disk() == before
+
+
+def test_another_shop_cannot_cancel_a_debit_and_debit_again(direct_card: DirectCard) -> None:
+    """v1: shop B, in one presentation, voided shop A's debit (claiming A's terminal id) and
+    debited the same amount with a made-up basket. v2: only the debit of this session cancels."""
+    debit_a = _sale(direct_card.session(), (("APBD", 70_000),))
+    shop_b = direct_card.session()
+    assert raw(shop_b, Commands.void(void_request(debit_a.counter)))[1] == (
+        SW.CONDITIONS_NOT_SATISFIED
+    )
+    debit_b = _sale(shop_b, (("APBD", 10_000),))
+    # After B's own debit, A's is still not the session's to cancel.
+    assert raw(shop_b, Commands.void(void_request(debit_a.counter)))[1] == (
+        SW.CONDITIONS_NOT_SATISFIED
+    )
+    assert balances(direct_card)["APBD"] == 300_000 - 70_000 - 10_000
+    assert debit_b.counter == debit_a.counter + 1
+
+
+def test_only_the_last_debit_of_the_session_cancels(direct_card: DirectCard) -> None:
     session = direct_card.session()
-    debit = _sale(session, (("APBD", 1_000),))
+    first = _sale(session, (("APBD", 1_000),))
+    second = _sale(session, (("APBD", 2_000),))
+    assert raw(session, Commands.void(void_request(first.counter)))[1] == (
+        SW.CONDITIONS_NOT_SATISFIED
+    )
+    relay_load(session, _auth(direct_card, 3, amount=1), T0)  # anything after ends the chance
+    assert raw(session, Commands.void(void_request(second.counter)))[1] == (
+        SW.CONDITIONS_NOT_SATISFIED
+    )
+    assert balances(direct_card)["APBD"] == 300_000 - 3_000 + 1
+
+
+def test_cancel_after_a_month_turn_leaves_that_months_quantities(direct_card: DirectCard) -> None:
+    session = direct_card.session()
+    _sale(session, (("APBD", 1_000),))
     dec = int(dt.datetime(2026, 12, 3, tzinfo=dt.UTC).timestamp())
     session.verify_pin(PIN)
-    session.debit(debit_request((("APBD", 1_000),), ((1, 3_000),), time=dec))
+    debit = session.debit(debit_request((("APBD", 1_000),), ((1, 3_000),), time=dec))
     proof = session.void(void_request(debit.counter))
-    assert proof.quantities == ()
-    assert [(q.period, q.used) for q in direct_card.disk().quantities] == [(2612, 3_000)]
+    assert [(q.period, q.used_after) for q in proof.quantities] == [(2612, 0)]
+    assert [(q.period, q.used) for q in direct_card.disk().quantities] == [(2612, 0)]
     assert balances(direct_card)["APBD"] == 299_000
 
 
@@ -359,14 +447,23 @@ def test_load_credits_and_opens_new_purses(direct_card: DirectCard) -> None:
     assert (disk.last_load_seq, disk.counter) == (4, 4)
 
 
-def test_loads_are_used_once_and_in_order(direct_card: DirectCard) -> None:
+def test_each_load_is_used_once_in_any_order(direct_card: DirectCard) -> None:
+    """v1 refused load N once N+1 was applied, so N was lost for good; the card now remembers
+    the 32 loads below its newest, and each applies once."""
     session = direct_card.session()
     relay_load(session, _auth(direct_card, 5), T0)
+    relay_load(session, _auth(direct_card, 4), T0)  # relayed late: still credits, once
     before = direct_card.disk()
-    for seq in (5, 4):
+    for seq in (5, 4, 2, 0):
         with pytest.raises(AuthorizationReplayed):
             relay_load(session, _auth(direct_card, seq), T0)
     assert direct_card.disk() == before
+    relay_load(session, _auth(direct_card, 3), T0)
+    relay_load(session, _auth(direct_card, 40), T0)
+    with pytest.raises(AuthorizationReplayed):
+        relay_load(session, _auth(direct_card, 7), T0)  # past the 32-load window
+    relay_load(session, _auth(direct_card, 8), T0)
+    assert balances(direct_card)["APBD"] == 300_000 + 5 * 50_000
 
 
 def test_loads_not_signed_by_our_authority_are_refused(direct_card: DirectCard) -> None:
@@ -411,9 +508,44 @@ def test_an_expired_purse_is_swept_before_the_next_load(direct_card: DirectCard)
         T0,
     )
     assert (receipt.expired_swept, receipt.balance_after) == (100_000, 40_000)
-    # Not yet expired on the issue date: nothing swept.
-    receipt = relay_load(session, _auth(direct_card, 4, "APBD", 1, issued=EXPIRY), T0)
+    assert direct_card.disk().trusted_date == dt.date(2027, 1, 2)
+
+
+def test_a_purse_is_not_swept_before_its_expiry(direct_card: DirectCard) -> None:
+    receipt = relay_load(direct_card.session(), _auth(direct_card, 3, "APBD", 1, issued=EXPIRY), T0)
     assert (receipt.expired_swept, receipt.balance_after) == (0, 300_001)
+
+
+def test_an_old_load_relayed_late_does_not_revive_expired_value(direct_card: DirectCard) -> None:
+    """v1 judged expiry on the authorization's own issue date: an old load applied after the
+    purse expired kept the expired balance alive under the new expiry."""
+    session = direct_card.session()
+    relay_load(session, _auth(direct_card, 4, "BZNS", 1, NEXT_EXPIRY, dt.date(2027, 1, 2)), T0)
+    late = _auth(direct_card, 3, "APBD", 50_000, issued=dt.date(2026, 12, 1))
+    late = dataclasses.replace(late, expiry=dt.date(2027, 2, 28), signature=b"")
+    receipt = relay_load(session, late.signed_by(direct_card.issuer.authority), T0)
+    assert (receipt.expired_swept, receipt.balance_after) == (300_000, 50_000)
+
+
+def test_a_load_already_expired_on_the_cards_date_is_refused(direct_card: DirectCard) -> None:
+    session = direct_card.session()
+    relay_load(session, _auth(direct_card, 4, "BZNS", 1, NEXT_EXPIRY, dt.date(2027, 1, 2)), T0)
+    before = direct_card.disk()
+    with pytest.raises(PurseExpired):
+        relay_load(session, _auth(direct_card, 3, "APBD", 50_000, issued=TODAY), T0)
+    assert direct_card.disk() == before
+
+
+def test_debits_dated_before_the_issuers_latest_date_are_refused(direct_card: DirectCard) -> None:
+    """A terminal clock set back cannot go behind what the issuer already said the date is."""
+    session = direct_card.session()
+    session.verify_pin(PIN)
+    yesterday = T0 - DAY
+    with pytest.raises(DateBeforeCard):
+        session.debit(debit_request(time=yesterday))
+    assert balances(direct_card)["APBD"] == 300_000
+    session.verify_pin(PIN)
+    session.debit(debit_request(time=T0))
 
 
 # --- log --------------------------------------------------------------------------------------
@@ -421,6 +553,7 @@ def test_an_expired_purse_is_swept_before_the_next_load(direct_card: DirectCard)
 
 def test_get_transaction_returns_signed_logged_messages(direct_card: DirectCard) -> None:
     session = direct_card.session()
+    session.verify_pin(PIN)
     assert isinstance(session.get_transaction(), LoadReceipt)
     debit = _sale(session, (("APBD", 1_000),))
     assert session.get_transaction() == debit
@@ -461,8 +594,18 @@ def test_block_order_blocks_the_card_for_good(direct_card: DirectCard) -> None:
     assert raw(session, Commands.load(LoadRequest(auth, TERMINAL, bytes(16), T0)))[1] == (
         SW.CARD_BLOCKED
     )
-    assert session.get_transaction().counter == 2  # the log stays readable for recovery
+    # The log is not for strangers, but a terminal finds its own torn command by its nonce.
+    assert raw(session, Commands.get_transaction())[1] == SW.PIN_REQUIRED
+    assert session.find_transaction(bytes(16), 2) is None
     assert direct_card.disk().state == CardState.BLOCKED
+
+
+def test_an_expired_block_order_is_refused(direct_card: DirectCard) -> None:
+    session = direct_card.session()
+    order = direct_card.issuer.block_order(direct_card.number, 1, dt.date(2026, 1, 1), 30)
+    with pytest.raises(OrderExpired):  # the card saw issuer date 2026-11-18 at issuance
+        session.block(BlockRequest(order, TERMINAL, T0))
+    assert direct_card.disk().state == CardState.ACTIVE
 
 
 def test_block_orders_must_be_the_issuers_and_for_this_card(direct_card: DirectCard) -> None:
@@ -528,3 +671,20 @@ def test_personalization_needs_the_cards_own_key(tmp_path: Path, issuer: IssuerK
     own = dataclasses.replace(cert, public_key=public_key).signed_by(issuer.ca)
     session.personalize(dataclasses.replace(personalization, certificate=own))
     assert CardInfo.decode(raw(session, Commands.select())[0]).state == CardState.ACTIVE
+
+
+@pytest.mark.parametrize("pin", [PIN, "999999"])
+def test_a_pin_try_is_spent_before_the_pin_is_compared(direct_card: DirectCard, pin: str) -> None:
+    """On a chip, power cut after the compare but before a write-on-failure gives free
+    guesses. The card writes the spent try first: torn, a right and a wrong PIN look alike."""
+    card = direct_card.card
+    card.power_on()
+    assert card.exchange(Commands.select().encode()).response is not None
+    pulled = threading.Event()
+    pulled.set()  # the card leaves the field while it works on the PIN
+    exchange = card.exchange(Commands.verify_pin(pin).encode(), pulled)
+    assert exchange.response is None and exchange.leaves_field
+    assert direct_card.disk().pin_tries_left == 2
+    session = direct_card.session()
+    session.verify_pin(PIN)
+    assert direct_card.disk().pin_tries_left == 3

@@ -168,7 +168,7 @@ def test_session_turns_any_answer_into_a_typed_error(
         lambda: session.debit(debit_request()),
         lambda: session.void(VoidRequest(TERMINAL, bytes(16), T0, 3)),
         session.get_transaction,
-        lambda: session.find_transaction(bytes(16)),
+        lambda: session.find_transaction(bytes(16), 1),
         session.generate_key,
     ]
     for call in calls:

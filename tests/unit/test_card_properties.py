@@ -1,9 +1,11 @@
-"""Property test of the card: random loads, debits, voids, wrong PINs and tears at any point.
+"""Property test of the card: random loads, debits, cancellations, wrong PINs, bare-reader
+credit attempts and tears at any point.
 
 A model predicts every answer (which refusal, which balances) from the documented rules; after
 each step the card's state file must equal the model, and the card's own signed messages must
 account for every rupiah per purse: balance = loads - debits + voids - swept (M2). Value only
-comes from issuer authorizations, each used once (M1), every debit follows its own PIN (S1).
+comes from issuer authorizations, each used once, or from cancelling the debit made moments
+before in the same card session (M1); every debit follows its own PIN (S1).
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from drivers.card.apdu import SW
 from drivers.card.errors import (
     AuthorizationReplayed,
     BalanceLimitExceeded,
     CardRefused,
+    DateBeforeCard,
     InsufficientBalance,
     InvalidData,
     NoFreeSlot,
@@ -31,15 +35,14 @@ from drivers.card.errors import (
     PinRequired,
     PurseExpired,
     PurseNotFound,
-    TransactionNotFound,
     WrongPin,
 )
-from drivers.card.protocol import Ins, LoadRequest, VoidRequest
+from drivers.card.protocol import Commands, Ins, LoadRequest, VoidRequest
 from drivers.card.transport import CardRemoved
 from ledger.cardproofs import CardTransaction, DebitProof, LoadReceipt, VoidProof
 from simulators.card.card import Fault
 from simulators.card.issuance import IssuerKeys
-from simulators.card.state import LOG_SIZE, MAX_BALANCE
+from simulators.card.state import MAX_BALANCE
 from tests.factories import T0
 from tests.fixtures.card import EXPIRY, PIN, STARTING, TERMINAL, TODAY, DirectCard, issue_file
 from tests.fixtures.card import debit_request as make_debit
@@ -66,6 +69,8 @@ class CardMachine(RuleBasedStateMachine):
         self.balances = dict(STARTING)
         self.expiry = dict.fromkeys(STARTING, EXPIRY)
         self.counter, self.next_seq, self.tries = 2, 3, 3
+        self.trusted = TODAY  # the issuance loads were issued today
+        self.session_debit: int | None = None
         self.debits: dict[int, DebitProof] = {}
         self.voided: set[int] = set()
         # Accounting from the card's own signed messages.
@@ -88,6 +93,7 @@ class CardMachine(RuleBasedStateMachine):
         if not self.card.reader.card_present():
             self.card.reinsert()
         self.session = self.card.session()
+        self.session_debit = None
 
     def _fired(self, before: tuple[object, ...]) -> Fault | None:
         armed = self.card.card.armed
@@ -113,6 +119,8 @@ class CardMachine(RuleBasedStateMachine):
             self.debits[message.counter] = message
             self.debits_done += 1
         else:
+            # M1: only the debit made in this very session, just before, comes back.
+            assert message.original_counter == self.session_debit
             original = self.debits[message.original_counter]
             assert [(p.code, p.amount) for p in message.purses] == [
                 (p.code, p.amount) for p in original.purses
@@ -203,6 +211,8 @@ class CardMachine(RuleBasedStateMachine):
             expect = PinBlocked
         elif not verified:
             expect = PinRequired
+        elif day < self.trusted:
+            expect = DateBeforeCard
         else:
             for code, amount in amounts:
                 if code not in self.balances:
@@ -216,12 +226,14 @@ class CardMachine(RuleBasedStateMachine):
         if self._value_command(lambda s: s.debit(request), request.nonce, expect):
             for code, amount in amounts:
                 self.balances[code] -= amount
+            if self.card.reader.card_present() and self.session.session_debit is not None:
+                self.session_debit = self.counter
 
     @precondition(lambda self: self.tries > 0)
     @rule(code=st.sampled_from(["APBD", "BZNS"]), delta=st.sampled_from([-1, 0, 1]))
     def debit_to_the_last_rupiah(self, code: str, delta: int) -> None:
         amount = self.balances.get(code, 0) + delta
-        if amount < 1 or day_expired(self.expiry.get(code)):
+        if amount < 1 or day_expired(self.expiry.get(code)) or self.trusted > TODAY:
             return
         if not self._verify(PIN):
             return
@@ -229,6 +241,8 @@ class CardMachine(RuleBasedStateMachine):
         expect = InsufficientBalance if delta > 0 else None
         if self._value_command(lambda s: s.debit(request), request.nonce, expect):
             self.balances[code] -= amount
+            if self.card.reader.card_present() and self.session.session_debit is not None:
+                self.session_debit = self.counter
 
     @rule(purse=st.sampled_from(PURSES), amount=st.integers(0, 4_000_000), replay=st.booleans(),
           late=st.booleans())  # fmt: skip
@@ -238,15 +252,21 @@ class CardMachine(RuleBasedStateMachine):
         issued, expiry = (LATE_ISSUE, LATE_EXPIRY) if late else (TODAY, EXPIRY)
         auth = self.issuer.authorize_load(self.card.number, seq, purse, amount, expiry, issued)
         request = LoadRequest(auth, TERMINAL, os.urandom(16), T0)
+        trusted = max(self.trusted, issued)
         swept = (
-            self.balances[purse] if purse in self.balances and issued > self.expiry[purse] else 0
+            self.balances[purse] if purse in self.balances and trusted > self.expiry[purse] else 0
         )
         new_balance = self.balances.get(purse, 0) - swept + amount
+        new_expiry = (
+            expiry if swept or purse not in self.expiry else max(expiry, self.expiry[purse])
+        )
         expect: type[Exception] | None = None
         if replay:
             expect = AuthorizationReplayed
         elif amount == 0:
             expect = InvalidData
+        elif expiry < trusted:
+            expect = PurseExpired
         elif purse not in self.balances and len(self.balances) == 4:
             expect = NoFreeSlot
         elif new_balance > MAX_BALANCE:
@@ -255,7 +275,9 @@ class CardMachine(RuleBasedStateMachine):
         if not replay:
             self.next_seq += 1  # an authorization the card refused is never re-sent
         if self._value_command(lambda s: s.load(request), request.nonce, expect):
-            self.balances[purse], self.expiry[purse] = new_balance, expiry
+            self.balances[purse], self.expiry[purse] = new_balance, new_expiry
+            self.trusted = trusted
+            self.session_debit = None
 
     @precondition(lambda self: bool(self.debits))
     @rule(pick=st.integers(0, 10**6), other_terminal=st.booleans())
@@ -265,17 +287,31 @@ class CardMachine(RuleBasedStateMachine):
         terminal = "SMD-0002" if other_terminal else TERMINAL
         request = VoidRequest(terminal, os.urandom(16), T0 + 60, original.counter)
         expect: type[Exception] | None = None
-        if original.counter <= self.counter - LOG_SIZE:
-            expect = TransactionNotFound
-        elif other_terminal or original.counter in self.voided:
+        if other_terminal or original.counter != self.session_debit:
             expect = NotAllowed
         if self._value_command(lambda s: s.void(request, original), request.nonce, expect):
             for movement in original.purses:
                 self.balances[movement.code] += movement.amount
+            self.session_debit = None
+
+    @precondition(lambda self: bool(self.debits) and not self.card.card.armed)
+    @rule(pick=st.integers(0, 10**6), terminal=st.sampled_from([TERMINAL, "SMD-0002"]))
+    def bare_reader_void(self, pick: int, terminal: str) -> None:
+        """Someone with a reader and no key: a new power-on session, any logged counter, any
+        terminal id, straight to the card (no driver checks in the way). Never a credit."""
+        counters = sorted(self.debits)
+        original = self.debits[counters[pick % len(counters)]]
+        self._fresh_session()
+        before = self.card.disk()
+        request = VoidRequest(terminal, os.urandom(16), T0 + 60, original.counter)
+        answer = self.session._transport.transmit(Commands.void(request).encode())
+        assert answer == SW.CONDITIONS_NOT_SATISFIED.to_bytes(2, "big")
+        assert self.card.disk() == before
 
     @rule()
     def reselect(self) -> None:
         self.session.read_card(TODAY)
+        self.session_debit = None
 
     # --- invariants -----------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from drivers.card.errors import (
     CardResponseError,
     CardSessionError,
     PinFormatError,
+    TransactionNotFound,
 )
 from drivers.card.protocol import Commands
 from drivers.card.session import CardSession
@@ -226,7 +228,7 @@ def test_tear_then_recovery_from_the_cards_log(direct_card: DirectCard, fault: F
     recovered = again.find_transaction(request.nonce, expected_counter)
     applied = fault is not Fault.BEFORE
     assert again.info is not None
-    assert (again.info.last_transaction.nonce == request.nonce) == applied  # SELECT tells too
+    assert again.info.counter == expected_counter - (0 if applied else 1)  # SELECT tells too
     assert (recovered is not None) == applied
     assert direct_card.disk().counter == expected_counter - (0 if applied else 1)
     assert {p.code: p.balance for p in direct_card.disk().purses}["APBD"] == (
@@ -234,8 +236,28 @@ def test_tear_then_recovery_from_the_cards_log(direct_card: DirectCard, fault: F
     )
     if proof is not None:
         assert recovered == proof
-    # Without the counter hint the log is scanned back: same answer.
-    assert direct_card.session().find_transaction(request.nonce) == recovered
+
+
+def test_recovery_tells_rolled_out_from_never_ran(direct_card: DirectCard) -> None:
+    """The card says 'not applied' only when its log still covers the expected counter."""
+    session = direct_card.session()
+    session.verify_pin(PIN)
+    torn = debit_request((("APBD", 100),))
+    expected = direct_card.disk().counter + 1
+    direct_card.card.arm(Fault.DURING, 0x30)
+    with pytest.raises(CardRemoved):
+        session.debit(torn)
+    direct_card.reinsert()
+    other = direct_card.session()
+    assert other.find_transaction(os.urandom(16), expected) is None  # another nonce: not it
+    for _ in range(16):  # 16 more sales elsewhere push the torn debit out of the log
+        other.verify_pin(PIN)
+        other.debit(debit_request((("APBD", 100),)))
+    again = direct_card.session()
+    with pytest.raises(TransactionNotFound):
+        again.find_transaction(torn.nonce, expected)
+    with pytest.raises(TransactionNotFound):
+        again.find_transaction(os.urandom(16), expected)
 
 
 def test_removal_while_the_card_works_writes_nothing(direct_card: DirectCard) -> None:
@@ -283,7 +305,7 @@ def test_a_sale_is_three_command_apdus_and_pins_are_never_logged(direct_card: Di
     assert dict(counter.by_ins) == {0xA4: 1, 0x20: 1, 0x30: 1}
     logged = " ".join(record.command for record in counter.recent)
     assert "123456" not in logged and "26123456FFFFFFFF" not in logged
-    assert redact(Commands.verify_pin(PIN).encode()) == "0020008008" + "*" * 16
+    assert redact(Commands.verify_pin(PIN).encode()) == "0020008008" + "*" * 18
     assert [r.response[-4:] for r in counter.recent if r.response] == ["9000"] * 3
 
 
@@ -294,6 +316,7 @@ def test_the_card_key_never_leaves_the_card(direct_card: DirectCard) -> None:
     counter = ApduCounter()
     observed = CardSession(ObservedTransport(direct_card.connect(), [counter]), session._ca_keys)
     observed.read_card(TODAY)
+    observed.verify_pin(PIN)
     observed.get_transaction()
     assert all(seed.hex().upper() not in (r.response or "") for r in counter.recent)
     assert SigningKey.from_seed(seed).public_key == observed.certificate.public_key  # type: ignore[union-attr]

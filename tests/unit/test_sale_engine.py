@@ -194,55 +194,47 @@ def test_offline_limits_refuse_with_the_reason(counter: Counter) -> None:
 
 
 def test_void_returns_the_money_once_with_supervisor_pin(counter: Counter) -> None:
+    """A cancellation runs in the card session of the sale, before the holder leaves."""
     number = counter.issue()
     start = counter.balances(number)
     counter.present(number)
-    sale = sell(counter.till, counter.session(), RICE_AND_OIL, PIN, cashier="k")
+    session = counter.session()
+    sale = sell(counter.till, session, RICE_AND_OIL, PIN, cashier="k")
     assert sale.record_id is not None
-    counter.present(number)
-    wrong = void_sale(
-        counter.till,
-        counter.session(),
-        sale.record_id,
-        "0000",
-        supervisor="spv",
-        reason="salah input",
-    )
-    assert wrong.reason == "supervisor_pin"
-    counter.present(number)
-    void = void_sale(
-        counter.till,
-        counter.session(),
-        sale.record_id,
-        SUPERVISOR_PIN,
-        supervisor="spv",
-        reason="salah input",
-    )
+
+    def cancel(pin: str, reason: str = "salah input") -> Outcome:
+        assert sale.record_id is not None
+        return void_sale(
+            counter.till, session, sale.record_id, pin, supervisor="spv", reason=reason
+        )
+
+    assert cancel("0000").reason == "supervisor_pin"
+    void = cancel(SUPERVISOR_PIN)
     assert void.status is Status.COMPLETED, void
     assert counter.balances(number) == start
-    counter.present(number)
-    again = void_sale(
-        counter.till,
-        counter.session(),
-        sale.record_id,
-        SUPERVISOR_PIN,
-        supervisor="spv",
-        reason="lagi",
-    )
-    assert again.reason == "void_already"
+    assert {b.code: b.balance for b in void.balances} == start
+    assert cancel(SUPERVISOR_PIN, "lagi").reason == "void_already"
     assert counter.balances(number) == start
     assert_card_matches_journal(counter, number, start)
-    counter.clock.now = T0 + 86_400
+
+
+def test_a_sale_cannot_be_voided_once_the_card_session_ended(counter: Counter) -> None:
+    """v1 voided any logged debit of the same terminal, in any later session: a keyless credit.
+    Now the card re-presented (even at once, even with the holder's PIN) cannot be credited."""
+    number = counter.issue()
     counter.present(number)
-    other_day = void_sale(
-        counter.till,
-        counter.session(),
-        sale.record_id,
-        SUPERVISOR_PIN,
-        supervisor="spv",
-        reason="besok",
+    sale = sell(counter.till, counter.session(), RICE_AND_OIL, PIN, cashier="k")
+    assert sale.record_id is not None
+    after_sale = counter.balances(number)
+    counter.present(number)
+    again = counter.session()
+    sell(counter.till, again, [ScannedItem(OIL)], PIN, cashier="k")  # a second sale, new session
+    late = void_sale(
+        counter.till, again, sale.record_id, SUPERVISOR_PIN, supervisor="spv", reason="besok"
     )
-    assert other_day.reason == "void_other_day"
+    assert late.status is Status.REFUSED and late.reason == "void_session_over"
+    assert counter.balances(number)["APBD"] == after_sale["APBD"] - 15_700
+    assert [r.type for r in counter.home.journal.records()] == [RecordType.SALE, RecordType.SALE]
 
 
 def test_hotlisted_card_is_blocked_by_the_issuer_order(counter: Counter) -> None:
@@ -389,35 +381,31 @@ def test_sale_recovered_after_its_day_was_closed_is_in_the_next_z_report(
 def test_sale_and_void_after_the_day_close_go_into_a_second_close(counter: Counter) -> None:
     number = counter.issue()
     counter.present(number)
-    first_sale = sell(counter.till, counter.session(), RICE_AND_OIL, PIN, cashier="k")
+    sell(counter.till, counter.session(), RICE_AND_OIL, PIN, cashier="k")
     first = close_day(counter.till, None, "k")
     assert first.details["day_close"]["card_total"] == 101_400
     counter.clock.now = T0 + 600
     counter.present(number)
-    late = sell(counter.till, counter.session(), [ScannedItem(OIL)], PIN, cashier="k")
-    assert late.status is Status.COMPLETED
-    counter.present(number)
-    assert first_sale.record_id is not None
+    session = counter.session()
+    mistaken = sell(counter.till, session, RICE_AND_OIL, PIN, cashier="k")
+    assert mistaken.record_id is not None
     voided = void_sale(
-        counter.till,
-        counter.session(),
-        first_sale.record_id,
-        SUPERVISOR_PIN,
-        supervisor="spv",
-        reason="salah",
+        counter.till, session, mistaken.record_id, SUPERVISOR_PIN, supervisor="spv", reason="salah"
     )
     assert voided.status is Status.COMPLETED
+    late = sell(counter.till, session, [ScannedItem(OIL)], PIN, cashier="k")
+    assert late.status is Status.COMPLETED
     second = close_day(counter.till, None, "k")  # same day, closed again: only what is new
     assert second.status is Status.COMPLETED
     z = second.details["day_close"]
-    assert (z["business_date"], z["first_seq"], z["last_seq"]) == ("2026-11-18", 3, 4)
+    assert (z["business_date"], z["first_seq"], z["last_seq"]) == ("2026-11-18", 3, 5)
     assert (z["sale_count"], z["card_total"], z["void_count"], z["void_total"]) == (
-        1,
-        15_700,
+        2,
+        117_100,
         1,
         101_400,
     )
     assert close_day(counter.till, None, "k").reason == "day_already_closed"  # nothing new
     assert close_day(counter.till, dt.date(2026, 11, 17), "k").reason == "day_already_closed"
     reports = z_reports(counter)
-    assert sum(r.card_total - r.void_total for r in reports) == 15_700
+    assert sum(r.card_total - r.void_total for r in reports) == 101_400 + 15_700
