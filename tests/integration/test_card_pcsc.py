@@ -16,7 +16,8 @@ import pytest
 
 from drivers.card.errors import CardBlocked, PinBlocked, PinRequired, WrongPin
 from drivers.card.pcsc import PcscReader
-from drivers.card.protocol import CardState, VoidRequest
+from drivers.card.apdu import SW
+from drivers.card.protocol import CardState, Commands, VoidRequest
 from drivers.card.session import CardSession
 from drivers.card.transport import ApduCounter, CardRemoved, NoCard
 from simulators.card.card import SimulatedCard
@@ -60,8 +61,8 @@ def test_personalize_and_sell_through_pcscd(
         auth = issuer.authorize_load(certificate.card_number, 1, "APBD", 250_000, EXPIRY, TODAY)
         relay_load(session, auth, T0)
         counter.reset()
-        info = session.read_card(TODAY)
-        session.verify_pin(PIN)
+        session.read_card(TODAY)
+        info = session.verify_pin(PIN)
         proof = session.debit(debit_request((("APBD", 70_000),), ((1, 5_000),)))
         assert counter.commands == 3  # a sale: SELECT, VERIFY, DEBIT
     reader.close()
@@ -88,6 +89,23 @@ def test_pin_right_wrong_and_blocked(served_card: ServedCard) -> None:
             session.verify_pin(PIN)
     assert served_card.disk().pin_tries_left == 0
     assert balances(served_card) == {"APBD": 230_000, "BZNS": 100_000}
+
+
+def test_a_later_session_cannot_void_through_pcscd(served_card: ServedCard) -> None:
+    """The reader closes with a card reset: the next connection is a new card session, and the
+    card refuses to give back a debit of the session before, even to the same terminal."""
+    with served_card.session() as session:
+        session.verify_pin(PIN)
+        debit = session.debit(debit_request())
+    before = served_card.disk()
+    with served_card.session() as later:
+        request = VoidRequest(TERMINAL, os.urandom(16), T0, debit.counter)
+        answer = later._transport.transmit(Commands.void(request).encode())
+        assert answer == SW.CONDITIONS_NOT_SATISFIED.to_bytes(2, "big")
+        assert later._transport.transmit(Commands.get_transaction(0).encode()) == (
+            SW.PIN_REQUIRED.to_bytes(2, "big")
+        )
+    assert served_card.disk() == before
 
 
 def test_load_void_and_block(served_card: ServedCard) -> None:
@@ -125,7 +143,7 @@ def test_tear_then_recovery_through_pcscd(served_card: ServedCard, fault: str) -
     applied = fault != "before"
     with served_card.session() as session:
         assert session.info is not None
-        assert (session.info.last_transaction.nonce == request.nonce) == applied
+        assert session.info.counter == expected_counter - (0 if applied else 1)
         found = session.find_transaction(request.nonce, expected_counter)
     assert (found is not None) == applied
     if answered is not None:
@@ -202,10 +220,11 @@ def test_card_info_command(served_card: ServedCard) -> None:
     report = json.loads(result.stdout)
     assert report["card_number"] == "**** **** **** " + served_card.number[-4:]
     assert served_card.number not in result.stdout
-    assert (report["state"], report["holder_name"]) == ("ACTIVE", "Siti Aminah")
+    assert report["state"] == "ACTIVE"
     assert report["counter"] == 2
-    purse = report["purses"][0]
-    assert (purse["code"], purse["balance"], purse["expiry"]) == ("APBD", 300_000, "2026-12-31")
+    # A reader without the PIN learns no name, no purse (a BAZNAS purse tells the religion).
+    assert "Siti" not in result.stdout and "BZNS" not in result.stdout
+    assert "purses" not in report and "holder_name" not in report
     assert report["certificate"]["status"] == "valid"
     assert report["pin_tries_left"] == 3
     unchecked = json.loads(_terminal("--reader", VPCD_READER, "--json").stdout)
@@ -214,7 +233,8 @@ def test_card_info_command(served_card: ServedCard) -> None:
     forged = json.loads(_terminal("--reader", VPCD_READER, "--ca-key", stranger, "--json").stdout)
     assert forged["certificate"]["status"].startswith("not genuine")
     text = _terminal("--reader", VPCD_READER)
-    assert "Rp300.000" in text.stdout and "**** **** ****" in text.stdout
+    assert "Rp300.000" not in text.stdout and "**** **** ****" in text.stdout
+    assert "only with the holder's PIN" in text.stdout
 
 
 @pytest.mark.parametrize(
@@ -236,12 +256,12 @@ def test_card_info_says_what_is_missing(
 
 
 def test_pcsc_tools_see_the_card(served_card: ServedCard) -> None:
-    atr = "3B 8A 01 80 F8 F0 53 53 4E 53 4D 44 01 16"
+    atr = "3B 8A 01 80 F8 F0 53 53 4E 53 4D 44 02 15"
     scan = run(["pcsc_scan", "-c", "-t", "1"])
     assert atr in scan.stdout
     opensc = run(["opensc-tool", "-r", "0", "-a"])
     assert opensc.stdout.strip().lower() == atr.replace(" ", ":").lower()
-    select = run(["opensc-tool", "-r", "0", "-s", "00:A4:04:00:08:F0:53:53:4E:53:4D:44:01:00"])
+    select = run(["opensc-tool", "-r", "0", "-s", "00:A4:04:00:08:F0:53:53:4E:53:4D:44:02:00"])
     assert "Received (SW1=0x90, SW2=0x00)" in select.stdout
 
 

@@ -125,7 +125,7 @@ def agreement(terminal: Terminal) -> tuple[int, int]:
     return len(on_card), len(in_journal)
 
 
-def test_sale_through_pcscd_then_void(terminal: Terminal) -> None:
+def test_sale_through_pcscd_then_cancel_in_the_same_session(terminal: Terminal) -> None:
     done = terminal.sale()
     assert done.returncode == 0, done.stderr
     outcome = json.loads(done.stdout)
@@ -142,11 +142,27 @@ def test_sale_through_pcscd_then_void(terminal: Terminal) -> None:
         timeout=60,
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    void = terminal.run(
-        "void", outcome["record_id"], "--supervisor-pin", SUPERVISOR_PIN, "--reason", "salah"
+    # Through real pcscd: a sale cancelled before the card leaves the reader.
+    cancelled = terminal.run(
+        "sale", "--items", ITEMS, "--pin", PIN, "--cancel",
+        "--supervisor-pin", SUPERVISOR_PIN, "--reason", "salah",
+    )  # fmt: skip
+    assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
+    void = json.loads(cancelled.stdout)
+    assert void["status"] == "completed" and void["voided_record_id"]
+    assert sum(p.balance for p in CardStore(terminal.card.path).load().purses) == (
+        400_000 - SALE_TOTAL
     )
-    assert void.returncode == 0, void.stdout + void.stderr
-    assert sum(p.balance for p in CardStore(terminal.card.path).load().purses) == 400_000
+    voids = [r for r in _journal_records(terminal) if r.type is RecordType.VOID]
+    assert len(voids) == 1
+
+
+def _journal_records(terminal: Terminal) -> list[Any]:
+    home = TerminalHome.open(terminal.data_dir, passphrase=PASSPHRASE.encode())
+    try:
+        return home.journal.records()
+    finally:
+        home.close()
 
 
 def test_wrong_pin_and_no_card_are_clear(terminal: Terminal) -> None:
