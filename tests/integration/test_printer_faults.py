@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from drivers.printer.errors import PrinterNotReadyError
 from drivers.printer.printer import open_printer
 from ledger.printjobs import JobStatus
 from simulators.printer.server import PrinterSimulator
@@ -102,3 +103,15 @@ def test_paper_near_end_prints_and_warns(
     report = PrintQueue(receipt_store, open_printer(printer_sim.tcp_url)).print_now()
     assert report.ok and report.printed == [1]
     assert report.warnings == ("Kertas printer hampir habis.",)
+
+
+def test_an_after_cut_fault_strikes_between_the_cut_and_the_status_reply(
+    printer_sim: PrinterSimulator,
+) -> None:
+    assert printer_sim.control("fault after_cut cover_open")["faults"]["cover_open"] is False
+    with pytest.raises(PrinterNotReadyError, match="after the job: cover_open"):
+        open_printer(printer_sim.tcp_url).print_job(b"\x1b@whole\n\x1dVB\x00")
+    (paper,) = printer_sim.device.wait_idle()
+    assert paper.complete and paper.text == "whole\n", "the paper came out whole"
+    faults = printer_sim.control("state")["faults"]
+    assert faults["cover_open"] is True and faults["after_cut"] is None
