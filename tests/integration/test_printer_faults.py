@@ -4,9 +4,14 @@ exception; after the fault is cleared, a retry or a reprint prints each receipt 
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
 import pytest
 
-from drivers.printer.errors import PrinterNotReadyError
+from drivers.printer.errors import NotAPrinterError, PrinterNotReadyError, PrinterTimeoutError
 from drivers.printer.printer import open_printer
 from ledger.printjobs import JobStatus
 from simulators.printer.server import PrinterSimulator
@@ -115,3 +120,70 @@ def test_an_after_cut_fault_strikes_between_the_cut_and_the_status_reply(
     assert paper.complete and paper.text == "whole\n", "the paper came out whole"
     faults = printer_sim.control("state")["faults"]
     assert faults["cover_open"] is True and faults["after_cut"] is None
+
+
+@pytest.fixture
+def web_server() -> Iterator[str]:
+    """A TCP server that answers anything with an HTTP error page and hangs up."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            listener.settimeout(0.1)
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.recv(64)
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join(5)
+    listener.close()
+
+
+def test_a_web_server_at_the_printer_address_is_no_printer_and_nothing_was_sent(
+    web_server: str,
+) -> None:
+    sent: list[int] = []
+    with pytest.raises(NotAPrinterError, match=r"HTTP/1\.1 400") as caught:
+        open_printer(web_server).print_job(
+            b"\x1b@x\n\x1dVB\x00", before_send=lambda: sent.append(1)
+        )
+    assert sent == [], "not a byte of the receipt went out"
+    assert caught.value.cashier_message() == (
+        "Yang menjawab di alamat printer bukan printer struk. Periksa alamat printer."
+    )
+
+
+def test_the_receipt_bytes_follow_the_before_send_hook_and_only_a_ready_printer_gets_them(
+    printer_sim: PrinterSimulator,
+) -> None:
+    printer = open_printer(printer_sim.tcp_url)
+    calls: list[int] = []
+
+    def before_send() -> None:
+        calls.append(len(printer_sim.device.wait_idle()))  # nothing on paper yet
+
+    printer.print_job(b"\x1b@one\n\x1dVB\x00", before_send=before_send)
+    assert calls == [0] and len(printer_sim.device.wait_idle()) == 1
+    printer_sim.control("fault paper_end")
+    with pytest.raises(PrinterNotReadyError):
+        printer.print_job(b"\x1b@two\n\x1dVB\x00", before_send=before_send)
+    assert calls == [0], "a printer that is not ready never gets to the hook"
+
+
+def test_a_job_deadline_gives_up_on_a_slow_printer_with_its_own_message(
+    printer_sim: PrinterSimulator,
+) -> None:
+    printer_sim.control("fault slow 0.4")
+    with pytest.raises(PrinterTimeoutError) as caught:
+        open_printer(printer_sim.tcp_url).print_job(
+            b"\x1b@late\n\x1dVB\x00", deadline=time.monotonic() + 0.6
+        )
+    assert caught.value.cashier_message() == "Printer terlalu lambat; batas waktu cetak habis."
