@@ -73,15 +73,19 @@ def register(subparsers: Any) -> None:
 
 def _sale(args: argparse.Namespace) -> int:
     items = parse_items(args.items)
-    with open_till(args) as till, card_in_reader(args, till) as session:
-        outcome = sell(till, session, items, args.pin, cashier=args.cashier, allow_cash=args.cash)
-    return report(outcome, args.json)
+    with open_till(args) as till, till.serving():
+        with card_in_reader(args, till) as session:
+            outcome = sell(
+                till, session, items, args.pin, cashier=args.cashier, allow_cash=args.cash
+            )
+        return report(till, outcome, args.json)
 
 
 def _balance(args: argparse.Namespace) -> int:
-    with open_till(args) as till, card_in_reader(args, till) as session:
-        outcome = balance_inquiry(till, session, args.pin, print_slip=args.print_slip)
-    return report(outcome, args.json)
+    with open_till(args) as till, till.serving():
+        with card_in_reader(args, till) as session:
+            outcome = balance_inquiry(till, session, args.pin, print_slip=args.print_slip)
+        return report(till, outcome, args.json)
 
 
 def _void(args: argparse.Namespace) -> int:
@@ -89,19 +93,20 @@ def _void(args: argparse.Namespace) -> int:
         record_id = uuid.UUID(args.record_id)
     except ValueError as exc:
         raise UserError(f"not a record id: {args.record_id!r}") from exc
-    with open_till(args) as till, card_in_reader(args, till) as session:
-        outcome = void_sale(
-            till,
-            session,
-            record_id,
-            args.supervisor_pin,
-            supervisor=args.supervisor,
-            reason=args.reason,
-        )
-    return report(outcome, args.json)
+    with open_till(args) as till, till.serving():
+        with card_in_reader(args, till) as session:
+            outcome = void_sale(
+                till,
+                session,
+                record_id,
+                args.supervisor_pin,
+                supervisor=args.supervisor,
+                reason=args.reason,
+            )
+        return report(till, outcome, args.json)
 
 
 def _day_close(args: argparse.Namespace) -> int:
-    with open_till(args) as till:
+    with open_till(args) as till, till.serving():
         outcome = close_day(till, args.date, args.cashier)
-    return report(outcome, args.json)
+        return report(till, outcome, args.json)

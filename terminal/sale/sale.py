@@ -230,8 +230,7 @@ def _debit(
         return _with(failure_outcome(till, failed), refused_lines=basket.refused)
     crashpoints.reached("after-card-answer")
     record = till.complete(intent, proof.encode(), info, cashier, offline)
-    printed, print_message = till.print_pending()
-    return completed_outcome(record, proof, basket, printed, print_message, info)
+    return completed_outcome(record, proof, basket, till.receipt_jobs(record), info)
 
 
 def balances_after(info: CardInfo, movements: Sequence[PurseMovement]) -> tuple[Balance, ...]:
@@ -248,8 +247,7 @@ def completed_outcome(
     record: Record,
     proof: DebitProof,
     basket: Basket,
-    printed: bool | None,
-    print_message: str | None,
+    receipt_jobs: tuple[int, ...],
     info: CardInfo,
 ) -> Outcome:
     return Outcome(
@@ -261,8 +259,7 @@ def completed_outcome(
         cash=basket.cash,
         balances=balances_after(info, proof.purses),
         refused_lines=basket.refused,
-        printed=printed,
-        print_message=print_message,
+        receipt_jobs=receipt_jobs,
     )
 
 
