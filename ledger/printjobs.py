@@ -18,6 +18,15 @@ class JobKind(enum.StrEnum):
     BALANCE = "balance"
     DAY_CLOSE = "day-close"
 
+    @property
+    def for_holder(self) -> bool:
+        """Paper the card holder takes away (it may show balances, which are private): printed
+        in front of its own holder only, never in the middle of someone else's sale."""
+        return self in _FOR_HOLDER
+
+
+_FOR_HOLDER = frozenset({JobKind.SALE_CUSTOMER, JobKind.REPRINT, JobKind.VOID, JobKind.BALANCE})
+
 
 class JobStatus(enum.StrEnum):
     PENDING = "pending"
@@ -36,6 +45,16 @@ class PrintJob:
     status: JobStatus
     attempts: int
     last_error: str | None
+    first_sent: int | None = None
+    """When (unix seconds) the job's bytes first started towards the printer: committed before
+    the first byte, so a job with it may be on paper and every later attempt is marked a copy."""
+    record_seq: int | None = None
+    record_time: int | None = None
+    """The sequence number and time of the job's record, for a header naming it."""
+
+    @property
+    def sent(self) -> bool:
+        return self.first_sent is not None
 
 
 class ReceiptStore(Protocol):
@@ -45,6 +64,15 @@ class ReceiptStore(Protocol):
 
     def pending_jobs(self) -> list[PrintJob]:
         """Jobs not yet printed (pending or failed), oldest first."""
+        ...
+
+    def job(self, job_id: int) -> PrintJob | None:
+        """One job as it is now (another process may have printed it meanwhile)."""
+        ...
+
+    def mark_sent(self, job_id: int, time: int) -> None:
+        """Write-ahead: the job's bytes go to the printer next. Durable before it returns; the
+        first mark stays."""
         ...
 
     def mark_printed(self, job_id: int) -> None: ...

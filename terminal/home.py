@@ -37,6 +37,10 @@ DATA_DIR_ENV = "SSN_TERMINAL_HOME"
 PASSPHRASE_ENV = "SSN_TERMINAL_PASSPHRASE"
 CONFIG_FORMAT = 1
 LANGUAGES = ("id", "en")
+HELD_RECEIPTS = ("hold", "header")
+"""What happens to a holder's receipt that missed its own sale: held for a reprint, or printed
+later under a header naming its transaction (docs/printing.md)."""
+PRINT_WAIT_LIMIT = 120.0
 _SCRYPT = {"n": 1 << 14, "r": 8, "p": 1}
 
 
@@ -121,6 +125,10 @@ class TerminalConfig:
     reader_name: str | None = None
     supervisor_pin_hash: str | None = None
     """From :func:`hash_pin`; None means no supervisor, so no voids on this terminal."""
+    print_wait_seconds: float = 10.0
+    """How long an operation prints its own receipt in front of the holder before it waits."""
+    held_receipts: str = "hold"
+    """One of :data:`HELD_RECEIPTS`."""
     terminal_public_key: bytes = b""
     """Filled in by :meth:`TerminalHome.create` from the key."""
     terminal_certificate: bytes | None = None
@@ -151,6 +159,8 @@ class TerminalConfig:
             "printer_url": self.printer_url,
             "reader_name": self.reader_name,
             "supervisor_pin_hash": self.supervisor_pin_hash,
+            "print_wait_seconds": self.print_wait_seconds,
+            "held_receipts": self.held_receipts,
         }
 
     @classmethod
@@ -181,6 +191,8 @@ class TerminalConfig:
             printer_url=top.optional("printer_url", str),
             reader_name=top.optional("reader_name", str),
             supervisor_pin_hash=top.optional("supervisor_pin_hash", str),
+            print_wait_seconds=top.seconds("print_wait_seconds", 10.0),
+            held_receipts=top.optional("held_receipts", str) or "hold",
             terminal_public_key=_unhex(top.get("terminal_public_key", str), "terminal_public_key"),
             terminal_certificate=_optional_unhex(top.optional("terminal_certificate", str)),
         )
@@ -189,6 +201,12 @@ class TerminalConfig:
         top.done()
         if config.receipt_language not in LANGUAGES:
             raise FormatError(f"receipt_language must be one of {', '.join(LANGUAGES)}")
+        if config.held_receipts not in HELD_RECEIPTS:
+            raise FormatError(f"held_receipts must be one of {', '.join(HELD_RECEIPTS)}")
+        if not 0 < config.print_wait_seconds <= PRINT_WAIT_LIMIT:
+            raise FormatError(
+                f"print_wait_seconds must be more than 0 and at most {PRINT_WAIT_LIMIT:g}"
+            )
         if len(config.terminal_public_key) != PUBLIC_KEY_SIZE:
             raise FormatError("terminal_public_key must be 32 bytes (hex)")
         return config
@@ -220,6 +238,16 @@ class _Fields:
     def optional(self, name: str, kind: type) -> Any:
         self._seen.add(name)
         return None if self._value.get(name) is None else self.get(name, kind)
+
+    def seconds(self, name: str, default: float) -> float:
+        """A number of seconds (whole or not); ``default`` when absent (older configs)."""
+        self._seen.add(name)
+        item = self._value.get(name)
+        if item is None:
+            return default
+        if isinstance(item, bool) or not isinstance(item, int | float):
+            raise FormatError(f"{self._where}: {name!r} must be a number of seconds")
+        return float(item)
 
     def done(self) -> None:
         extra = set(self._value) - self._seen

@@ -18,9 +18,22 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "id": "Printer tidak merespons (waktu habis).",
         "en": "The printer does not respond (timed out).",
     },
+    "slow": {
+        "id": "Printer terlalu lambat; batas waktu cetak habis.",
+        "en": "The printer is too slow; the time for printing ran out.",
+    },
+    "busy": {
+        "id": "Printer sedang mencetak struk lain.",
+        "en": "The printer is busy printing another receipt.",
+    },
+    "not_a_printer": {
+        "id": "Yang menjawab di alamat printer bukan printer struk. Periksa alamat printer.",
+        "en": "Something other than a receipt printer answers at the printer address. "
+        "Check the printer address.",
+    },
     "disconnected": {
-        "id": "Sambungan ke printer terputus saat mencetak.",
-        "en": "The connection to the printer was lost while printing.",
+        "id": "Sambungan ke printer terputus.",
+        "en": "The connection to the printer was lost.",
     },
     Problem.PAPER_END: {
         "id": "Kertas printer habis. Pasang gulungan kertas baru.",
@@ -75,13 +88,26 @@ class PrinterUnreachableError(PrinterError):
 
 
 class PrinterTimeoutError(PrinterError):
-    """The printer stopped answering or taking data in time."""
+    """The printer stopped answering or taking data in time (``key="slow"``: it answers, but
+    the time allowed for the whole job ran out first)."""
 
     code = "timeout"
 
 
+class PrinterBusyError(PrinterError):
+    """Another process of this terminal holds the printer: it is printing, not silent."""
+
+    code = "busy"
+
+
+class NotAPrinterError(PrinterError):
+    """Something answers at the address, but not as an ESC/POS printer (a web server, say)."""
+
+    code = "not_a_printer"
+
+
 class PrinterDisconnectedError(PrinterError):
-    """The connection or device went away: the job may be partly printed."""
+    """The connection or device went away (before the job's bytes, or during them)."""
 
     code = "disconnected"
 

@@ -36,6 +36,10 @@ class Transport(Protocol):
     can_read: bool
     """False when the printer cannot answer (a file): status stays unknown."""
 
+    def limit(self, seconds: float) -> None:
+        """The next connect or write must be done within ``seconds`` (a job's time left)."""
+        ...
+
     def open(self) -> None: ...
 
     def write(self, data: bytes) -> None: ...
@@ -126,6 +130,9 @@ class TcpTransport:
         self._printer: Any = None
         self._sock: socket.socket | None = None
 
+    def limit(self, seconds: float) -> None:
+        self.timeout = seconds
+
     def open(self) -> None:
         printer = Network(self.host, self.port, timeout=self.timeout)
         try:
@@ -206,6 +213,11 @@ class SerialTransport:
         self.description = f"serial://{self.path}?baud={self.baud}"
         self._printer: Any = None
 
+    def limit(self, seconds: float) -> None:
+        self.timeout = seconds
+        if self._printer is not None:
+            self._printer.device.write_timeout = seconds
+
     def open(self) -> None:
         printer = Serial(
             self.path, baudrate=self.baud, timeout=self.timeout, dsrdtr=False, xonxoff=self.xonxoff
@@ -265,6 +277,11 @@ class UsbTransport:
         self.description = f"usb://{vid}:{pid}"
         self._printer: Any = None
 
+    def limit(self, seconds: float) -> None:
+        self.timeout_ms = max(int(seconds * 1000), 1)
+        if self._printer is not None:
+            self._printer.timeout = self.timeout_ms
+
     def open(self) -> None:
         try:
             printer = Usb(
@@ -318,6 +335,9 @@ class FileTransport:
         self.path = path
         self.description = f"file://{path}"
         self._printer: Any = None
+
+    def limit(self, seconds: float) -> None:
+        return None  # a local file or device node: writes do not wait on a printer
 
     def open(self) -> None:
         printer = File(self.path, auto_flush=True)

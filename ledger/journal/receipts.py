@@ -1,7 +1,8 @@
 """Receipt print jobs in the journal (:class:`ledger.printjobs.ReceiptStore`).
 
 A sale's receipts are committed with its record (see ``complete_intent``); the print queue then
-prints them and records each attempt here. The bytes never change; a printed job is final.
+prints them and records each attempt here. The bytes never change; a printed job is final; the
+write-ahead mark ``first_sent`` (committed before a job's first byte goes out) is never undone.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from ledger.journal.models import JournalError
 from ledger.journal.schema import print_jobs, records
 from ledger.printjobs import JobKind, JobStatus, PrintJob
 
-_UNPRINTED = (
-    select(print_jobs)
-    .where(print_jobs.c.status != JobStatus.PRINTED.value)
-    .order_by(print_jobs.c.job_id)
+_JOBS = select(
+    print_jobs, records.c.seq.label("record_seq"), records.c.time.label("record_time")
+).select_from(print_jobs.outerjoin(records, records.c.id == print_jobs.c.record_id))
+_UNPRINTED = _JOBS.where(print_jobs.c.status != JobStatus.PRINTED.value).order_by(
+    print_jobs.c.job_id
 )
 
 
@@ -53,13 +55,26 @@ class ReceiptsMixin(JournalBase):
             return [_job(row) for row in conn.execute(_UNPRINTED)]
 
     def jobs_for_record(self, record_id: uuid.UUID) -> list[PrintJob]:
-        query = (
-            select(print_jobs)
-            .where(print_jobs.c.record_id == record_id.bytes)
-            .order_by(print_jobs.c.job_id)
-        )
+        query = _JOBS.where(print_jobs.c.record_id == record_id.bytes).order_by(print_jobs.c.job_id)
         with self._reading() as conn:
             return [_job(row) for row in conn.execute(query)]
+
+    def job(self, job_id: int) -> PrintJob | None:
+        with self._reading() as conn:
+            row = conn.execute(_JOBS.where(print_jobs.c.job_id == job_id)).first()
+        return None if row is None else _job(row)
+
+    def mark_sent(self, job_id: int, time: int) -> None:
+        """Write-ahead, committed before the job's first byte goes to the printer: from now on
+        the job may be on paper. The first mark stays; a printed job cannot be sent again."""
+        with self._writing("mark print job sent") as conn:
+            if _status(conn, job_id) == JobStatus.PRINTED:
+                raise JournalError(f"print job {job_id} was already printed")
+            conn.execute(
+                print_jobs.update()
+                .where(print_jobs.c.job_id == job_id, print_jobs.c.first_sent.is_(None))
+                .values(first_sent=int(time))
+            )
 
     def mark_printed(self, job_id: int) -> None:
         """The printer took the whole job; marking a printed job again changes nothing."""
@@ -104,4 +119,7 @@ def _job(row: Row[Any]) -> PrintJob:
         status=JobStatus(row.status),
         attempts=row.attempts,
         last_error=row.last_error,
+        first_sent=row.first_sent,
+        record_seq=row.record_seq,
+        record_time=row.record_time,
     )

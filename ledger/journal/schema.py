@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, MetaData, Table, Text
 
-SCHEMA_REVISION = "0001_initial"
+SCHEMA_REVISION = "0002_print_write_ahead"
 """The newest migration; a journal at this revision opens without loading Alembic at all."""
 
 metadata = MetaData()
@@ -76,6 +76,7 @@ print_jobs = Table(
     Column("status", Text, nullable=False, server_default="pending"),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text),
+    Column("first_sent", Integer),
     Index("print_jobs_record", "record_id"),
     Index("print_jobs_unprinted", "job_id", sqlite_where=Column("status") != "printed"),
     sqlite_autoincrement=True,

@@ -22,7 +22,8 @@ from simulators.printer.render import render_png, render_text
 
 FAULT_NAMES = ("paper_end", "near_end", "cover_open", "offline", "refuse", "mute", "garble")
 """On/off faults; ``drop_after`` (bytes), ``paper_after`` (lines) and ``slow`` (seconds) take a
-number."""
+number; ``after_cut`` takes one of :data:`AFTER_CUT_FAULTS`."""
+AFTER_CUT_FAULTS = tuple(name for name in FAULT_NAMES if name != "refuse")
 
 
 @dataclass
@@ -43,6 +44,9 @@ class Faults:
     """The paper runs out after this many more printed lines (mid-job); then as paper_end."""
     slow: float = 0.0
     """Seconds of delay before each status reply and per KiB of data."""
+    after_cut: str | None = None
+    """An on/off fault that switches on the moment the next job is cut: the paper is out whole,
+    and what the sender hears next (status after the job) is that fault."""
 
     @property
     def can_print(self) -> bool:
@@ -59,6 +63,11 @@ class Faults:
                 self.paper_after, self.paper_end = None, True
         elif name == "slow":
             self.slow = 0.0 if value in (None, "off") else _seconds(name, value)
+        elif name == "after_cut":
+            if value != "off" and value not in AFTER_CUT_FAULTS:
+                choices = ", ".join(AFTER_CUT_FAULTS)
+                raise ValueError(f"after_cut takes one of {choices}, got {value!r}")
+            self.after_cut = None if value == "off" else value
         else:
             setattr(self, name, value not in ("off", "0", "false"))
 
@@ -180,9 +189,16 @@ class PrinterDevice:
 
     # -- jobs ----------------------------------------------------------------------------------
     def job_done(self, job: Job, transport: str) -> None:
-        """Queue a finished job for writing (the writer thread renders it)."""
+        """Queue a finished job for writing (the writer thread renders it); a cut job sets off
+        the ``after_cut`` fault before anything else is answered."""
         with self._lock:
             self._pending += 1
+            armed = self.faults.after_cut if job.complete else None
+            if armed is not None:
+                self.faults.after_cut = None
+                self.faults.set(armed, "on")
+        if armed is not None:
+            self.log("fault", detail=f"{armed} after the cut")
         self._queue.put(_Pending(job, transport))
 
     def _write_loop(self) -> None:

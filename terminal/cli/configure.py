@@ -13,7 +13,13 @@ from typing import Any
 from drivers.printer.errors import PrinterConfigError
 from drivers.printer.transport import parse_printer_url
 from ledger.cli_support import UserError, print_json
-from terminal.home import TerminalHome, add_data_dir_argument, default_data_dir
+from terminal.home import (
+    HELD_RECEIPTS,
+    PRINT_WAIT_LIMIT,
+    TerminalHome,
+    add_data_dir_argument,
+    default_data_dir,
+)
 from terminal.receipts.model import Language
 
 
@@ -27,6 +33,20 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--no-printer", action="store_true", help="this counter has no printer")
     parser.add_argument("--language", choices=[lang.value for lang in Language], default=None)
     parser.add_argument("--address", default=None, help="shop address printed on receipts")
+    parser.add_argument(
+        "--print-wait",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long a sale prints its receipt in front of the holder (default 10)",
+    )
+    parser.add_argument(
+        "--held-receipts",
+        choices=HELD_RECEIPTS,
+        default=None,
+        help="a holder's receipt that missed its sale: hold it for a reprint (default), or "
+        "print it later under a header naming its transaction",
+    )
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(func=_configure)
 
@@ -34,6 +54,10 @@ def register(subparsers: Any) -> None:
 def _configure(args: argparse.Namespace) -> int:
     if args.printer is not None and args.no_printer:
         raise UserError("give --printer or --no-printer, not both")
+    if args.print_wait is not None and not 0 < args.print_wait <= PRINT_WAIT_LIMIT:
+        raise UserError(
+            f"--print-wait must be more than 0 and at most {PRINT_WAIT_LIMIT:g} seconds"
+        )
     if args.printer is not None:
         try:
             parse_printer_url(args.printer)
@@ -52,6 +76,10 @@ def _configure(args: argparse.Namespace) -> int:
             changes["receipt_language"] = args.language
         if args.address is not None:
             changes["shop_address"] = args.address
+        if args.print_wait is not None:
+            changes["print_wait_seconds"] = args.print_wait
+        if args.held_receipts is not None:
+            changes["held_receipts"] = args.held_receipts
         if changes:
             config = dataclasses.replace(config, **changes)
             home.save_config(config)
@@ -61,6 +89,8 @@ def _configure(args: argparse.Namespace) -> int:
             "printer": config.printer_url,
             "language": config.receipt_language,
             "address": config.shop_address,
+            "print_wait": config.print_wait_seconds,
+            "held_receipts": config.held_receipts,
         }
     if args.json:
         print_json(value)

@@ -9,7 +9,7 @@ from typing import Any
 from ledger.cli_support import UserError, print_json
 from terminal.cli.runtime import open_till
 from terminal.home import add_data_dir_argument
-from terminal.receipts.queue import QueueReport
+from terminal.receipts.reports import QueueReport
 
 
 def register(subparsers: Any) -> None:

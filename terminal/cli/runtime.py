@@ -1,12 +1,20 @@
 """What the card commands of ``ssn-terminal`` share: opening the terminal's home as a till,
-finding the card in the reader, and reporting an outcome with a meaningful exit code."""
+finding the card in the reader, and reporting an outcome with a meaningful exit code.
+
+An operation's outcome (what the card paid, balances, record id) is shown, and flushed, before
+its receipt prints: whatever happens to printing afterwards (a slow printer, Ctrl-C, kill -9),
+the cashier has seen that the sale went through. Human lines go to stdout, or to stderr with
+``--json`` (stdout then holds one JSON object, written at the end).
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TextIO
 
 from drivers.card.readers import connected_card
 from drivers.card.session import CardSession
@@ -18,7 +26,9 @@ from terminal.home import TerminalHome, add_data_dir_argument, default_data_dir
 from terminal.messages import message
 from terminal.receipts.compose import ReceiptConfig
 from terminal.receipts.model import Language
-from terminal.receipts.queue import PrintQueue
+from terminal.receipts.printlock import PrinterLock
+from terminal.receipts.queue import HeldPolicy, PrintQueue
+from terminal.receipts.strings import strings_for
 from terminal.sale import Outcome, Status, Till, mark_interrupted
 
 EXIT_REFUSED = 10
@@ -47,7 +57,14 @@ def open_till(args: argparse.Namespace) -> Iterator[Till]:
         queue = None
         if config.printer_url:
             printer = open_printer(config.printer_url, language=config.receipt_language)
-            queue = PrintQueue(home.journal, printer, config=receipts)
+            queue = PrintQueue(
+                home.journal,
+                printer,
+                config=receipts,
+                lock=PrinterLock(home.paths.data_dir),
+                held=HeldPolicy(config.held_receipts),
+                foreground_seconds=config.print_wait_seconds,
+            )
         yield Till(config, home.journal, print_queue=queue, receipt_config=receipts)
     finally:
         home.close()
@@ -69,27 +86,52 @@ def card_in_reader(args: argparse.Namespace, till: Till) -> Iterator[CardSession
         raise UserError(till.say("reader_error", detail=str(exc)), EXIT_NO_CARD) from exc
 
 
-def report(outcome: Outcome, as_json: bool, extra: dict[str, Any] | None = None) -> int:
-    value = outcome.to_json() | (extra or {})
+def report(till: Till, outcome: Outcome, as_json: bool) -> int:
+    """Show the outcome, then print the operation's receipts in front of its holder, then say
+    how printing went. Ctrl-C while printing stops the printing only: the outcome stands."""
+    human = sys.stderr if as_json else sys.stdout
+    _print_outcome(outcome.to_json(), human)
+    human.flush()
+    outcome = _print_receipts(till, outcome)
     if as_json:
-        print_json(value)
-    else:
-        _print_text(value)
+        print_json(outcome.to_json())
+    _print_printing(outcome, till, human)
+    human.flush()
     if outcome.status is Status.COMPLETED:
         return 0
     return EXIT_UNRESOLVED if outcome.status is Status.UNRESOLVED else EXIT_REFUSED
 
 
-def _print_text(value: dict[str, Any]) -> None:
-    print(f"{value['status'].upper()}" + (f": {value['message']}" if value["message"] else ""))
+def _print_receipts(till: Till, outcome: Outcome) -> Outcome:
+    try:
+        return till.print_receipts(outcome)
+    except KeyboardInterrupt:
+        queue = till.print_queue
+        said = queue.interrupted(outcome.receipt_jobs) if queue is not None else None
+        return dataclasses.replace(outcome, printed=False, print_message=said)
+
+
+def _print_outcome(value: dict[str, Any], out: TextIO) -> None:
+    status = value["status"].upper() + (f": {value['message']}" if value["message"] else "")
+    print(status, file=out)
     if value["record_id"]:
-        print(f"record {value['record_id']} (seq {value['seq']})")
+        print(f"record {value['record_id']} (seq {value['seq']})", file=out)
     for purse in value["purses"]:
-        print(f"  paid from {purse['code']}: Rp{purse['amount']:,}".replace(",", "."))
+        print(f"  paid from {purse['code']}: Rp{purse['amount']:,}".replace(",", "."), file=out)
     for balance in value["balances_after"]:
-        print(f"  balance {balance['code']}: Rp{balance['balance']:,}".replace(",", "."))
+        rupiah = f"Rp{balance['balance']:,}".replace(",", ".")
+        print(f"  balance {balance['code']}: {rupiah}", file=out)
     for line in value["refused_lines"]:
         what = f"{line['name']} ({line['gtin']})" if line["name"] else line["gtin"]
-        print(f"  refused {what} x{line['quantity']}: {message(line['reason'], 'en')}")
-    if value.get("print_message"):
-        print(f"printer: {value['print_message']}")
+        print(f"  refused {what} x{line['quantity']}: {message(line['reason'], 'en')}", file=out)
+
+
+def _print_printing(outcome: Outcome, till: Till, out: TextIO) -> None:
+    """The printer's part in the cashier's words: done, or what is wrong and what happens next;
+    conditions that need no action now (paper near end) either way."""
+    if outcome.print_message:
+        print(f"printer: {outcome.print_message}", file=out)
+    elif outcome.printed:
+        print(f"printer: {strings_for(till.receipt_config.language).queue_printed}", file=out)
+    for warning in outcome.print_warnings:
+        print(f"printer: {warning}", file=out)

@@ -75,30 +75,39 @@ def _sale(args: argparse.Namespace) -> int:
     items = parse_items(args.items)
     if args.cancel and not args.supervisor_pin:
         raise UserError("--cancel needs --supervisor-pin")
-    with open_till(args) as till, card_in_reader(args, till) as session:
-        outcome = sell(till, session, items, args.pin, cashier=args.cashier, allow_cash=args.cash)
-        if not args.cancel or outcome.status is not Status.COMPLETED or outcome.record_id is None:
-            return report(outcome, args.json)
-        if not args.json:  # --json prints one document: the cancellation, naming the sale
-            report(outcome, False)
-        cancelled = void_sale(
-            till,
-            session,
-            outcome.record_id,
-            args.supervisor_pin,
-            supervisor=args.supervisor,
-            reason=args.reason,
-        )
-    return report(cancelled, args.json)
+    with open_till(args) as till, till.serving():
+        cancelled = None
+        with card_in_reader(args, till) as session:
+            outcome = sell(
+                till, session, items, args.pin, cashier=args.cashier, allow_cash=args.cash
+            )
+            if args.cancel and outcome.status is Status.COMPLETED and outcome.record_id:
+                # Same card session: the card still holds the debit as cancellable.
+                cancelled = void_sale(
+                    till,
+                    session,
+                    outcome.record_id,
+                    args.supervisor_pin,
+                    supervisor=args.supervisor,
+                    reason=args.reason,
+                )
+        if cancelled is None:
+            return report(till, outcome, args.json)
+        if args.json:  # one document on stdout: the cancellation, naming the sale
+            till.print_receipts(outcome)
+        else:
+            report(till, outcome, False)
+        return report(till, cancelled, args.json)
 
 
 def _balance(args: argparse.Namespace) -> int:
-    with open_till(args) as till, card_in_reader(args, till) as session:
-        outcome = balance_inquiry(till, session, args.pin, print_slip=args.print_slip)
-    return report(outcome, args.json)
+    with open_till(args) as till, till.serving():
+        with card_in_reader(args, till) as session:
+            outcome = balance_inquiry(till, session, args.pin, print_slip=args.print_slip)
+        return report(till, outcome, args.json)
 
 
 def _day_close(args: argparse.Namespace) -> int:
-    with open_till(args) as till:
+    with open_till(args) as till, till.serving():
         outcome = close_day(till, args.date, args.cashier)
-    return report(outcome, args.json)
+        return report(till, outcome, args.json)

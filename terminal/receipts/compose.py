@@ -245,19 +245,37 @@ def print_jobs(receipt: Receipt, config: ReceiptConfig) -> list[tuple[JobKind, b
     raise TypeError(f"not a receipt: {type(receipt).__name__}")
 
 
+def _with_banner(data: bytes, head: list[str], tail: str | None, config: ReceiptConfig) -> bytes:
+    """Stored receipt bytes with a banner on top (first line big) and one line above the cut."""
+    banner = ReceiptWriter(config.profile)
+    for index, text in enumerate(head):
+        banner.line(text, align="center", big=index == 0, bold=index == 0)
+    banner.rule("*")
+    top = banner.output()
+    bottom = b""
+    if tail is not None:
+        closing = ReceiptWriter(config.profile)
+        closing.line(tail, align="center", bold=True)
+        bottom = closing.output()
+    if data.endswith(CUT_SUFFIX):
+        return top + data[: -len(CUT_SUFFIX)] + bottom + CUT_SUFFIX
+    return top + data + bottom
+
+
 def mark_reprint(data: bytes, time: int, config: ReceiptConfig) -> bytes:
     """Stored receipt bytes as a reprint: a SALINAN banner with the reprint time on top and
     SALINAN again above the cut, so no copy can pass for the original."""
     s = strings_for(config.language)
-    banner = ReceiptWriter(config.profile)
-    banner.line(f"*** {s.reprint} ***", align="center", big=True, bold=True)
-    banner.line(s.reprinted_at, align="center")
-    banner.line(when(time, config.language), align="center")
-    banner.rule("*")
-    closing = ReceiptWriter(config.profile)
-    closing.line(f"*** {s.reprint} ***", align="center", bold=True)
-    head = banner.output()
-    tail = closing.output()
-    if data.endswith(CUT_SUFFIX):
-        return head + data[: -len(CUT_SUFFIX)] + tail + CUT_SUFFIX
-    return head + data + tail
+    mark = f"*** {s.reprint} ***"
+    return _with_banner(data, [mark, s.reprinted_at, when(time, config.language)], mark, config)
+
+
+def mark_held(data: bytes, seq: int | None, time: int | None, config: ReceiptConfig) -> bytes:
+    """A held holder's receipt printed away from its own sale: a header naming its transaction,
+    so nobody at the counter takes it for the sale in front of them."""
+    s = strings_for(config.language)
+    head = [f"*** {s.held} ***"]
+    head.append(s.held_of_earlier if seq is None else s.held_of.format(seq=f"{seq:06d}"))
+    if time is not None:
+        head.append(when(time, config.language))
+    return _with_banner(data, head, None, config)

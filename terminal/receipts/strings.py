@@ -42,6 +42,9 @@ class ReceiptStrings:
     shop_copy: str
     reprint: str
     reprinted_at: str
+    held: str
+    held_of: str
+    held_of_earlier: str
     terminal: str
     record_no: str
     time: str
@@ -78,8 +81,14 @@ class ReceiptStrings:
     # print queue, shown to the cashier
     queue_printed: str
     queue_kept: str
+    queue_not_printed: str
+    queue_maybe_printed: str
+    queue_held: str
+    queue_auto: str
+    queue_no_service: str
+    queue_held_count: str
+    queue_interrupted: str
     queue_no_receipt: str
-    queue_retrying: str
     queue_store_error: str
 
 
@@ -92,6 +101,9 @@ INDONESIAN = ReceiptStrings(
     shop_copy="LEMBAR TOKO",
     reprint="SALINAN",
     reprinted_at="Dicetak ulang",
+    held="STRUK TERTUNDA",
+    held_of="Milik transaksi No. {seq}",
+    held_of_earlier="Milik pelanggan sebelumnya",
     terminal="Terminal",
     record_no="No.",
     time="Waktu",
@@ -126,9 +138,19 @@ INDONESIAN = ReceiptStrings(
     per_purse="Per saldo (bersih)",
     purse_fallback="Saldo {code}",
     queue_printed="Struk tercetak.",
-    queue_kept="Transaksi tetap tersimpan; struk dicetak otomatis saat printer siap.",
+    queue_kept="Transaksi tetap tersimpan.",
+    queue_not_printed="Struk belum tercetak.",
+    queue_maybe_printed=(
+        "Struk mungkin sudah (sebagian) tercetak; cetakan berikutnya bertanda SALINAN."
+    ),
+    queue_held="Struk pembeli ditahan: cetak ulang untuk pembeli ini saat printer siap.",
+    queue_auto="Struk yang menunggu dicetak otomatis oleh layanan cetak saat printer siap.",
+    queue_no_service=(
+        "Layanan cetak tidak berjalan: struk yang menunggu dicetak dengan perintah cetak."
+    ),
+    queue_held_count="{count} struk pembeli ditahan sampai dicetak ulang.",
+    queue_interrupted="Pencetakan dihentikan (Ctrl-C).",
     queue_no_receipt="Tidak ada struk untuk transaksi ini.",
-    queue_retrying="Struk belum tercetak; dicoba lagi sekarang.",
     queue_store_error="Antrian struk tidak dapat dibaca: {error}",
 )
 
@@ -141,6 +163,9 @@ ENGLISH = ReceiptStrings(
     shop_copy="SHOP COPY",
     reprint="COPY",
     reprinted_at="Reprinted",
+    held="HELD RECEIPT",
+    held_of="Of transaction No. {seq}",
+    held_of_earlier="Of an earlier customer",
     terminal="Terminal",
     record_no="No.",
     time="Time",
@@ -175,9 +200,17 @@ ENGLISH = ReceiptStrings(
     per_purse="Per purse (net)",
     purse_fallback="Balance {code}",
     queue_printed="Receipt printed.",
-    queue_kept="The sale is saved; the receipt prints by itself when the printer is ready.",
+    queue_kept="The sale is saved.",
+    queue_not_printed="Nothing was printed.",
+    queue_maybe_printed="The receipt may have printed (in part); the next print is marked COPY.",
+    queue_held="The customer's receipt is held: reprint it for this customer when the printer is "
+    "ready.",
+    queue_auto="Waiting receipts print by themselves (print service) when the printer is ready.",
+    queue_no_service="The print service is not running: waiting receipts print on the print "
+    "command.",
+    queue_held_count="{count} customer receipt(s) held until reprinted.",
+    queue_interrupted="Printing stopped (Ctrl-C).",
     queue_no_receipt="There is no receipt for this transaction.",
-    queue_retrying="The receipt was not printed yet; trying again now.",
     queue_store_error="Cannot read the receipt queue: {error}",
 )
 

@@ -53,7 +53,7 @@ def balance_inquiry(
                     "unit": category.base_unit,
                 }
             )
-    printed, print_message = None, None
+    receipt_jobs: tuple[int, ...] = ()
     if print_slip:
         slip = BalanceSlip(
             shop=ShopInfo(till.config.shop_name, till.config.shop_address, till.terminal_id),
@@ -65,15 +65,14 @@ def balance_inquiry(
                 for b, p in zip(balances, info.purses, strict=True)
             ),
         )
-        till.journal.add_job(None, JobKind.BALANCE, compose_balance(slip, till.receipt_config))
-        printed, print_message = till.print_pending()
+        slip_bytes = compose_balance(slip, till.receipt_config)
+        receipt_jobs = (till.journal.add_job(None, JobKind.BALANCE, slip_bytes),)
     return Outcome(
         Status.COMPLETED,
         card=mask_card_number(number),
         balances=balances,
         resolutions=resolutions,
-        printed=printed,
-        print_message=print_message,
+        receipt_jobs=receipt_jobs,
         details={
             "caps_remaining": caps,
             "expired_purses": [p.code for p in info.purses if p.expired_on(today)],

@@ -40,14 +40,12 @@ def close_day(till: Till, day: dt.date | None, cashier: str) -> Outcome:
         return receipts_for_record(record, context)
 
     record = till.journal.append_record(RecordType.DAY_CLOSE, summary.to_value(), now, compose)
-    printed, print_message = till.print_pending()
     return Outcome(
         Status.COMPLETED,
         record_id=record.id,
         seq=record.seq,
         purse_amounts=tuple(sorted(summary.purse_totals.items())),
         cash=summary.cash_total,
-        printed=printed,
-        print_message=print_message,
+        receipt_jobs=till.receipt_jobs(record),
         details={"day_close": summary.to_value()},
     )

@@ -64,8 +64,14 @@ class Outcome:
     balances: tuple[Balance, ...] = ()
     refused_lines: tuple[RefusedLine, ...] = ()
     resolutions: tuple[Resolution, ...] = ()
+    receipt_jobs: tuple[int, ...] = ()
+    """The operation's own print jobs, committed with it; printed after the outcome is shown
+    (:meth:`~terminal.sale.till.Till.print_receipts`)."""
     printed: bool | None = None
+    """Whether its receipts printed; None while not tried, or with no printer."""
     print_message: str | None = None
+    print_warnings: tuple[str, ...] = ()
+    """Printer conditions that need no action now (paper near end)."""
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -93,5 +99,6 @@ class Outcome:
             "resolved_earlier": [r.to_json() for r in self.resolutions],
             "printed": self.printed,
             "print_message": self.print_message,
+            "print_warnings": list(self.print_warnings),
             **self.details,
         }

@@ -231,8 +231,7 @@ def _debit(
         return _with(failure_outcome(till, failed), refused_lines=basket.refused)
     crashpoints.reached("after-card-answer")
     record = till.complete(intent, proof.encode(), info, cashier, offline)
-    printed, print_message = till.print_pending()
-    return completed_outcome(record, proof, basket, printed, print_message, info)
+    return completed_outcome(record, proof, basket, till.receipt_jobs(record), info)
 
 
 def balances_after(info: CardInfo, proof: DebitProof | VoidProof) -> tuple[Balance, ...]:
@@ -249,8 +248,7 @@ def completed_outcome(
     record: Record,
     proof: DebitProof,
     basket: Basket,
-    printed: bool | None,
-    print_message: str | None,
+    receipt_jobs: tuple[int, ...],
     info: CardInfo,
 ) -> Outcome:
     return Outcome(
@@ -262,8 +260,7 @@ def completed_outcome(
         cash=basket.cash,
         balances=balances_after(info, proof),
         refused_lines=basket.refused,
-        printed=printed,
-        print_message=print_message,
+        receipt_jobs=receipt_jobs,
     )
 
 

@@ -5,6 +5,8 @@ turns the card's signed answer into a record with its receipts.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import os
 import time
@@ -37,6 +39,7 @@ from terminal.receipts.build import PurseInfo, ReceiptContext, receipts_for_reco
 from terminal.receipts.compose import ReceiptConfig
 from terminal.receipts.model import Language, ShopInfo
 from terminal.receipts.queue import PrintQueue
+from terminal.sale.outcome import Outcome
 from terminal.sale.risk import is_offline
 
 PROOF_FIELD: Mapping[IntentKind, str] = {
@@ -216,13 +219,31 @@ class Till:
         shop = ShopInfo(self.config.shop_name, self.config.shop_address, self.terminal_id)
         return ReceiptContext(self.receipt_config, shop, purses, cashier, offline)
 
-    def print_pending(self) -> tuple[bool | None, str | None]:
-        """Try to print what is queued; a printer fault is reported, never raised."""
+    def receipt_jobs(self, record: Record) -> tuple[int, ...]:
+        """The print jobs committed with ``record``, in printing order."""
+        return tuple(job.job_id for job in self.journal.jobs_for_record(record.id))
+
+    def serving(self) -> contextlib.AbstractContextManager[None]:
+        """Around an operation done in front of its holder: background printing pauses, so it
+        neither takes the holder's receipt nor holds up its printing."""
         if self.print_queue is None:
-            return None, None
-        report = self.print_queue.print_now()
+            return contextlib.nullcontext()
+        return self.print_queue.lock.foreground()
+
+    def print_receipts(self, outcome: Outcome) -> Outcome:
+        """Print the operation's own receipts in front of its holder, within the foreground
+        bound; call it after the outcome is shown. A printer fault is reported, never raised."""
+        if self.print_queue is None or not outcome.receipt_jobs:
+            return outcome
+        report = self.print_queue.print_foreground(outcome.receipt_jobs)
         crashpoints.reached("after-print")
-        return report.ok, report.message
+        printed = len(report.printed) == len(outcome.receipt_jobs)
+        return dataclasses.replace(
+            outcome,
+            printed=printed,
+            print_message=report.message,
+            print_warnings=report.warnings,
+        )
 
 
 def receipt_language(config: TerminalConfig) -> Language:

@@ -84,7 +84,6 @@ def void_sale(
     except CardCommandError as failed:
         return failure_outcome(till, failed)
     record = till.complete(intent, proof.encode(), info, supervisor)
-    printed, print_message = till.print_pending()
     return Outcome(
         Status.COMPLETED,
         record_id=record.id,
@@ -92,7 +91,6 @@ def void_sale(
         card=mask_card_number(sale.card_number),
         purse_amounts=tuple((p.code, p.amount) for p in proof.purses),
         balances=balances_after(info, proof),
-        printed=printed,
-        print_message=print_message,
+        receipt_jobs=till.receipt_jobs(record),
         details={"voided_record_id": str(original.id)},
     )

@@ -43,7 +43,8 @@ def test_serve_prints_over_tcp_and_pty_and_obeys_its_control_channel(tmp_path: P
         with pytest.raises(PrinterNotReadyError):
             open_printer(f"tcp://{where['tcp']}").print_job(b"\x1b@not printed\n\x1dVB\x00")
         assert control_call(control, "bogus")["ok"] is False
-        for name, bad in [("paper_after", "-1"), ("drop_after", "many"), ("slow", "nan")]:
+        bad_values = [("paper_after", "-1"), ("drop_after", "many"), ("slow", "nan")]
+        for name, bad in [*bad_values, ("after_cut", "refuse"), ("after_cut", "bogus")]:
             refused = control_call(control, f"fault {name} {bad}")
             assert refused["ok"] is False and f"{name} takes" in refused["error"], refused
         assert control_call(control, "state")["faults"]["slow"] == 0.0, "a refusal changes nothing"

@@ -5,6 +5,7 @@ as SALINAN, with the journal keeping each job's state."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from drivers.printer.printer import open_printer
 from ledger.journal import Journal
@@ -40,6 +41,12 @@ def commit_with_receipts(journal: Journal, pending: Pending) -> None:
     )
 
 
+def records_void_id(journal: Journal) -> uuid.UUID:
+    void = journal.record_at(2)
+    assert void is not None and void.type is RecordType.VOID
+    return void.id
+
+
 def test_sale_void_and_day_close_print_from_the_journal(
     journal: Journal, journal_kit: JournalKit, printer_sim: PrinterSimulator
 ) -> None:
@@ -49,14 +56,14 @@ def test_sale_void_and_day_close_print_from_the_journal(
     assert sale is not None
 
     printer_sim.control("fault paper_end")
-    failed = queue.print_now()
+    failed = queue.print_foreground([1, 2])
     assert failed.message is not None and failed.message.startswith("Kertas printer habis")
     assert [(j.kind, j.status) for j in journal.pending_jobs()] == [
         (JobKind.SALE_CUSTOMER, JobStatus.FAILED),
         (JobKind.SALE_SHOP, JobStatus.PENDING),
     ]
     printer_sim.control("clear")
-    assert queue.print_now().printed == [1, 2]
+    assert queue.reprint(sale.id).printed == [1, 2]
 
     commit_with_receipts(journal, journal_kit.void(sale, time=T0 + 60))
     summary = journal.business_day_summary(dt.date(2026, 11, 18))
@@ -66,17 +73,19 @@ def test_sale_void_and_day_close_print_from_the_journal(
         T0 + 120,
         lambda record: receipts_for_record(record, CONTEXT),
     )
-    assert queue.print_now().printed == [3, 4]
+    background = queue.print_now()
+    assert background.printed == [4] and background.held == (3,), "the void slip is held"
+    assert queue.reprint(records_void_id(journal)).printed == [3]
     assert queue.reprint(sale.id).printed == [5]
 
     papers = printer_sim.wait_for_jobs(5)
     assert journal.pending_jobs() == []
     records = {r.seq: r for r in journal.records()}
-    for paper, seq in zip(papers, [1, 1, 2, 3, 1], strict=True):
+    for paper, seq in zip(papers, [1, 1, 3, 2, 1], strict=True):
         (payload,) = paper.meta["qr"]
         assert parse_qr_payload(payload).record_id == records[seq].id
         assert parse_qr_payload(payload).hash_prefix == records[seq].hash()[:8]
-    assert "PEMBATALAN" in papers[2].text and "LAPORAN TUTUP HARI (Z)" in papers[3].text
+    assert "LAPORAN TUTUP HARI (Z)" in papers[2].text and "PEMBATALAN" in papers[3].text
     assert "SALINAN" in papers[4].text and "Sisa saldo" in papers[4].text
     assert [j.kind for j in journal.jobs_for_record(sale.id)] == [
         JobKind.SALE_CUSTOMER,

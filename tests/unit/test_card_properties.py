@@ -71,6 +71,7 @@ class CardMachine(RuleBasedStateMachine):
         self.counter, self.next_seq, self.tries = 2, 3, 3
         self.trusted = TODAY  # the issuance loads were issued today
         self.session_debit: int | None = None
+        self.cancellable_when_sent: int | None = None
         self.debits: dict[int, DebitProof] = {}
         self.voided: set[int] = set()
         # Accounting from the card's own signed messages.
@@ -120,7 +121,7 @@ class CardMachine(RuleBasedStateMachine):
             self.debits_done += 1
         else:
             # M1: only the debit made in this very session, just before, comes back.
-            assert message.original_counter == self.session_debit
+            assert message.original_counter == self.cancellable_when_sent
             original = self.debits[message.original_counter]
             assert [(p.code, p.amount) for p in message.purses] == [
                 (p.code, p.amount) for p in original.purses
@@ -286,6 +287,7 @@ class CardMachine(RuleBasedStateMachine):
         original = self.debits[counters[pick % len(counters)]]
         terminal = "SMD-0002" if other_terminal else TERMINAL
         request = VoidRequest(terminal, os.urandom(16), T0 + 60, original.counter)
+        self.cancellable_when_sent = self.session_debit
         expect: type[Exception] | None = None
         if other_terminal or original.counter != self.session_debit:
             expect = NotAllowed

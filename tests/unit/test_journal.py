@@ -363,6 +363,35 @@ def test_print_queue_bookkeeping(journal: Journal, journal_kit: JournalKit) -> N
     assert journal.counts().pending_print_jobs == 2
 
 
+def test_the_sent_mark_is_written_ahead_once_and_never_undone(
+    journal: Journal, journal_kit: JournalKit
+) -> None:
+    record = complete(journal, journal_kit.sale())
+    customer, shop = journal.jobs_for_record(record.id)
+    assert not customer.sent and customer.record_seq == record.seq
+    assert customer.record_time == record.time
+
+    journal.mark_sent(customer.job_id, T0 + 5)
+    journal.mark_failed(customer.job_id, "disconnected: reset")
+    journal.mark_sent(customer.job_id, T0 + 60)  # a retry: the first mark stays
+
+    again = journal.job(customer.job_id)
+    assert again is not None and again.first_sent == T0 + 5 and again.sent
+    assert journal.pending_jobs()[0].first_sent == T0 + 5
+    journal.mark_printed(shop.job_id)
+    with pytest.raises(JournalError, match="already printed"):
+        journal.mark_sent(shop.job_id, T0 + 70)
+    assert journal.job(9999) is None
+    raw = sqlite3.connect(journal.path)
+    for statement in (
+        f"UPDATE print_jobs SET first_sent = NULL WHERE job_id = {customer.job_id}",
+        f"UPDATE print_jobs SET first_sent = 1 WHERE job_id = {customer.job_id}",
+    ):
+        with pytest.raises(sqlite3.IntegrityError, match="sent mark"):
+            raw.execute(statement)
+    raw.close()
+
+
 def test_journal_belongs_to_one_terminal_and_key(
     journal_kit: JournalKit, journal_path: Path
 ) -> None:

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -15,6 +16,7 @@ from sqlalchemy import create_engine
 from ledger.journal import Journal, JournalError
 from ledger.journal.db import MIGRATIONS_DIR
 from ledger.journal.schema import APPEND_ONLY_TRIGGERS, SCHEMA_REVISION, metadata
+from ledger.printjobs import JobKind
 from tests.fixtures.journal import JournalKit
 
 
@@ -67,3 +69,27 @@ def test_an_empty_file_is_migrated_to_the_newest_schema(
     with journal_kit.open(journal_path) as journal:
         assert journal.records() == []
         assert journal.counts().outbox == 0
+
+
+def test_a_journal_of_the_first_schema_keeps_its_print_jobs_and_gains_the_sent_mark(
+    journal_kit: JournalKit, journal_path: Path
+) -> None:
+    journal_path.parent.mkdir(parents=True)
+    engine = create_engine(f"sqlite:///{journal_path}")
+    with engine.connect() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["connection"] = conn
+        with conn.begin():
+            command.upgrade(config, "0001_initial")
+    engine.dispose()
+    raw = sqlite3.connect(journal_path)
+    raw.execute("INSERT INTO print_jobs (kind, data) VALUES ('balance', x'1b40')")
+    raw.commit()
+    raw.close()
+
+    with journal_kit.open(journal_path) as journal:
+        (job,) = journal.pending_jobs()
+        assert (job.kind, job.data, job.sent) == (JobKind.BALANCE, b"\x1b@", False)
+        journal.mark_sent(job.job_id, 1_795_000_000)
+        assert journal.pending_jobs()[0].first_sent == 1_795_000_000
