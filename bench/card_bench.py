@@ -8,8 +8,9 @@ Prints one JSON object. Each figure comes with the floor measured in the same ru
   the vpcd slot to ``ssn-sim card serve`` in another process; floor: the same exchange on the
   in-process direct transport (the card's own processing). Goal: p50 <= 1.3x the same path with
   a card that only echoes a status word (what pcscd, vpcd and the kernel cost on this machine
-  right now); the old absolute goal of 100 us is printed too. The two take turns in the slot, block by block (``--blocks``),
-  so that drift in the machine's speed weighs on both alike; each block's p50 is listed.
+  right now); the old absolute goal of 100 us is printed too. The two take turns in the slot,
+  block by block (``--blocks``), so that drift in the machine's speed weighs on both alike;
+  each block's p50 is listed.
 - ``apdus_per_sale``: command APDUs from card detected to debit proof (target <= 3).
 - ``card_in_field``: wall time from card detected to verified debit proof, with the card slowed
   to 15 ms per APDU and 150 ms per signature; floor: what the model alone costs

@@ -29,11 +29,13 @@ from ledger.cardproofs import LoadAuthorization
 from ledger.catalog import CATALOG_KIND
 from ledger.crypto import SigningKey
 from ledger.documents import DocumentError, SignedDocument
-from ledger.journal import Journal, JournalError, Outgoing
+from ledger.journal import Intent, IntentStatus, Journal, JournalError, Outgoing
 from ledger.request_auth import b64decode, b64encode, enrollment_proof, sign_request
 from terminal import documents
+from terminal.host_requests import store_resolutions, store_wanted
 
 BATCH = 500
+EVIDENCE_BATCH = 200
 IN_FLIGHT = 2
 """Upload requests at the host at once: it verifies one batch while it writes the other."""
 CONFIG_KIND = "config"
@@ -127,6 +129,22 @@ class GatewayClient:
         payload = {"records": [{"id": str(r.id), "data": b64encode(r.encoded)} for r in records]}
         return self.call("POST", "/v1/records", payload)
 
+    def evidence(self, messages: list[bytes]) -> dict[str, Any]:
+        return self.call("POST", "/v1/evidence", {"messages": [b64encode(m) for m in messages]})
+
+    def report_intents(self, intents: list[Intent]) -> dict[str, Any]:
+        rows = [
+            {
+                "intent_id": str(i.id),
+                "card_number": i.card_number,
+                "kind": str(i.kind),
+                "nonce": b64encode(i.nonce),
+                "expected_counter": i.expected_counter,
+            }
+            for i in intents
+        ]
+        return self.call("POST", "/v1/intents", {"intents": rows})
+
     def updates(self, held: dict[str, int], seq: int) -> dict[str, Any]:
         query = "&".join(f"{name}={held[name]}" for name in sorted(held))
         return self.call("GET", f"/v1/updates?{query}&seq={seq}")
@@ -166,6 +184,10 @@ class SyncReport:
     clock_skew: int | None = None
     documents: dict[str, int] = field(default_factory=dict)
     pending_loads: int = 0
+    evidence_uploaded: int = 0
+    stuck_intents_reported: int = 0
+    wanted_counters: int = 0
+    resolutions: int = 0
     problems: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -197,6 +219,8 @@ class Syncer:
         report = SyncReport()
         try:
             self._upload(report)
+            self._upload_evidence(report)
+            self._report_stuck_intents(report)
             self._download(report)
         except SyncError as exc:
             report.error = f"{exc.code}: {exc}"
@@ -256,6 +280,29 @@ class Syncer:
                     report.acknowledged += acked.result()
         return deferred
 
+    def _upload_evidence(self, report: SyncReport) -> None:
+        """Card-log entries read for the host; each leaves the queue once the host decided."""
+        while pending := self.journal.pending_evidence(EVIDENCE_BATCH):
+            answer = self.client.evidence([message for _, message in pending])
+            results = answer.get("results", [])
+            if len(results) != len(pending):
+                raise SyncError("the host answered another number of evidence results")
+            decided = [
+                (entry_id, str(result["result"]))
+                for (entry_id, _), result in zip(pending, results, strict=True)
+                if result.get("result") in ("stored", "known", "refused")
+            ]
+            self.journal.mark_evidence_sent(decided, int(self.clock()))
+            report.evidence_uploaded += len(decided)
+            if len(decided) < len(pending):
+                break  # the rest goes next cycle
+
+    def _report_stuck_intents(self, report: SyncReport) -> None:
+        stuck = [i for i in self.journal.open_intents() if i.status is IntentStatus.UNRESOLVED]
+        if stuck:
+            self.client.report_intents(stuck)
+            report.stuck_intents_reported = len(stuck)
+
     @staticmethod
     def _tally(
         answer: dict[str, Any], report: SyncReport, deferred: list[str]
@@ -305,6 +352,16 @@ class Syncer:
                 )
                 report.documents["hotlist"] = merged.version
             report.pending_loads = self._loads(answer.get("loads") or {}, held["loads"], now)
+            if "wanted" in answer:
+                report.wanted_counters = store_wanted(self.journal, answer["wanted"], now)
+            if "resolutions" in answer:
+                rows = [
+                    {**row, "card_message": b64decode(row["card_message"])}
+                    if row.get("card_message")
+                    else row
+                    for row in answer["resolutions"]
+                ]
+                report.resolutions = store_resolutions(self.journal, rows, now)
         except (DocumentError, KeyError, TypeError, ValueError) as exc:
             raise SyncError(f"download refused: {exc}", "bad_document") from exc
 

@@ -140,6 +140,16 @@ class CardSession:
     def card_number(self) -> str | None:
         return self.certificate.card_number if self.certificate else None
 
+    @property
+    def counter(self) -> int:
+        """The card's transaction counter as this session last saw it."""
+        return self._counter
+
+    @property
+    def holder_verified(self) -> bool:
+        """The PIN was right in this session: the card's log may be read."""
+        return self.info is not None and self.info.holder_known
+
     # --- PIN ------------------------------------------------------------------------------
 
     def verify_pin(self, pin: str) -> CardInfo:

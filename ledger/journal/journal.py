@@ -32,6 +32,7 @@ from ledger.ids import new_id
 from ledger.journal import checks, daysummary
 from ledger.journal.audit import AuditMixin
 from ledger.journal.db import begin_write, connect, fsync_directory, migrate
+from ledger.journal.evidence import EvidenceMixin
 from ledger.journal.models import (
     FaultHook,
     Intent,
@@ -94,7 +95,7 @@ FAULT_POINTS = (
 """Every step a fault hook is called at; tests kill the process at each."""
 
 
-class Journal(OutboxMixin, ReceiptsMixin, AuditMixin):
+class Journal(OutboxMixin, ReceiptsMixin, EvidenceMixin, AuditMixin):
     """Open with :meth:`open`; see the module docstring for the guarantees."""
 
     @classmethod
@@ -246,6 +247,12 @@ class Journal(OutboxMixin, ReceiptsMixin, AuditMixin):
     def abort_intent(self, intent_id: uuid.UUID, reason: str) -> None:
         """The card never applied the command (it refused, or its counter shows it never ran)."""
         self._finish(intent_id, IntentStatus.ABORTED, reason)
+
+    def settle_at_host(self, intent_id: uuid.UUID, reason: str) -> None:
+        """An operator settled at the host an intent no card log can settle any more (the
+        card's log rolled past it): the host booked it from the card's balances, the terminal
+        stops waiting for the card and frees it for new operations."""
+        self._finish(intent_id, IntentStatus.SETTLED_AT_HOST, reason)
 
     def mark_unresolved(self, intent_id: uuid.UUID, reason: str) -> None:
         """The card left before answering: the intent stays unfinished until that card returns."""

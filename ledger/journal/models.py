@@ -44,10 +44,13 @@ class IntentStatus(enum.StrEnum):
     COMPLETED = "completed"
     ABORTED = "aborted"
     """The card never applied the command: nothing moved."""
+    SETTLED_AT_HOST = "settled_at_host"
+    """No card log could tell any more; an operator settled it at the host from the card's
+    balances (docs/api.md): the host holds the money's record, this terminal holds none."""
 
     @property
     def finished(self) -> bool:
-        return self in (IntentStatus.COMPLETED, IntentStatus.ABORTED)
+        return self in (IntentStatus.COMPLETED, IntentStatus.ABORTED, IntentStatus.SETTLED_AT_HOST)
 
 
 @dataclass(frozen=True)

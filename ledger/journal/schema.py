@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, MetaData, Table, Text
 
-SCHEMA_REVISION = "0002_print_write_ahead"
+SCHEMA_REVISION = "0003_card_evidence"
 """The newest migration; a journal at this revision opens without loading Alembic at all."""
 
 metadata = MetaData()
@@ -98,6 +98,19 @@ documents = Table(
     Column("stored", Integer, nullable=False),
 )
 
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("entry_id", Integer, primary_key=True, autoincrement=True),
+    Column("card_number", Text, nullable=False),
+    Column("counter", Integer, nullable=False),
+    Column("message", LargeBinary, nullable=False, unique=True),
+    Column("fetched", Integer, nullable=False),
+    Column("sent", Integer),
+    Column("outcome", Text),
+    Index("evidence_unsent", "entry_id", sqlite_where=Column("sent").is_(None)),
+)
+
 APPEND_ONLY_TRIGGERS = (
     "terminal_no_update",
     "terminal_no_delete",
@@ -106,6 +119,8 @@ APPEND_ONLY_TRIGGERS = (
     "records_no_delete",
     "intents_update",
     "intents_no_delete",
+    "evidence_update",
+    "evidence_no_delete",
     "acks_no_update",
     "acks_no_delete",
     "print_jobs_update",

@@ -37,6 +37,7 @@ from ledger.record import Record
 from terminal import crashpoints
 from terminal.basket import Basket, ScannedItem, build_basket
 from terminal.sale.blocking import enforce_hotlist
+from terminal.sale.evidence import fetch_wanted, settle_from_host
 from terminal.sale.loads import apply_loads
 from terminal.sale.outcome import Balance, Outcome, Resolution, Status
 from terminal.sale.recovery import resolve_for_card
@@ -100,6 +101,7 @@ def present_card(
     """What every card operation does first, a sale or a balance inquiry alike; an
     :class:`Outcome` is the refusal that ended it (with what was resolved so far)."""
     till.refresh()
+    settled = tuple(settle_from_host(till))
     info, refusal = read_card_checked(till, session, now)
     if info is None or refusal is not None:
         refusal = refusal or refuse(till, "card_not_genuine")
@@ -115,7 +117,7 @@ def present_card(
         info, loaded = apply_loads(till, session, info, till.pending_loads(), now)
     except CardError as exc:
         return _with(card_problem(till, exc), resolutions=resolutions)
-    return Presented(info, resolutions + tuple(loaded))
+    return Presented(info, settled + resolutions + tuple(loaded))
 
 
 def _settle_unusable_card(till: Till, session: CardSession, cashier: str) -> tuple[Resolution, ...]:
@@ -146,6 +148,11 @@ def sell(
     number = session.card_number
     assert number is not None
     outcome = _sell_to_card(till, session, presented.info, scans, pin, now, cashier, allow_cash)
+    if outcome.status is Status.COMPLETED:
+        # After the receipt, with the PIN still opening the log: what the host is missing.
+        read = fetch_wanted(till, session)
+        if read:
+            outcome = _with(outcome, details={**outcome.details, "evidence_read": read})
     return _with(outcome, resolutions=presented.resolutions, card=mask_card_number(number))
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from drivers.card.apdu import SW
 from drivers.card.errors import CardBlocked, PinBlocked, PinRequired, WrongPin
 from drivers.card.pcsc import PcscReader
-from drivers.card.apdu import SW
 from drivers.card.protocol import CardState, Commands, VoidRequest
 from drivers.card.session import CardSession
 from drivers.card.transport import ApduCounter, CardRemoved, NoCard

@@ -1,0 +1,95 @@
+"""What the host asks of this terminal, as the last sync left it in the journal.
+
+- ``wanted``: card counters the host is missing (gaps in a card's history it must explain,
+  docs/card-protocol.md "the host sees every counter"). When such a card is presented and its
+  holder typed the PIN, the terminal reads those entries from the card's log after the receipt
+  and uploads them as evidence. A forged list could only make the terminal read log entries, so
+  it needs no signature.
+- ``resolutions``: for this terminal's stuck intents, the card-signed message the host holds at
+  the intent's counter (the terminal verifies it with the card's key itself), or the word that
+  an operator settled it at the host.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ledger import canonical
+from ledger.cardnumber import validate_card_number
+from ledger.journal import Journal
+
+WANTED_DOCUMENT = "wanted"
+RESOLUTIONS_DOCUMENT = "resolutions"
+
+
+@dataclass(frozen=True)
+class HostResolution:
+    intent_id: uuid.UUID
+    card_message: bytes | None
+    settled_at_host: bool = False
+
+
+def _next_version(journal: Journal, name: str) -> int:
+    stored = journal.document(name)
+    return (stored.version if stored else 0) + 1
+
+
+def store_wanted(journal: Journal, rows: Iterable[Mapping[str, Any]], now: int) -> int:
+    """Keep the host's list ``[{"card_number", "counters"}]``; returns how many counters."""
+    wanted: dict[str, list[int]] = {}
+    for row in rows:
+        counters = sorted({int(c) for c in row["counters"]})
+        if any(c <= 0 for c in counters):
+            raise ValueError("a wanted counter must be positive")
+        if counters:
+            wanted[validate_card_number(str(row["card_number"]))] = counters
+    value = {"cards": [{"card": card, "counters": c} for card, c in sorted(wanted.items())]}
+    journal.put_document(
+        WANTED_DOCUMENT, _next_version(journal, WANTED_DOCUMENT), canonical.encode(value), time=now
+    )
+    return sum(len(c) for c in wanted.values())
+
+
+def wanted_counters(journal: Journal, card_number: str) -> tuple[int, ...]:
+    stored = journal.document(WANTED_DOCUMENT)
+    if stored is None:
+        return ()
+    for row in canonical.decode(stored.data)["cards"]:
+        if row["card"] == card_number:
+            return tuple(row["counters"])
+    return ()
+
+
+def store_resolutions(journal: Journal, rows: Iterable[Mapping[str, Any]], now: int) -> int:
+    """Keep ``[{"intent_id", "card_message"} | {"intent_id", "settled_at_host": true}]``."""
+    value = []
+    for row in rows:
+        intent_id = uuid.UUID(str(row["intent_id"]))
+        message = row.get("card_message")
+        settled = row.get("settled_at_host") is True
+        if settled == (message is not None):
+            raise ValueError("a resolution carries a card message or settled_at_host, not both")
+        if message is not None and not isinstance(message, bytes):
+            raise ValueError("a resolution's card message must be bytes")
+        value.append({"intent": intent_id.bytes, "message": message, "settled": settled})
+    journal.put_document(
+        RESOLUTIONS_DOCUMENT,
+        _next_version(journal, RESOLUTIONS_DOCUMENT),
+        canonical.encode({"resolutions": value}),
+        time=now,
+    )
+    return len(value)
+
+
+def resolutions(journal: Journal) -> dict[uuid.UUID, HostResolution]:
+    stored = journal.document(RESOLUTIONS_DOCUMENT)
+    if stored is None:
+        return {}
+    found = {}
+    for row in canonical.decode(stored.data)["resolutions"]:
+        intent_id = uuid.UUID(bytes=row["intent"])
+        found[intent_id] = HostResolution(intent_id, row["message"], row["settled"])
+    return found
