@@ -4,6 +4,7 @@ that settle a stuck intent (docs/card-protocol.md, "the host sees every counter"
 from __future__ import annotations
 
 from drivers.card.protocol import Ins, VoidRequest
+from drivers.card.session import CardSession
 from ledger.cardproofs import DebitProof, VoidProof, decode_card_transaction
 from ledger.journal import IntentStatus
 from ledger.record import RecordType
@@ -22,10 +23,7 @@ RICE_AND_OIL = [ScannedItem(RICE_5KG), ScannedItem(OIL, 2)]
 
 def _hidden_cancellation(counter: Counter, number: str) -> tuple[DebitProof, VoidProof]:
     """Another shop sold and cancelled at once, and never told the host of the cancellation."""
-    counter.present(number)
-    other = counter.session()
-    other.read_card(TODAY)
-    other.verify_pin(PIN)
+    other = _with_pin_elsewhere(counter, number)
     debit = other.debit(debit_request((("APBD", 50_000),), (), terminal_id="SMD-0009"))
     void = other.void(VoidRequest("SMD-0009", bytes(16), T0, debit.counter), debit)
     return debit, void
@@ -68,6 +66,15 @@ def test_without_the_pin_the_log_is_not_read(counter: Counter) -> None:
     assert counter.home.journal.pending_evidence(10) == []
 
 
+def _with_pin_elsewhere(counter: Counter, number: str) -> CardSession:
+    """The card at another terminal, its holder's PIN typed."""
+    counter.present(number)
+    session = counter.session()
+    session.read_card(TODAY)
+    session.verify_pin(PIN)
+    return session
+
+
 def _stuck_sale(counter: Counter, number: str) -> None:
     counter.present(number).arm(Fault.DURING, Ins.DEBIT)
     torn = sell(counter.till, counter.session(), RICE_AND_OIL, PIN, cashier="k")
@@ -78,10 +85,7 @@ def test_a_message_that_is_not_the_cards_settles_nothing(counter: Counter) -> No
     number = counter.issue()
     _stuck_sale(counter, number)
     (intent,) = counter.home.journal.open_intents()
-    counter.present(number)
-    reader = counter.session()
-    reader.read_card(TODAY)
-    reader.verify_pin(PIN)
+    reader = _with_pin_elsewhere(counter, number)
     tampered = bytearray(reader.get_transaction(intent.expected_counter).encode())
     tampered[-1] ^= 1  # neither the host nor a man in the middle can forge the card's word
     store_resolutions(
@@ -99,10 +103,7 @@ def test_a_stuck_sale_whose_log_rolled_over_is_settled_by_the_hosts_card_message
     number = counter.issue()
     _stuck_sale(counter, number)
     (intent,) = counter.home.journal.open_intents()
-    counter.present(number)
-    elsewhere = counter.session()
-    elsewhere.read_card(TODAY)
-    elsewhere.verify_pin(PIN)
+    elsewhere = _with_pin_elsewhere(counter, number)
     proof = elsewhere.get_transaction(intent.expected_counter)  # read before it rolls out
     for _ in range(LOG_SIZE + 1):
         elsewhere.verify_pin(PIN)
@@ -125,10 +126,7 @@ def test_the_hosts_message_of_another_transaction_means_never_ran(counter: Count
     torn = sell(counter.till, counter.session(), RICE_AND_OIL, PIN, cashier="k")
     assert torn.status is Status.UNRESOLVED
     (intent,) = counter.home.journal.open_intents()
-    counter.present(number)
-    elsewhere = counter.session()
-    elsewhere.read_card(TODAY)
-    elsewhere.verify_pin(PIN)
+    elsewhere = _with_pin_elsewhere(counter, number)
     other = elsewhere.debit(debit_request((("APBD", 10),), (), terminal_id="SMD-0002"))
     assert other.counter == intent.expected_counter
     store_resolutions(
@@ -147,10 +145,7 @@ def test_an_intent_settled_at_the_host_frees_the_card(counter: Counter) -> None:
     _stuck_sale(counter, number)
     (intent,) = counter.home.journal.open_intents()
     for _ in range(LOG_SIZE + 1):  # the log rolls past it: no card can tell any more
-        counter.present(number)
-        elsewhere = counter.session()
-        elsewhere.read_card(TODAY)
-        elsewhere.verify_pin(PIN)
+        elsewhere = _with_pin_elsewhere(counter, number)
         elsewhere.debit(debit_request((("APBD", 10),), (), terminal_id="SMD-0002"))
     counter.present(number)
     stuck = sell(counter.till, counter.session(), [ScannedItem(OIL)], PIN, cashier="k")
