@@ -143,14 +143,10 @@ def pending_loads(journal: Journal) -> list[LoadAuthorization]:
     return [LoadAuthorization.decode(raw) for raw in canonical.decode(stored.data)["loads"]]
 
 
-def store_pending_loads(
-    journal: Journal,
-    authority_keys: Mapping[bytes, bytes],
-    version: int,
-    loads: list[bytes],
-    now: int,
+def verified_loads(
+    loads: list[bytes], authority_keys: Mapping[bytes, bytes]
 ) -> list[LoadAuthorization]:
-    """Keep the loads the host says are pending; each must carry the issuer's signature."""
+    """Decode load authorizations; DocumentError unless each is the issuer's."""
     decoded = []
     for raw in loads:
         try:
@@ -161,6 +157,18 @@ def store_pending_loads(
         if key is None or not auth.verify(key):
             raise DocumentError("a load authorization is not signed by the issuer")
         decoded.append(auth)
+    return decoded
+
+
+def store_pending_loads(
+    journal: Journal,
+    authority_keys: Mapping[bytes, bytes],
+    version: int,
+    loads: list[bytes],
+    now: int,
+) -> list[LoadAuthorization]:
+    """Keep the loads the host says are pending; each must carry the issuer's signature."""
+    decoded = verified_loads(loads, authority_keys)
     value = {"loads": [auth.encode() for auth in decoded]}
     journal.put_document(LOADS_DOCUMENT, version, canonical.encode(value), time=now)
     return decoded

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,20 @@ from ledger.journal import Journal
 
 WANTED_DOCUMENT = "wanted"
 RESOLUTIONS_DOCUMENT = "resolutions"
+
+
+@dataclass(frozen=True)
+class HostCard:
+    """What the host, asked online when a card is presented, says about that one card: its
+    pending loads (issuer-signed; a terminal downloads only those of cards it has served) and
+    the counters of it the host is missing."""
+
+    pending_loads: tuple[bytes, ...] = ()
+    wanted_counters: tuple[int, ...] = ()
+
+
+AskHost = Callable[[str], "HostCard | None"]
+"""The sale engine's port to the host: the card's view, or None (offline, slow, refused)."""
 
 
 @dataclass(frozen=True)

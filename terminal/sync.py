@@ -32,7 +32,7 @@ from ledger.documents import DocumentError, SignedDocument
 from ledger.journal import Intent, IntentStatus, Journal, JournalError, Outgoing
 from ledger.request_auth import b64decode, b64encode, enrollment_proof, sign_request
 from terminal import documents
-from terminal.host_requests import store_resolutions, store_wanted
+from terminal.host_requests import AskHost, HostCard, store_resolutions, store_wanted
 
 BATCH = 500
 EVIDENCE_BATCH = 200
@@ -148,6 +148,23 @@ class GatewayClient:
     def updates(self, held: dict[str, int], seq: int) -> dict[str, Any]:
         query = "&".join(f"{name}={held[name]}" for name in sorted(held))
         return self.call("GET", f"/v1/updates?{query}&seq={seq}")
+
+
+def card_lookup(client: GatewayClient) -> AskHost:
+    """The sale engine's port to the host for one presented card (``GET /v1/cards/N``): one
+    attempt, short timeout; any failure is None and the sale goes on from what is held."""
+
+    def ask(card_number: str) -> HostCard | None:
+        try:
+            answer = client.call("GET", f"/v1/cards/{card_number}")
+            return HostCard(
+                tuple(b64decode(raw) for raw in answer.get("pending_loads", [])),
+                tuple(int(counter) for counter in answer.get("wanted_counters", [])),
+            )
+        except (SyncError, TypeError, ValueError):
+            return None
+
+    return ask
 
 
 def enroll(base_url: str, code: str, key: SigningKey, timeout: float = 15.0) -> dict[str, Any]:

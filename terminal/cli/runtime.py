@@ -30,6 +30,7 @@ from terminal.receipts.printlock import PrinterLock
 from terminal.receipts.queue import HeldPolicy, PrintQueue
 from terminal.receipts.strings import strings_for
 from terminal.sale import Outcome, Status, Till, mark_interrupted
+from terminal.sync import Backoff, GatewayClient, card_lookup
 
 EXIT_REFUSED = 10
 EXIT_UNRESOLVED = 11
@@ -44,6 +45,10 @@ def add_card_arguments(parser: argparse.ArgumentParser) -> None:
         "--wait", type=float, default=5.0, metavar="SECONDS", help="how long to wait for a card"
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+LOOKUP_SECONDS = 1.5
+"""How long a presented card may wait for the host's view of it (only when online)."""
 
 
 @contextlib.contextmanager
@@ -65,7 +70,19 @@ def open_till(args: argparse.Namespace) -> Iterator[Till]:
                 held=HeldPolicy(config.held_receipts),
                 foreground_seconds=config.print_wait_seconds,
             )
-        yield Till(config, home.journal, print_queue=queue, receipt_config=receipts)
+        till = Till(config, home.journal, print_queue=queue, receipt_config=receipts)
+        with contextlib.ExitStack() as stack:
+            if config.gateway_url:
+                client = GatewayClient(
+                    config.gateway_url,
+                    config.terminal_id,
+                    home.key,
+                    timeout=LOOKUP_SECONDS,
+                    backoff=Backoff(attempts=1),
+                )
+                stack.callback(client.close)
+                till.ask_host = card_lookup(client)
+            yield till
     finally:
         home.close()
 

@@ -16,6 +16,7 @@ from ledger.printjobs import JobKind
 from terminal.basket import cap_remaining
 from terminal.receipts.compose import compose_balance
 from terminal.receipts.model import BalanceSlip, MaskedCard, PurseBalance, ShopInfo
+from terminal.sale.evidence import fetch_wanted
 from terminal.sale.outcome import Balance, Outcome, Status
 from terminal.sale.sale import card_problem, present_card
 from terminal.sale.till import Till
@@ -35,6 +36,7 @@ def balance_inquiry(
         info = session.verify_pin(pin)  # the card tells its purses only to the PIN
     except CardError as exc:
         return dataclasses.replace(card_problem(till, exc), resolutions=resolutions)
+    fetch_wanted(till, session, presented.wanted)  # the log is open now: what the host misses
     today = till.today(now)
     balances = tuple(
         Balance(p.code, 0 if p.expired_on(today) else p.balance, p.expiry.isoformat())

@@ -32,15 +32,16 @@ _MESSAGE_OF = {
 }
 
 
-def fetch_wanted(till: Till, session: CardSession) -> int:
-    """Read from the card's log the counters the host asked for and keep them for upload;
-    returns how many were kept. Never raises: the sale is already done."""
+def fetch_wanted(till: Till, session: CardSession, asked_now: tuple[int, ...] = ()) -> int:
+    """Read from the card's log the counters the host asked for (at the last sync, or just now
+    when the card was presented online) and keep them for upload; returns how many were kept.
+    Never raises: the sale is already done."""
     number = session.card_number
     if number is None or not session.holder_verified:
         return 0
     oldest = session.counter - LOG_ENTRIES + 1
     kept = 0
-    for counter in wanted_counters(till.journal, number):
+    for counter in sorted({*wanted_counters(till.journal, number), *asked_now}):
         if not oldest <= counter <= session.counter:
             continue
         try:

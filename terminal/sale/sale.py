@@ -32,10 +32,12 @@ from drivers.card.transport import CardError, CardTransportError
 from ledger.bodies import SaleBody
 from ledger.cardnumber import mask_card_number
 from ledger.cardproofs import NONCE_SIZE, DebitProof, VoidProof
+from ledger.documents import DocumentError
 from ledger.journal import IntentKind, IntentStateError
 from ledger.record import Record
 from terminal import crashpoints
 from terminal.basket import Basket, ScannedItem, build_basket
+from terminal.documents import verified_loads
 from terminal.sale.blocking import enforce_hotlist
 from terminal.sale.evidence import fetch_wanted, settle_from_host
 from terminal.sale.loads import apply_loads
@@ -93,6 +95,8 @@ class Presented:
 
     info: CardInfo
     resolutions: tuple[Resolution, ...]
+    wanted: tuple[int, ...] = ()
+    """Counters of this card the host asked for just now (online)."""
 
 
 def present_card(
@@ -113,11 +117,18 @@ def present_card(
     blocked = enforce_hotlist(till, session, info, now)
     if blocked is not None:
         return _with(blocked, resolutions=resolutions)
+    number = session.card_number
+    assert number is not None
+    host = till.host_view(number, now)
     try:
-        info, loaded = apply_loads(till, session, info, till.pending_loads(), now)
+        online = verified_loads(list(host.pending_loads), till.config.authority_keys)
+    except DocumentError:
+        online = []  # not the issuer's: ignore what the host said, keep what is held
+    try:
+        info, loaded = apply_loads(till, session, info, [*till.pending_loads(), *online], now)
     except CardError as exc:
         return _with(card_problem(till, exc), resolutions=resolutions)
-    return Presented(info, settled + resolutions + tuple(loaded))
+    return Presented(info, settled + resolutions + tuple(loaded), host.wanted_counters)
 
 
 def _settle_unusable_card(till: Till, session: CardSession, cashier: str) -> tuple[Resolution, ...]:
@@ -150,7 +161,7 @@ def sell(
     outcome = _sell_to_card(till, session, presented.info, scans, pin, now, cashier, allow_cash)
     if outcome.status is Status.COMPLETED:
         # After the receipt, with the PIN still opening the log: what the host is missing.
-        read = fetch_wanted(till, session)
+        read = fetch_wanted(till, session, presented.wanted)
         if read:
             outcome = _with(outcome, details={**outcome.details, "evidence_read": read})
     return _with(outcome, resolutions=presented.resolutions, card=mask_card_number(number))

@@ -34,6 +34,7 @@ from terminal.documents import (
     pending_loads,
 )
 from terminal.home import RiskLimits, TerminalConfig
+from terminal.host_requests import AskHost, HostCard
 from terminal.messages import message
 from terminal.receipts.build import PurseInfo, ReceiptContext, receipts_for_record
 from terminal.receipts.compose import ReceiptConfig
@@ -81,6 +82,9 @@ class Till:
     risk: RiskLimits | None = None
     """Limits from the host's config document; the enrollment config's when None."""
     random_bytes: Callable[[int], bytes] = os.urandom
+    ask_host: AskHost | None = None
+    """Asked once per presented card while the terminal is online (its loads, what the host is
+    missing of it); None: the terminal works from what its last sync left."""
     _documents: dict[str, tuple[int, Any]] = field(default_factory=dict, init=False, repr=False)
     _versions: dict[str, int] = field(default_factory=dict, init=False, repr=False)
     _versions_checked: bool = field(default=False, init=False, repr=False)
@@ -138,6 +142,12 @@ class Till:
 
     def offline(self, now: int) -> bool:
         return is_offline(self.journal.offline_state(), now)
+
+    def host_view(self, card_number: str, now: int) -> HostCard:
+        """What the host says of this card, when online; never blocks an offline sale."""
+        if self.ask_host is None or self.offline(now):
+            return HostCard()
+        return self.ask_host(card_number) or HostCard()
 
     # -- the two shared steps ------------------------------------------------------------------
 

@@ -3,15 +3,18 @@ that settle a stuck intent (docs/card-protocol.md, "the host sees every counter"
 
 from __future__ import annotations
 
+import datetime as dt
+
 from drivers.card.protocol import Ins, VoidRequest
 from drivers.card.session import CardSession
 from ledger.cardproofs import DebitProof, VoidProof, decode_card_transaction
 from ledger.journal import IntentStatus
 from ledger.record import RecordType
 from simulators.card.card import Fault
+from simulators.card.issuance import IssuerKeys
 from simulators.card.state import LOG_SIZE
 from terminal.basket import ScannedItem
-from terminal.host_requests import store_resolutions, store_wanted
+from terminal.host_requests import HostCard, store_resolutions, store_wanted
 from terminal.sale import Status, balance_inquiry, sell, void_sale
 from terminal.sale.evidence import settle_from_host
 from tests.factories import T0
@@ -169,3 +172,40 @@ def test_a_cancelled_sale_at_this_counter_is_not_wanted_evidence(counter: Counte
     assert sale.record_id is not None
     void_sale(counter.till, session, sale.record_id, SUPERVISOR_PIN, supervisor="s", reason="x")
     assert counter.home.journal.pending_evidence(10) == []
+
+
+def test_online_the_presented_cards_loads_and_wanted_counters_come_from_the_host(
+    counter: Counter,
+) -> None:
+    """Terminals no longer download the whole city's pending loads: a card this terminal has
+    never served gets its load when presented online."""
+    number = counter.issue(loads={"APBD": 10_000})
+    load = counter.issuer.authorize_load(
+        number, 2, "APBD", 200_000, dt.date(2026, 12, 31), dt.date(2026, 11, 18)
+    )
+    forged = IssuerKeys.generate().authorize_load(
+        number, 3, "APBD", 9_000_000, dt.date(2026, 12, 31), dt.date(2026, 11, 18)
+    )
+    asked: list[str] = []
+
+    def ask(card_number: str) -> HostCard:
+        asked.append(card_number)
+        return HostCard((load.encode(),), (1,))
+
+    counter.till.ask_host = ask
+    counter.present(number)
+    sale = sell(counter.till, counter.session(), [ScannedItem(OIL)], PIN, cashier="k")
+    assert sale.status is Status.COMPLETED and asked == [number]
+    assert counter.balances(number) == {"APBD": 10_000 + 200_000 - 15_700}
+    assert sale.details["evidence_read"] == 1  # counter 1, asked for just now
+    counter.till.ask_host = lambda _: HostCard((forged.encode(),), ())
+    counter.present(number)
+    sell(counter.till, counter.session(), [ScannedItem(OIL)], PIN, cashier="k")
+    assert counter.balances(number) == {"APBD": 10_000 + 200_000 - 2 * 15_700}  # not the forgery
+    # Offline (no sync for days): the host is not asked, the sale does not wait for it.
+    counter.clock.now = T0 + 30 * 86_400
+    asked.clear()
+    counter.till.ask_host = ask
+    counter.present(number)
+    balance_inquiry(counter.till, counter.session(), PIN)
+    assert asked == []
