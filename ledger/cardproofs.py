@@ -11,12 +11,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import re
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
-from ledger.binary import BinaryReader, BinaryWriter, FormatError, decode_period
-from ledger.cardnumber import card_number_from_bcd, card_number_to_bcd
+from ledger.binary import BinaryReader, BinaryWriter, FormatError
 from ledger.crypto import (
     KEY_ID_SIZE,
     PUBLIC_KEY_SIZE,
@@ -25,6 +23,18 @@ from ledger.crypto import (
     SignatureCheck,
     SigningKey,
     verify,
+)
+from ledger.layout import (
+    CARD_NUMBER,
+    DATE,
+    PERIOD,
+    U8,
+    U32,
+    Fixed,
+    Layout,
+    ListOf,
+    Text,
+    layout,
 )
 
 NONCE_SIZE = 16
@@ -35,8 +45,12 @@ MAX_PURSES = 4
 MAX_QUANTITIES = 4
 MAX_AMOUNT = 0xFFFFFFFF
 
-_PURSE_CODE = re.compile(r"[A-Z0-9]{4}")
-_TERMINAL_ID = re.compile(r"[A-Z0-9-]{8}")
+PURSE_CODE = Text(PURSE_CODE_SIZE, r"[A-Z0-9]{4}", "purse code")
+TERMINAL_ID = Text(TERMINAL_ID_SIZE, r"[A-Z0-9-]{8}", "terminal id")
+NONCE = Fixed(NONCE_SIZE)
+DIGEST = Fixed(DIGEST_SIZE)
+KEY_ID = Fixed(KEY_ID_SIZE)
+PUBLIC_KEY = Fixed(PUBLIC_KEY_SIZE)
 
 
 class Kind:
@@ -52,142 +66,93 @@ class Kind:
 
 
 def check_purse_code(code: str) -> str:
-    if not isinstance(code, str) or not _PURSE_CODE.fullmatch(code):
-        raise FormatError(f"purse code must be 4 characters A-Z/0-9, got {code!r}")
-    return code
+    return PURSE_CODE.check(code)
 
 
 def check_terminal_id(terminal_id: str) -> str:
-    if not isinstance(terminal_id, str) or not _TERMINAL_ID.fullmatch(terminal_id):
-        raise FormatError(f"terminal id must be 8 characters A-Z/0-9/-, got {terminal_id!r}")
-    return terminal_id
+    return TERMINAL_ID.check(terminal_id)
+
+
+class _Record:
+    """A small fixed-layout record (a list item): written and read by its ``LAYOUT``."""
+
+    LAYOUT: ClassVar[Layout]
+
+    def write(self, out: BinaryWriter) -> None:
+        self.LAYOUT.write(out, self)
+
+    @classmethod
+    def read(cls, reader: BinaryReader) -> Self:
+        return cls(**cls.LAYOUT.read(reader))
 
 
 @dataclass(frozen=True)
-class PurseMovement:
+class PurseMovement(_Record):
     """One purse's part of a transaction: the amount moved and the balance it left."""
+
+    LAYOUT: ClassVar[Layout] = layout(("code", PURSE_CODE), ("amount", U32), ("balance_after", U32))
 
     code: str
     amount: int
     balance_after: int
 
-    def write(self, out: BinaryWriter) -> None:
-        out.ascii(check_purse_code(self.code), PURSE_CODE_SIZE)
-        out.u32(self.amount).u32(self.balance_after)
-
-    @classmethod
-    def read(cls, reader: BinaryReader) -> PurseMovement:
-        code = check_purse_code(reader.ascii(PURSE_CODE_SIZE))
-        return cls(code, reader.u32(), reader.u32())
-
 
 @dataclass(frozen=True)
-class QuantityMovement:
+class QuantityMovement(_Record):
     """A change to a per-period quantity counter (e.g. grams of rice this month)."""
+
+    LAYOUT: ClassVar[Layout] = layout(
+        ("category", U8), ("period", PERIOD), ("quantity", U32), ("used_after", U32)
+    )
 
     category: int
     period: int
     quantity: int
     used_after: int
 
-    def write(self, out: BinaryWriter) -> None:
-        decode_period(self.period)
-        out.u8(self.category).u16(self.period).u32(self.quantity).u32(self.used_after)
-
-    @classmethod
-    def read(cls, reader: BinaryReader) -> QuantityMovement:
-        category, period = reader.u8(), reader.u16()
-        decode_period(period)
-        return cls(category, period, reader.u32(), reader.u32())
-
 
 @dataclass(frozen=True)
-class PurseBalance:
+class PurseBalance(_Record):
     """A purse the transaction did not move, with its balance: every card message carries the
     balance of every purse after it, so the host can check continuity across counters it never
     saw (docs/card-protocol.md, "the host sees every counter")."""
 
+    LAYOUT: ClassVar[Layout] = layout(("code", PURSE_CODE), ("balance", U32))
+
     code: str
     balance: int
 
-    def write(self, out: BinaryWriter) -> None:
-        out.ascii(check_purse_code(self.code), PURSE_CODE_SIZE).u32(self.balance)
 
-    @classmethod
-    def read(cls, reader: BinaryReader) -> PurseBalance:
-        return cls(check_purse_code(reader.ascii(PURSE_CODE_SIZE)), reader.u32())
-
-
-def _write_list(
-    out: BinaryWriter,
-    items: tuple[PurseMovement, ...] | tuple[QuantityMovement, ...] | tuple[PurseBalance, ...],
-    limit: int,
-) -> None:
-    if len(items) > limit:
-        raise FormatError(f"at most {limit} entries allowed, got {len(items)}")
-    out.u8(len(items))
-    for item in items:
-        item.write(out)
-
-
-def _read_purses(reader: BinaryReader) -> tuple[PurseMovement, ...]:
-    count = reader.u8()
-    if count > MAX_PURSES:
-        raise FormatError(f"at most {MAX_PURSES} purses allowed, got {count}")
-    purses = tuple(PurseMovement.read(reader) for _ in range(count))
-    if len({p.code for p in purses}) != count:
-        # A card refuses a repeated purse (6A80); the host keeps one proof per purse and counter.
-        raise FormatError("card proof names a purse more than once")
-    return purses
-
-
-def _read_others(reader: BinaryReader, moved: tuple[str, ...]) -> tuple[PurseBalance, ...]:
-    count = reader.u8()
-    if count + len(moved) > MAX_PURSES:
-        raise FormatError(f"a card holds at most {MAX_PURSES} purses")
-    others = tuple(PurseBalance.read(reader) for _ in range(count))
-    codes = [*moved, *(o.code for o in others)]
-    if len(set(codes)) != len(codes):
-        raise FormatError("card proof names a purse more than once")
-    return others
-
-
-def _write_others(out: BinaryWriter, moved: int, others: tuple[PurseBalance, ...]) -> None:
-    _write_list(out, others, MAX_PURSES - moved)
-
-
-def _read_quantities(reader: BinaryReader) -> tuple[QuantityMovement, ...]:
-    count = reader.u8()
-    if count > MAX_QUANTITIES:
-        raise FormatError(f"at most {MAX_QUANTITIES} quantity counters allowed, got {count}")
-    quantities = tuple(QuantityMovement.read(reader) for _ in range(count))
-    if len({q.category for q in quantities}) != count:
-        raise FormatError("card proof names a quantity category more than once")
-    return quantities
+PURSES = ListOf(PurseMovement.read, MAX_PURSES, lambda p: p.code, "purse")
+QUANTITIES = ListOf(
+    QuantityMovement.read, MAX_QUANTITIES, lambda q: q.category, "quantity category"
+)
+OTHER_PURSES = ListOf(PurseBalance.read, MAX_PURSES, lambda p: p.code, "purse")
 
 
 @dataclass(frozen=True)
 class Signed:
-    """A message whose last 64 bytes are an Ed25519 signature over everything before them."""
+    """A message whose last 64 bytes are an Ed25519 signature over everything before them.
+
+    The body is the kind byte, then the fields of ``LAYOUT``; :meth:`check` holds the rules
+    that tie fields together, enforced on both encoding and decoding."""
 
     KIND: ClassVar[int]
     DOMAIN: ClassVar[Domain]
+    LAYOUT: ClassVar[Layout]
 
     signature: bytes = dataclasses.field(default=b"", kw_only=True, repr=False)
 
-    def write_fields(self, out: BinaryWriter) -> None:
-        raise NotImplementedError
-
-    @classmethod
-    def read_fields(cls, reader: BinaryReader) -> Self:
-        raise NotImplementedError
+    def check(self) -> None:
+        """Rules across fields; FormatError when broken."""
 
     def body(self) -> bytes:
         decoded: bytes | None = self.__dict__.get("_decoded_body")
         if decoded is not None:
             return decoded
+        self.check()
         out = BinaryWriter().u8(self.KIND)
-        self.write_fields(out)
+        self.LAYOUT.write(out, self)
         return out.getvalue()
 
     def encode(self) -> bytes:
@@ -210,7 +175,8 @@ class Signed:
         kind = reader.u8()
         if kind != cls.KIND:
             raise FormatError(f"expected message kind {cls.KIND:#04x}, got {kind:#04x}")
-        message = cls.read_fields(reader)
+        message = cls(**cls.LAYOUT.read(reader))
+        message.check()
         signature = reader.take(SIGNATURE_SIZE)
         reader.end()
         # The message was just built here and nobody else holds it: set its signature in place
@@ -222,32 +188,38 @@ class Signed:
         return message
 
 
+def _check_every_purse_once(moved: tuple[str, ...], others: tuple[PurseBalance, ...]) -> None:
+    codes = [*moved, *(o.code for o in others)]
+    if len(codes) > MAX_PURSES:
+        raise FormatError(f"a card holds at most {MAX_PURSES} purses")
+    if len(set(codes)) != len(codes):
+        raise FormatError("card message names a purse more than once")
+
+
+def _balances(
+    purses: tuple[PurseMovement, ...], others: tuple[PurseBalance, ...]
+) -> dict[str, int]:
+    return {**{p.code: p.balance_after for p in purses}, **{o.code: o.balance for o in others}}
+
+
 @dataclass(frozen=True)
 class CardCertificate(Signed):
     """The issuer CA's statement that this public key belongs to this card number."""
 
     KIND: ClassVar[int] = Kind.CARD_CERTIFICATE
     DOMAIN: ClassVar[Domain] = Domain.CARD_CERTIFICATE
+    LAYOUT: ClassVar[Layout] = layout(
+        ("card_number", CARD_NUMBER),
+        ("public_key", PUBLIC_KEY),
+        ("valid_until", DATE),
+        ("issuer_key_id", KEY_ID),
+    )
     SIZE: ClassVar[int] = 1 + 8 + PUBLIC_KEY_SIZE + 4 + KEY_ID_SIZE + SIGNATURE_SIZE
 
     card_number: str
     public_key: bytes
     valid_until: dt.date
     issuer_key_id: bytes
-
-    def write_fields(self, out: BinaryWriter) -> None:
-        out.raw(card_number_to_bcd(self.card_number))
-        out.raw(self.public_key, PUBLIC_KEY_SIZE).date(self.valid_until)
-        out.raw(self.issuer_key_id, KEY_ID_SIZE)
-
-    @classmethod
-    def read_fields(cls, reader: BinaryReader) -> CardCertificate:
-        return cls(
-            card_number=card_number_from_bcd(reader.take(8)),
-            public_key=reader.take(PUBLIC_KEY_SIZE),
-            valid_until=reader.date(),
-            issuer_key_id=reader.take(KEY_ID_SIZE),
-        )
 
 
 @functools.lru_cache(maxsize=65536)
@@ -267,6 +239,17 @@ class DebitProof(Signed):
 
     KIND: ClassVar[int] = Kind.DEBIT
     DOMAIN: ClassVar[Domain] = Domain.CARD_TRANSACTION
+    LAYOUT: ClassVar[Layout] = layout(
+        ("card_number", CARD_NUMBER),
+        ("counter", U32),
+        ("terminal_id", TERMINAL_ID),
+        ("nonce", NONCE),
+        ("time", U32),
+        ("basket_digest", DIGEST),
+        ("purses", PURSES),
+        ("quantities", QUANTITIES),
+        ("others", OTHER_PURSES),
+    )
 
     card_number: str
     counter: int
@@ -287,34 +270,27 @@ class DebitProof(Signed):
         """Every purse on the card after this transaction."""
         return _balances(self.purses, self.others)
 
-    def write_fields(self, out: BinaryWriter) -> None:
-        out.raw(card_number_to_bcd(self.card_number)).u32(self.counter)
-        out.ascii(check_terminal_id(self.terminal_id), TERMINAL_ID_SIZE)
-        out.raw(self.nonce, NONCE_SIZE).u32(self.time).raw(self.basket_digest, DIGEST_SIZE)
-        _write_list(out, self.purses, MAX_PURSES)
-        _write_list(out, self.quantities, MAX_QUANTITIES)
-        _write_others(out, len(self.purses), self.others)
-
-    @classmethod
-    def read_fields(cls, reader: BinaryReader) -> DebitProof:
-        card_number = card_number_from_bcd(reader.take(8))
-        counter = reader.u32()
-        terminal_id = check_terminal_id(reader.ascii(TERMINAL_ID_SIZE))
-        nonce, time, digest = reader.take(NONCE_SIZE), reader.u32(), reader.take(DIGEST_SIZE)
-        purses = _read_purses(reader)
-        quantities = _read_quantities(reader)
-        others = _read_others(reader, tuple(p.code for p in purses))
-        return cls(
-            card_number, counter, terminal_id, nonce, time, digest, purses, quantities, others
-        )
+    def check(self) -> None:
+        _check_every_purse_once(tuple(p.code for p in self.purses), self.others)
 
 
 @dataclass(frozen=True)
 class VoidProof(Signed):
-    """The card's signed statement that it took back one logged debit, once."""
+    """The card's signed statement that it cancelled the debit of this card session, once."""
 
     KIND: ClassVar[int] = Kind.VOID
     DOMAIN: ClassVar[Domain] = Domain.CARD_TRANSACTION
+    LAYOUT: ClassVar[Layout] = layout(
+        ("card_number", CARD_NUMBER),
+        ("counter", U32),
+        ("terminal_id", TERMINAL_ID),
+        ("nonce", NONCE),
+        ("time", U32),
+        ("original_counter", U32),
+        ("purses", PURSES),
+        ("quantities", QUANTITIES),
+        ("others", OTHER_PURSES),
+    )
 
     card_number: str
     counter: int
@@ -335,26 +311,8 @@ class VoidProof(Signed):
         """Every purse on the card after this transaction."""
         return _balances(self.purses, self.others)
 
-    def write_fields(self, out: BinaryWriter) -> None:
-        out.raw(card_number_to_bcd(self.card_number)).u32(self.counter)
-        out.ascii(check_terminal_id(self.terminal_id), TERMINAL_ID_SIZE)
-        out.raw(self.nonce, NONCE_SIZE).u32(self.time).u32(self.original_counter)
-        _write_list(out, self.purses, MAX_PURSES)
-        _write_list(out, self.quantities, MAX_QUANTITIES)
-        _write_others(out, len(self.purses), self.others)
-
-    @classmethod
-    def read_fields(cls, reader: BinaryReader) -> VoidProof:
-        card_number = card_number_from_bcd(reader.take(8))
-        counter = reader.u32()
-        terminal_id = check_terminal_id(reader.ascii(TERMINAL_ID_SIZE))
-        nonce, time, original = reader.take(NONCE_SIZE), reader.u32(), reader.u32()
-        purses = _read_purses(reader)
-        quantities = _read_quantities(reader)
-        others = _read_others(reader, tuple(p.code for p in purses))
-        return cls(
-            card_number, counter, terminal_id, nonce, time, original, purses, quantities, others
-        )
+    def check(self) -> None:
+        _check_every_purse_once(tuple(p.code for p in self.purses), self.others)
 
 
 @dataclass(frozen=True)
@@ -366,6 +324,17 @@ class LoadAuthorization(Signed):
 
     KIND: ClassVar[int] = Kind.LOAD_AUTHORIZATION
     DOMAIN: ClassVar[Domain] = Domain.ISSUER_AUTHORIZATION
+    LAYOUT: ClassVar[Layout] = layout(
+        ("card_number", CARD_NUMBER),
+        ("load_seq", U32),
+        ("purse_code", PURSE_CODE),
+        ("amount", U32),
+        ("expiry", DATE),
+        ("issued", DATE),
+        ("issuer_key_id", KEY_ID),
+        ("purpose", U8),
+        ("refund_of", U32),
+    )
     BENEFIT: ClassVar[int] = 0
     REFUND: ClassVar[int] = 1
 
@@ -379,30 +348,9 @@ class LoadAuthorization(Signed):
     purpose: int = 0
     refund_of: int = 0
 
-    def write_fields(self, out: BinaryWriter) -> None:
+    def check(self) -> None:
         if self.purpose not in (self.BENEFIT, self.REFUND):
             raise FormatError(f"unknown load purpose {self.purpose}")
-        out.raw(card_number_to_bcd(self.card_number)).u32(self.load_seq)
-        out.ascii(check_purse_code(self.purse_code), PURSE_CODE_SIZE).u32(self.amount)
-        out.date(self.expiry).date(self.issued).raw(self.issuer_key_id, KEY_ID_SIZE)
-        out.u8(self.purpose).u32(self.refund_of)
-
-    @classmethod
-    def read_fields(cls, reader: BinaryReader) -> LoadAuthorization:
-        authorization = cls(
-            card_number=card_number_from_bcd(reader.take(8)),
-            load_seq=reader.u32(),
-            purse_code=check_purse_code(reader.ascii(PURSE_CODE_SIZE)),
-            amount=reader.u32(),
-            expiry=reader.date(),
-            issued=reader.date(),
-            issuer_key_id=reader.take(KEY_ID_SIZE),
-            purpose=reader.u8(),
-            refund_of=reader.u32(),
-        )
-        if authorization.purpose not in (cls.BENEFIT, cls.REFUND):
-            raise FormatError(f"unknown load purpose {authorization.purpose}")
-        return authorization
 
 
 @dataclass(frozen=True)
@@ -411,6 +359,20 @@ class LoadReceipt(Signed):
 
     KIND: ClassVar[int] = Kind.LOAD
     DOMAIN: ClassVar[Domain] = Domain.CARD_TRANSACTION
+    LAYOUT: ClassVar[Layout] = layout(
+        ("card_number", CARD_NUMBER),
+        ("counter", U32),
+        ("terminal_id", TERMINAL_ID),
+        ("nonce", NONCE),
+        ("time", U32),
+        ("load_seq", U32),
+        ("purse_code", PURSE_CODE),
+        ("amount", U32),
+        ("expired_swept", U32),
+        ("balance_after", U32),
+        ("expiry", DATE),
+        ("others", OTHER_PURSES),
+    )
 
     card_number: str
     counter: int
@@ -430,37 +392,8 @@ class LoadReceipt(Signed):
         """Every purse on the card after this transaction."""
         return {self.purse_code: self.balance_after, **{o.code: o.balance for o in self.others}}
 
-    def write_fields(self, out: BinaryWriter) -> None:
-        out.raw(card_number_to_bcd(self.card_number)).u32(self.counter)
-        out.ascii(check_terminal_id(self.terminal_id), TERMINAL_ID_SIZE)
-        out.raw(self.nonce, NONCE_SIZE).u32(self.time).u32(self.load_seq)
-        out.ascii(check_purse_code(self.purse_code), PURSE_CODE_SIZE)
-        out.u32(self.amount).u32(self.expired_swept).u32(self.balance_after).date(self.expiry)
-        _write_others(out, 1, self.others)
-
-    @classmethod
-    def read_fields(cls, reader: BinaryReader) -> LoadReceipt:
-        card_number = card_number_from_bcd(reader.take(8))
-        counter = reader.u32()
-        terminal_id = check_terminal_id(reader.ascii(TERMINAL_ID_SIZE))
-        nonce, time, load_seq = reader.take(NONCE_SIZE), reader.u32(), reader.u32()
-        purse_code = check_purse_code(reader.ascii(PURSE_CODE_SIZE))
-        amount, swept, balance, expiry = reader.u32(), reader.u32(), reader.u32(), reader.date()
-        others = _read_others(reader, (purse_code,))
-        return cls(
-            card_number,
-            counter,
-            terminal_id,
-            nonce,
-            time,
-            load_seq,
-            purse_code,
-            amount,
-            swept,
-            balance,
-            expiry,
-            others,
-        )
+    def check(self) -> None:
+        _check_every_purse_once((self.purse_code,), self.others)
 
 
 @dataclass(frozen=True)
@@ -471,26 +404,19 @@ class BlockOrder(Signed):
 
     KIND: ClassVar[int] = Kind.BLOCK_ORDER
     DOMAIN: ClassVar[Domain] = Domain.ISSUER_AUTHORIZATION
+    LAYOUT: ClassVar[Layout] = layout(
+        ("card_number", CARD_NUMBER),
+        ("reason", U8),
+        ("issued", DATE),
+        ("issuer_key_id", KEY_ID),
+        ("valid_until", DATE),
+    )
 
     card_number: str
     reason: int
     issued: dt.date
     issuer_key_id: bytes
     valid_until: dt.date = dt.date(2099, 12, 31)
-
-    def write_fields(self, out: BinaryWriter) -> None:
-        out.raw(card_number_to_bcd(self.card_number)).u8(self.reason).date(self.issued)
-        out.raw(self.issuer_key_id, KEY_ID_SIZE).date(self.valid_until)
-
-    @classmethod
-    def read_fields(cls, reader: BinaryReader) -> BlockOrder:
-        return cls(
-            card_number=card_number_from_bcd(reader.take(8)),
-            reason=reader.u8(),
-            issued=reader.date(),
-            issuer_key_id=reader.take(KEY_ID_SIZE),
-            valid_until=reader.date(),
-        )
 
 
 @dataclass(frozen=True)
@@ -499,33 +425,19 @@ class BlockReceipt(Signed):
 
     KIND: ClassVar[int] = Kind.BLOCK
     DOMAIN: ClassVar[Domain] = Domain.CARD_TRANSACTION
+    LAYOUT: ClassVar[Layout] = layout(
+        ("card_number", CARD_NUMBER),
+        ("counter", U32),
+        ("terminal_id", TERMINAL_ID),
+        ("time", U32),
+        ("reason", U8),
+    )
 
     card_number: str
     counter: int
     terminal_id: str
     time: int
     reason: int
-
-    def write_fields(self, out: BinaryWriter) -> None:
-        out.raw(card_number_to_bcd(self.card_number)).u32(self.counter)
-        out.ascii(check_terminal_id(self.terminal_id), TERMINAL_ID_SIZE)
-        out.u32(self.time).u8(self.reason)
-
-    @classmethod
-    def read_fields(cls, reader: BinaryReader) -> BlockReceipt:
-        return cls(
-            card_number=card_number_from_bcd(reader.take(8)),
-            counter=reader.u32(),
-            terminal_id=check_terminal_id(reader.ascii(TERMINAL_ID_SIZE)),
-            time=reader.u32(),
-            reason=reader.u8(),
-        )
-
-
-def _balances(
-    purses: tuple[PurseMovement, ...], others: tuple[PurseBalance, ...]
-) -> dict[str, int]:
-    return {**{p.code: p.balance_after for p in purses}, **{o.code: o.balance for o in others}}
 
 
 CardTransaction = DebitProof | VoidProof | LoadReceipt

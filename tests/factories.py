@@ -119,7 +119,10 @@ class FakeCard:
         for code, amount in sorted(body.purse_totals().items()):
             self.balances[code] = self.balances.get(code, 0) - amount
             movements.append(PurseMovement(code, amount, self.balances[code]))
-        qty = tuple(QuantityMovement(cat, 2611, q, q) for cat, q in quantities)
+        per_category: dict[int, int] = {}
+        for category, quantity in quantities:  # a card counts each category once per debit
+            per_category[category] = per_category.get(category, 0) + quantity
+        qty = tuple(QuantityMovement(cat, 2611, q, q) for cat, q in sorted(per_category.items()))
         return DebitProof(
             card_number=self.number,
             counter=self.counter,

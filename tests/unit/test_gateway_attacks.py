@@ -21,10 +21,11 @@ from host_gateway.db import transaction
 from host_gateway.enrollment import revoke
 from host_gateway.errors import GatewayError
 from host_gateway.models import Account, Card, HotlistEntry, JournalLine
-from ledger.binary import FormatError
+from ledger.binary import BinaryWriter, FormatError
 from ledger.bodies import BlockBody, SaleBody, VoidBody
-from ledger.cardproofs import BlockOrder, DebitProof, PurseMovement, VoidProof
-from ledger.crypto import SigningKey
+from ledger.cardnumber import card_number_to_bcd
+from ledger.cardproofs import BlockOrder, DebitProof, Kind, PurseMovement
+from ledger.crypto import Domain, SigningKey
 from ledger.record import RecordType
 from ledger.request_auth import sign_request
 from tests.factories import RICE_5KG, T0, FakeCard, Issuer
@@ -225,6 +226,27 @@ def test_copied_card_we_certified_but_never_registered_is_refused_not_crashed(
     assert shop_balance(world) == 0
 
 
+@dataclasses.dataclass(frozen=True)
+class _Raw:
+    """Signed card bytes built by hand: what a forged or broken card could send."""
+
+    raw: bytes
+
+    def encode(self) -> bytes:
+        return self.raw
+
+
+def _forged(card: FakeCard, kind: int, middle: bytes, purses: tuple[PurseMovement, ...]) -> _Raw:
+    """A card-signed debit or void proof laid out by hand: card, counter, terminal, nonce, time,
+    then ``middle`` (basket digest or original counter), then the purses as given."""
+    out = BinaryWriter().u8(kind).raw(card_number_to_bcd(card.number)).u32(card.counter)
+    out.ascii("SMD-0001", 8).raw(os.urandom(16)).u32(T0).raw(middle).u8(len(purses))
+    for movement in purses:
+        movement.write(out)
+    body = out.u8(0).u8(0).getvalue()  # no quantities, no other purses
+    return _Raw(body + card.key.sign(Domain.CARD_TRANSACTION, body))
+
+
 def test_card_proof_naming_a_purse_twice_is_refused_and_the_batch_goes_on(world: World) -> None:
     """A card never signs one purse twice (it answers 6A80); the host keeps one signed balance
     per purse and counter. Such a proof does not decode: its sale or void is refused, stored,
@@ -235,9 +257,11 @@ def test_card_proof_naming_a_purse_twice_is_refused_and_the_batch_goes_on(world:
     twice = (PurseMovement("APBD", 35_000, 895_000), PurseMovement("APBD", 35_000, 860_000))
     draft = SaleBody(card.number, card.certificate.encode(), b"", 1, (RICE_5KG,), 0, "kasir-1")
     card.counter += 1
-    debit = DebitProof(
-        card.number, card.counter, t.terminal_id, os.urandom(16), T0, draft.digest(), twice, ()
-    ).signed_by(card.key)
+    with pytest.raises(FormatError, match="purse more than once"):  # no encoder makes one
+        DebitProof(
+            card.number, card.counter, t.terminal_id, bytes(16), T0, bytes(32), twice, ()
+        ).body()
+    debit = _forged(card, Kind.DEBIT, draft.digest(), twice)
     with pytest.raises(FormatError, match="purse more than once"):
         DebitProof.decode(debit.encode())
     odd_sale = t.append(
@@ -245,9 +269,7 @@ def test_card_proof_naming_a_purse_twice_is_refused_and_the_batch_goes_on(world:
     )
     original = DebitProof.decode(SaleBody.from_value(sale.body).card_proof).counter
     card.counter += 1
-    back = VoidProof(
-        card.number, card.counter, t.terminal_id, os.urandom(16), T0, original, twice, ()
-    ).signed_by(card.key)
+    back = _forged(card, Kind.VOID, original.to_bytes(4, "big"), twice)
     odd_void = t.append(
         RecordType.VOID,
         VoidBody(
