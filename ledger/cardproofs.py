@@ -233,8 +233,26 @@ def certificate_signed_by(raw: bytes, ca_key: bytes) -> bool:
         return False
 
 
+class _MovesPurses:
+    """A debit or cancellation: the purses it moved, and the balances of the others."""
+
+    purses: tuple[PurseMovement, ...]
+    others: tuple[PurseBalance, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(p.amount for p in self.purses)
+
+    def balances(self) -> dict[str, int]:
+        """Every purse on the card after this transaction."""
+        return _balances(self.purses, self.others)
+
+    def check(self) -> None:
+        _check_every_purse_once(tuple(p.code for p in self.purses), self.others)
+
+
 @dataclass(frozen=True)
-class DebitProof(Signed):
+class DebitProof(_MovesPurses, Signed):
     """The card's signed statement that it paid these amounts for this basket at this terminal."""
 
     KIND: ClassVar[int] = Kind.DEBIT
@@ -262,20 +280,9 @@ class DebitProof(Signed):
     others: tuple[PurseBalance, ...] = ()
     """The purses the debit did not touch, with their balances."""
 
-    @property
-    def total(self) -> int:
-        return sum(p.amount for p in self.purses)
-
-    def balances(self) -> dict[str, int]:
-        """Every purse on the card after this transaction."""
-        return _balances(self.purses, self.others)
-
-    def check(self) -> None:
-        _check_every_purse_once(tuple(p.code for p in self.purses), self.others)
-
 
 @dataclass(frozen=True)
-class VoidProof(Signed):
+class VoidProof(_MovesPurses, Signed):
     """The card's signed statement that it cancelled the debit of this card session, once."""
 
     KIND: ClassVar[int] = Kind.VOID
@@ -302,17 +309,6 @@ class VoidProof(Signed):
     quantities: tuple[QuantityMovement, ...]
     others: tuple[PurseBalance, ...] = ()
     """The purses the cancellation did not touch, with their balances."""
-
-    @property
-    def total(self) -> int:
-        return sum(p.amount for p in self.purses)
-
-    def balances(self) -> dict[str, int]:
-        """Every purse on the card after this transaction."""
-        return _balances(self.purses, self.others)
-
-    def check(self) -> None:
-        _check_every_purse_once(tuple(p.code for p in self.purses), self.others)
 
 
 @dataclass(frozen=True)
