@@ -51,6 +51,9 @@ REPRINT_SOURCES = (
 
 FOREGROUND_SECONDS = 10.0
 """How long an operation may print in front of its holder before its receipt waits."""
+RECORDING_RESERVE = 0.1
+"""Of the foreground's time, what is kept back from the printer for recording the outcome and
+telling the cashier, so the whole foreground ends within its bound."""
 
 
 class HeldPolicy(enum.StrEnum):
@@ -134,7 +137,8 @@ class PrintQueue:
 
     def _foreground(self, job_ids: Sequence[int], seconds: float | None = None) -> QueueReport:
         limit = self.foreground_seconds if seconds is None else seconds
-        run = _Run(foreground=True, deadline=time.monotonic() + limit)
+        reserve = min(RECORDING_RESERVE, limit / 10)
+        run = _Run(foreground=True, deadline=time.monotonic() + limit - reserve)
         jobs = self._read(lambda: [j for j in map(self.store.job, job_ids) if j is not None])
         if isinstance(jobs, str):
             return QueueReport(message=jobs)
