@@ -207,7 +207,10 @@ class PrintQueue:
             return max(self._next_try - self._clock(), 0.0)
 
     def held_jobs(self) -> list[PrintJob]:
-        """Holder's paper waiting for a reprint (empty under :attr:`HeldPolicy.HEADER`)."""
+        """Holder's paper waiting for a reprint (empty under :attr:`HeldPolicy.HEADER`, where
+        the background prints it)."""
+        if self.held_policy is HeldPolicy.HEADER:
+            return []
         jobs = self._read(self._held_jobs)
         return [] if isinstance(jobs, str) else jobs
 

@@ -278,6 +278,19 @@ def test_an_earlier_holders_receipt_never_comes_out_in_the_next_sale(
     assert "SALINAN" not in copy.text, "nothing of it had reached the paper: the original"
 
 
+def test_the_cashier_may_ask_for_the_held_receipts_under_their_header(
+    shop: Shop, printer_sim: PrinterSimulator
+) -> None:
+    printer_sim.control("fault paper_end")
+    _, earlier_seq = record_of(shop.run(*shop.sale_args(card=0)).out)
+    printer_sim.control("clear")
+    asked = shop.run("print", "--held")
+    assert asked.code == 0 and "ditahan" not in asked.out
+    (copy,) = papers_of(printer_sim, earlier_seq)["customer"]
+    assert "*** STRUK TERTUNDA ***" in copy.text and "SALINAN" not in copy.text
+    assert len(papers_of(printer_sim, earlier_seq)["shop"]) == 1
+
+
 def test_a_shop_may_print_held_receipts_under_a_header_naming_their_transaction(
     shop: Shop, printer_sim: PrinterSimulator
 ) -> None:
@@ -287,7 +300,8 @@ def test_a_shop_may_print_held_receipts_under_a_header_naming_their_transaction(
     assert HELD not in earlier.out
     _, earlier_seq = record_of(earlier.out)
     printer_sim.control("clear")
-    assert shop.run("print").code == 0
+    printed = shop.run("print")
+    assert printed.code == 0 and "ditahan" not in printed.out
     (copy,) = papers_of(printer_sim, earlier_seq)["customer"]
     lines = copy.text.splitlines()
     assert "*** STRUK TERTUNDA ***" in lines[0]
