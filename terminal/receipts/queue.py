@@ -246,7 +246,7 @@ class PrintQueue:
         message: str | None = None
         for index, job in enumerate(jobs):
             if self._is_printed(job):
-                self._record_printed(job.job_id)  # printed before; only the store lagged
+                self._catch_up(job)
                 outcomes.append(PrintOutcome(job.job_id, True))
                 continue
             if not run.foreground and self.lock.foreground_active():
@@ -278,8 +278,8 @@ class PrintQueue:
                 current = self.store.job(job.job_id) or job
             except Exception as exc:
                 return self._failed(job, exc, sent=False), ()
-            if self._is_printed(current):
-                self._record_printed(job.job_id)  # another sender printed it meanwhile
+            if self._is_printed(current):  # another sender printed it meanwhile
+                self._catch_up(current)
                 return PrintOutcome(job.job_id, True), ()
             data = self._bytes_for(current, run.header)
             sent = False
@@ -343,6 +343,11 @@ class PrintQueue:
             holding=holding,
             service=self.lock.worker_running(),
         )
+
+    def _catch_up(self, job: PrintJob) -> None:
+        """A job this process saw confirmed, which the store does not show printed yet."""
+        if job.status is not JobStatus.PRINTED:
+            self._record_printed(job.job_id)
 
     def _record_printed(self, job_id: int) -> None:
         try:
