@@ -146,11 +146,44 @@ def test_kill_9_at_random_instants_while_printing(
         sale.finish()
     with shop.journal() as journal:
         sales = journal.records()
+        unknown = sum(1 for j in journal.pending_jobs() if j.sent)
     assert [r.seq for r in sales] == list(range(1, rounds + 1)), "every sale is in the journal"
+    out_whole = sum(1 for seq in range(1, rounds + 1) if papers_of(printer_sim, seq)["customer"])
     settle(shop, printer_sim)
     assert_one_original_each(printer_sim, range(1, rounds + 1))
-    print(f"\nkill -9 while printing: {killed} of {rounds} sale commands killed")
+    print(
+        f"\nkill -9 while printing: {killed} of {rounds} sale commands killed; "
+        f"{out_whole} customer copies were out whole, {unknown} jobs of unknown fate"
+    )
     assert killed > 0
+
+
+def test_kill_9_of_the_print_service_at_random_instants(
+    shop: Shop, printer_sim: PrinterSimulator
+) -> None:
+    rng = random.Random(20261206)
+    printer_sim.control("fault refuse")
+    sales = 8
+    for n in range(sales):  # their receipts wait for the background
+        assert shop.run(*shop.sale_args(card=n % 2)).code == 0
+    printer_sim.control("clear")
+    printer_sim.control("fault slow 0.1")  # a job takes about 0.7 s
+    rounds, killed, unknown = 10, 0, set()
+    for _ in range(rounds):
+        service = shop.spawn("print", "--watch", "--interval", "0.05")
+        time.sleep(rng.uniform(0.6, 1.6))  # starting takes about half a second
+        if service.process.poll() is None:
+            service.process.send_signal(signal.SIGKILL)
+            killed += 1
+        service.finish()
+        printer_sim.wait_no_connections()
+        with shop.journal() as journal:
+            unknown |= {j.job_id for j in journal.pending_jobs() if j.sent}
+    settle(shop, printer_sim)
+    assert_one_original_each(printer_sim, range(1, sales + 1))
+    left = len(unknown)
+    print(f"\nkill -9 of the print service: {killed} of {rounds} killed, {left} of unknown fate")
+    assert killed == rounds
 
 
 @pytest.mark.parametrize(
@@ -176,6 +209,7 @@ def test_ctrl_c_while_printing_leaves_the_sale_on_screen(
     code, out, err = astuple(sale.finish())
 
     assert code == 0, "the sale went through: its exit code stands"
+    assert "Traceback" not in err
     said = err if mode == "json" else out
     assert shown.startswith("COMPLETED\n") and "paid from APBD: Rp15.700" in shown
     assert "printer: Pencetakan dihentikan (Ctrl-C)." in said
