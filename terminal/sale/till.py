@@ -231,21 +231,26 @@ class Till:
             return contextlib.nullcontext()
         return self.print_queue.lock.foreground()
 
+    def receipts_to_print(self, outcome: Outcome) -> tuple[int, ...]:
+        """What :meth:`print_receipts` prints: the receipts of the earlier operations the
+        operation settled, then its own."""
+        settled = [r.record_id for r in outcome.resolutions if r.record_id is not None]
+        jobs = [job for record_id in settled for job in self.receipt_jobs(record_id)]
+        return (*jobs, *outcome.receipt_jobs)
+
     def print_receipts(self, outcome: Outcome) -> Outcome:
         """Print the operation's own receipts in front of its holder, within the foreground
         bound; call it after the outcome is shown. Earlier operations of the same card that
         were settled when it came back (a torn sale finished) print first: their holder is
         the one at the counter. A printer fault is reported, never raised."""
-        settled = [r.record_id for r in outcome.resolutions if r.record_id is not None]
-        jobs = [job for record_id in settled for job in self.receipt_jobs(record_id)]
-        jobs.extend(outcome.receipt_jobs)
+        jobs = self.receipts_to_print(outcome)
         if self.print_queue is None or not jobs:
             return outcome
         report = self.print_queue.print_foreground(jobs)
         crashpoints.reached("after-print")
         return dataclasses.replace(
             outcome,
-            receipt_jobs=tuple(jobs),
+            receipt_jobs=jobs,
             printed=len(report.printed) == len(jobs),
             print_message=report.message,
             print_warnings=report.warnings,
