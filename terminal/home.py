@@ -6,6 +6,8 @@ Layout of a home (``--data-dir``, else ``$SSN_TERMINAL_HOME``, else
     terminal.json      TerminalConfig (readable JSON, written atomically)
     terminal-key.pem   the terminal's Ed25519 key, PKCS#8 encrypted with $SSN_TERMINAL_PASSPHRASE
     journal.sqlite     the journal (+ -wal, -shm)
+    printer*.lock      who may talk to the printer (terminal/receipts/printlock.py)
+    print-worker.lock  held by the one print service (``ssn-terminal print --watch``)
 
 Enrollment (``ssn-terminal init``) generates a key, sends its public half to the host, and calls
 :meth:`TerminalHome.create` with the configuration the host answered. Every other command calls

@@ -124,7 +124,8 @@ def _print_receipts(till: Till, outcome: Outcome) -> Outcome:
         return till.print_receipts(outcome)
     except KeyboardInterrupt:
         queue = till.print_queue
-        said = queue.interrupted(outcome.receipt_jobs) if queue is not None else None
+        jobs = till.receipts_to_print(outcome)
+        said = queue.interrupted(jobs) if queue is not None else None
         return dataclasses.replace(outcome, printed=False, print_message=said)
 
 

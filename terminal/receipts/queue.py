@@ -51,6 +51,9 @@ REPRINT_SOURCES = (
 
 FOREGROUND_SECONDS = 10.0
 """How long an operation may print in front of its holder before its receipt waits."""
+RECORDING_RESERVE = 0.1
+"""Of the foreground's time, what is kept back from the printer for recording the outcome and
+telling the cashier, so the whole foreground ends within its bound."""
 
 
 class HeldPolicy(enum.StrEnum):
@@ -134,7 +137,8 @@ class PrintQueue:
 
     def _foreground(self, job_ids: Sequence[int], seconds: float | None = None) -> QueueReport:
         limit = self.foreground_seconds if seconds is None else seconds
-        run = _Run(foreground=True, deadline=time.monotonic() + limit)
+        reserve = min(RECORDING_RESERVE, limit / 10)
+        run = _Run(foreground=True, deadline=time.monotonic() + limit - reserve)
         jobs = self._read(lambda: [j for j in map(self.store.job, job_ids) if j is not None])
         if isinstance(jobs, str):
             return QueueReport(message=jobs)
@@ -203,7 +207,10 @@ class PrintQueue:
             return max(self._next_try - self._clock(), 0.0)
 
     def held_jobs(self) -> list[PrintJob]:
-        """Holder's paper waiting for a reprint (empty under :attr:`HeldPolicy.HEADER`)."""
+        """Holder's paper waiting for a reprint (empty under :attr:`HeldPolicy.HEADER`, where
+        the background prints it)."""
+        if self.held_policy is HeldPolicy.HEADER:
+            return []
         jobs = self._read(self._held_jobs)
         return [] if isinstance(jobs, str) else jobs
 
@@ -239,7 +246,7 @@ class PrintQueue:
         message: str | None = None
         for index, job in enumerate(jobs):
             if self._is_printed(job):
-                self._record_printed(job.job_id)  # printed before; only the store lagged
+                self._catch_up(job)
                 outcomes.append(PrintOutcome(job.job_id, True))
                 continue
             if not run.foreground and self.lock.foreground_active():
@@ -271,8 +278,8 @@ class PrintQueue:
                 current = self.store.job(job.job_id) or job
             except Exception as exc:
                 return self._failed(job, exc, sent=False), ()
-            if self._is_printed(current):
-                self._record_printed(job.job_id)  # another sender printed it meanwhile
+            if self._is_printed(current):  # another sender printed it meanwhile
+                self._catch_up(current)
                 return PrintOutcome(job.job_id, True), ()
             data = self._bytes_for(current, run.header)
             sent = False
@@ -336,6 +343,11 @@ class PrintQueue:
             holding=holding,
             service=self.lock.worker_running(),
         )
+
+    def _catch_up(self, job: PrintJob) -> None:
+        """A job this process saw confirmed, which the store does not show printed yet."""
+        if job.status is not JobStatus.PRINTED:
+            self._record_printed(job.job_id)
 
     def _record_printed(self, job_id: int) -> None:
         try:

@@ -46,6 +46,6 @@ def close_day(till: Till, day: dt.date | None, cashier: str) -> Outcome:
         seq=record.seq,
         purse_amounts=tuple(sorted(summary.purse_totals.items())),
         cash=summary.cash_total,
-        receipt_jobs=till.receipt_jobs(record),
+        receipt_jobs=till.receipt_jobs(record.id),
         details={"day_close": summary.to_value()},
     )

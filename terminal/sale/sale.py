@@ -249,7 +249,7 @@ def _debit(
         return _with(failure_outcome(till, failed), refused_lines=basket.refused)
     crashpoints.reached("after-card-answer")
     record = till.complete(intent, proof.encode(), info, cashier, offline)
-    return completed_outcome(record, proof, basket, till.receipt_jobs(record), info)
+    return completed_outcome(record, proof, basket, till.receipt_jobs(record.id), info)
 
 
 def balances_after(info: CardInfo, proof: DebitProof | VoidProof) -> tuple[Balance, ...]:

@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import os
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -229,9 +230,9 @@ class Till:
         shop = ShopInfo(self.config.shop_name, self.config.shop_address, self.terminal_id)
         return ReceiptContext(self.receipt_config, shop, purses, cashier, offline)
 
-    def receipt_jobs(self, record: Record) -> tuple[int, ...]:
-        """The print jobs committed with ``record``, in printing order."""
-        return tuple(job.job_id for job in self.journal.jobs_for_record(record.id))
+    def receipt_jobs(self, record_id: uuid.UUID) -> tuple[int, ...]:
+        """The print jobs committed with a record, in printing order."""
+        return tuple(job.job_id for job in self.journal.jobs_for_record(record_id))
 
     def serving(self) -> contextlib.AbstractContextManager[None]:
         """Around an operation done in front of its holder: background printing pauses, so it
@@ -240,17 +241,27 @@ class Till:
             return contextlib.nullcontext()
         return self.print_queue.lock.foreground()
 
+    def receipts_to_print(self, outcome: Outcome) -> tuple[int, ...]:
+        """What :meth:`print_receipts` prints: the receipts of the earlier operations the
+        operation settled, then its own."""
+        settled = [r.record_id for r in outcome.resolutions if r.record_id is not None]
+        jobs = [job for record_id in settled for job in self.receipt_jobs(record_id)]
+        return (*jobs, *outcome.receipt_jobs)
+
     def print_receipts(self, outcome: Outcome) -> Outcome:
         """Print the operation's own receipts in front of its holder, within the foreground
-        bound; call it after the outcome is shown. A printer fault is reported, never raised."""
-        if self.print_queue is None or not outcome.receipt_jobs:
+        bound; call it after the outcome is shown. Earlier operations of the same card that
+        were settled when it came back (a torn sale finished) print first: their holder is
+        the one at the counter. A printer fault is reported, never raised."""
+        jobs = self.receipts_to_print(outcome)
+        if self.print_queue is None or not jobs:
             return outcome
-        report = self.print_queue.print_foreground(outcome.receipt_jobs)
+        report = self.print_queue.print_foreground(jobs)
         crashpoints.reached("after-print")
-        printed = len(report.printed) == len(outcome.receipt_jobs)
         return dataclasses.replace(
             outcome,
-            printed=printed,
+            receipt_jobs=jobs,
+            printed=len(report.printed) == len(jobs),
             print_message=report.message,
             print_warnings=report.warnings,
         )

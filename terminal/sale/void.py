@@ -91,6 +91,6 @@ def void_sale(
         card=mask_card_number(sale.card_number),
         purse_amounts=tuple((p.code, p.amount) for p in proof.purses),
         balances=balances_after(info, proof),
-        receipt_jobs=till.receipt_jobs(record),
+        receipt_jobs=till.receipt_jobs(record.id),
         details={"voided_record_id": str(original.id)},
     )

@@ -5,10 +5,7 @@ original if nothing of it reached the printer, marked SALINAN if its bytes had g
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -130,31 +127,6 @@ def test_an_after_cut_fault_strikes_between_the_cut_and_the_status_reply(
     assert paper.complete and paper.text == "whole\n", "the paper came out whole"
     faults = printer_sim.control("state")["faults"]
     assert faults["cover_open"] is True and faults["after_cut"] is None
-
-
-@pytest.fixture
-def web_server() -> Iterator[str]:
-    """A TCP server that answers anything with an HTTP error page and hangs up."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            listener.settimeout(0.1)
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                conn.recv(64)
-                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield f"tcp://127.0.0.1:{listener.getsockname()[1]}"
-    stop.set()
-    thread.join(5)
-    listener.close()
 
 
 def test_a_web_server_at_the_printer_address_is_no_printer_and_nothing_was_sent(

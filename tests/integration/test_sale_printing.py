@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from drivers.card.protocol import Ins
 from drivers.printer.printer import open_printer
+from simulators.card.card import Fault
 from simulators.printer.server import PrinterSimulator
 from terminal.basket import ScannedItem
 from terminal.receipts.queue import Backoff, PrintQueue
-from terminal.sale import Status, sell
+from terminal.sale import Status, balance_inquiry, sell
 from tests.fixtures.card import PIN
 from tests.fixtures.sale import OIL, RICE_5KG, Counter
 
@@ -68,3 +70,26 @@ def test_printer_fault_never_touches_the_sale(
     assert "SALINAN" in copies[-1].text and "LEMBAR PEMBELI" in copies[-1].text
     unmarked = [c for c in copies if "SALINAN" not in c.text]
     assert len(unmarked) <= 2, "at most one unmarked original per copy"
+
+
+def test_a_torn_sale_finished_when_its_card_comes_back_prints_in_front_of_that_holder(
+    counter: Counter, printer_sim: PrinterSimulator
+) -> None:
+    with_printer(counter, printer_sim)
+    number = counter.issue()
+    counter.present(number).arm(Fault.DURING, Ins.DEBIT)  # applied, then the card is pulled
+    torn = sell(counter.till, counter.session(), [ScannedItem(OIL)], PIN, cashier="k")
+    assert torn.status is Status.UNRESOLVED and torn.receipt_jobs == ()
+
+    counter.present(number)
+    back = balance_inquiry(counter.till, counter.session(), PIN)
+    (settled,) = back.resolutions
+    assert settled.result == "completed" and settled.record_id is not None
+    shown = counter.till.print_receipts(back)
+
+    assert shown.printed is True and shown.print_message is None
+    record = counter.home.journal.record(settled.record_id)
+    assert record is not None
+    short = f"{record.terminal_id}/{record.seq:06d}"
+    assert complete_receipts_of(printer_sim, short) == 2, "the holder's copy and the shop's"
+    assert counter.home.journal.pending_jobs() == []
