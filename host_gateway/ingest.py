@@ -32,6 +32,7 @@ from host_gateway.distribution import CatalogCache
 from host_gateway.events import EventRow, record_events
 from host_gateway.fastsql import Raw
 from host_gateway.ingest_rules import BatchRules
+from host_gateway.ingest_time import OfflineHours
 from host_gateway.models import Card, CardTransaction, Load, PurseProof, StoredRecord, Terminal
 from host_gateway.pki import IssuerKeys
 from host_gateway.verification import Facts, TerminalKey, verify_items
@@ -149,6 +150,7 @@ class Ingestor:
     ) -> None:
         self.factory, self.keys, self.pool = factory, keys, pool
         self.clock, self.catalogs = clock, catalogs
+        self.offline_hours = OfflineHours(keys.anchors.authority_keys)
 
     def ingest(self, terminal: TerminalContext, items: list[tuple[bytes, bytes]]) -> IngestReport:
         """``items`` are (record id bytes, encoded record) in the order the terminal sent them."""
@@ -221,7 +223,7 @@ class Ingestor:
             terminal.shop_id,
             pending,
             lambda version: self.catalogs.get(session, version),
-            received,
+            self.offline_hours.window(session, received),
         )
         for f in sorted(pending, key=lambda f: (f.seq, f.index)):
             rules.decide(f, items[f.index][1])

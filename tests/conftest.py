@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.journal",
     "tests.fixtures.gateway",
     "tests.fixtures.sale",
+    "tests.fixtures.clockshop",
 ]
