@@ -123,19 +123,22 @@ def _month(time: int) -> int | None:
         return None
 
 
-_ACCEPTED = (
+_NEAREST = (
+    "{cte}, n AS MATERIALIZED (SELECT p.card, p.counter, (SELECT ct.counter"
+    " FROM card_transactions ct WHERE ct.card_number = p.card AND ct.counter < p.counter"
+    " {accepted} ORDER BY ct.counter DESC LIMIT 1) AS lower FROM p)"
+    " SELECT n.card, n.counter, n.lower, r.terminal_time, r.status FROM n"
+    " JOIN card_transactions ct ON ct.card_number = n.card AND ct.counter = n.lower"
     " JOIN records r ON r.id = ct.record_id AND r.card_number = ct.card_number"
-    " AND r.card_counter = ct.counter AND r.status = 'accepted'"
+    " AND r.card_counter = ct.counter"
 )
-_PREVIOUS = (
-    "{cte}, n AS (SELECT p.card, p.counter, (SELECT ct.counter FROM card_transactions ct"
-    + _ACCEPTED
-    + " WHERE ct.card_number = p.card AND ct.counter < p.counter"
-    " ORDER BY ct.counter DESC LIMIT 1) AS lower FROM p)"
-    " SELECT n.card, n.counter, n.lower, r.terminal_time FROM n"
-    " JOIN card_transactions ct ON ct.card_number = n.card AND ct.counter = n.lower" + _ACCEPTED
+"""Per (card, counter): the nearest lower counter the host holds, with its record's time and
+status. ``n`` is materialized: inlined, the database would look the counter up twice."""
+_ONLY_ACCEPTED = (
+    "AND EXISTS (SELECT 1 FROM records a WHERE a.id = ct.record_id"
+    " AND a.card_number = ct.card_number AND a.card_counter = ct.counter"
+    " AND a.status = 'accepted')"
 )
-"""Per (card, counter): the time and counter of the nearest accepted lower counter."""
 
 
 class CardTimeline:
@@ -161,10 +164,28 @@ class CardTimeline:
             self._fetch_loads(raw, sales)
 
     def _fetch_previous(self, raw: Raw, sales: list[Facts]) -> None:
-        pairs = sorted({(f.card_number, f.card_counter) for f in sales})
-        cte, params = raw.pairs_table("p", ("card", "counter"), pairs, ("text", "bigint"))
-        for card, counter, lower, time in raw.rows(_PREVIOUS.format(cte=cte), params):
-            self._previous[(card, int(counter))] = (int(lower), int(time))
+        """The nearest accepted lower counter of each sale's card: the nearest one the host
+        holds first (an index step each), then, for the few whose nearest was held, the
+        nearest accepted one."""
+        pairs = sorted(
+            {
+                (f.card_number, f.card_counter)
+                for f in sales
+                if f.card_number is not None and f.card_counter is not None
+            }
+        )
+        for accepted in ("", _ONLY_ACCEPTED):
+            cte, params = raw.pairs_table("p", ("card", "counter"), pairs, ("text", "bigint"))
+            again = []
+            query = _NEAREST.format(cte=cte, accepted=accepted)
+            for card, counter, lower, time, status in raw.rows(query, params):
+                if status == "accepted":
+                    self._previous[(card, int(counter))] = (int(lower), int(time))
+                else:
+                    again.append((card, int(counter)))
+            if not again:
+                return
+            pairs = again
 
     def _fetch_loads(self, raw: Raw, sales: list[Facts]) -> None:
         """Loads of the batch's cards that end on or after the batch's earliest date, with the

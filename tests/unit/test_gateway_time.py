@@ -135,6 +135,20 @@ def test_a_proof_that_goes_back_before_the_cards_last_sale_is_held(
     assert shop.events()["proof_time_backwards"] == 1
 
 
+def test_a_sale_held_for_its_clock_does_not_hold_the_honest_sale_after_it(
+    clock_shop: ClockShop,
+) -> None:
+    """A terminal two hours ahead sells to the card; an honest shop sells to it an hour later
+    (its time is before the held one's): only accepted counters bound the next proof."""
+    shop = clock_shop
+    card = shop.funded()
+    other = shop.world.enroll()
+    ahead = shop.sell(card, DEC_10 + 2 * 3_600)
+    assert shop.upload([ahead], at=DEC_10 + 60) == [("rejected", "proof_time_future")]
+    honest = shop.sell(card, DEC_10 + 3_600, terminal=other)
+    assert shop.upload([honest], at=DEC_10 + 3_660, terminal=other) == [("accepted", "ok")]
+
+
 def test_the_offline_window_is_the_configured_hours_and_a_margin(clock_shop: ClockShop) -> None:
     """A terminal offline for three days uploads: inside the configured 72 hours (and the
     margin) its sales are paid; after the operator publishes 24 hours, a sale as old is held."""
