@@ -227,9 +227,9 @@ class CardTimeline:
         if number is None or counter is None or facts.type == "block":
             return
         self._accepted.setdefault(number, []).append((counter, facts.time))
-        if facts.type == "load" and number in self._loads:
+        if facts.type == "load":
             authorization = LoadAuthorization.decode(facts.authorization)
-            self._loads[number][authorization.load_seq] = _Load(
+            self._loads.setdefault(number, {})[authorization.load_seq] = _Load(
                 authorization.purse_code, authorization.expiry, authorization.issued, counter
             )
 

@@ -198,3 +198,16 @@ def test_a_load_relayed_to_an_expired_card_with_the_clock_set_back_is_held(
     assert shop.upload([late], at=JAN_10) == [("rejected", "card_expired")]
     assert shop.held() == -500_000  # suspense paid the purse: the card holds it
     _books_balance(shop)
+
+
+def test_a_load_earlier_in_the_batch_dates_the_card(clock_shop: ClockShop) -> None:
+    """A card's first load and a sale uploaded together: the load (issued 2026-11-28) moved
+    the card's date, so a debit at a higher counter dated before it is a copy's."""
+    shop = clock_shop
+    shop.clock.now = T0 + 10 * DAY
+    card = shop.issue()
+    loaded = shop.load(card, shop.authorize(card, 500_000, dt.date(2027, 6, 30)), shop.clock.now)
+    copy = shop.copy_of(card)
+    forged = shop.terminal.sell(copy, time=T0 + 8 * DAY)
+    results = shop.upload([loaded, forged], at=T0 + 10 * DAY + 600)
+    assert results == [("accepted", "ok"), ("rejected", "proof_before_trusted_date")]
