@@ -232,6 +232,7 @@ def _updates(
                 if fresh and latest is not None
                 else None
             )
+        gateway.renew_block_orders(session, now)
         version = distribution.hotlist_version(session)
         hotlist = HotlistBody(version=version, document=None)
         if version > held["hotlist"]:

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from host_gateway import counters
@@ -24,6 +24,7 @@ from host_gateway.shops import clean_name
 from ledger.cardnumber import is_valid_card_number, luhn_check_digit
 from ledger.cardproofs import BlockOrder, CardCertificate
 from ledger.crypto import PUBLIC_KEY_SIZE, is_public_key
+from ledger.verify import business_date
 
 CARD_PREFIX = "606001"
 CARD_YEARS = 5
@@ -34,6 +35,10 @@ BLOCK_FRAUD = 3
 BLOCK_INELIGIBLE = 4
 BLOCK_SPOILED = 5
 """Issuance failed after the card may have received its certificate: the number is void."""
+BLOCK_ORDER_DAYS = 90
+"""How long a block order is valid from its issue date (``ssn-gateway serve --block-order-days``):
+an order copied off a stolen terminal stops working, and a card still hotlisted gets a fresh one
+(:func:`renew_block_orders`)."""
 
 
 def next_card_number(session: Session) -> str:
@@ -129,22 +134,28 @@ def hotlist_card(
     now: int,
     *,
     block: bool = True,
+    valid_days: int = BLOCK_ORDER_DAYS,
 ) -> HotlistEntry:
-    """Put a card on the hotlist (new hotlist version), with a block order if asked."""
+    """Put a card on the hotlist (new hotlist version), with a block order if asked, valid for
+    ``valid_days`` from today (WITA). Listing a card already listed renews its order."""
     card = session.get(Card, card_number)
     if card is None:
         raise not_found(f"card {card_number}")
     if not 1 <= reason <= 255:
         raise GatewayError("invalid", "reason must be 1-255")
+    if valid_days < 1:
+        raise GatewayError("invalid", "a block order must be valid for at least one day")
     version = counters.next_value(session, counters.HOTLIST_VERSION)
     order = None
     if block:
+        issued = business_date(now)
         order = (
             BlockOrder(
                 card_number=card_number,
                 reason=reason,
-                issued=dt.datetime.fromtimestamp(now, dt.UTC).date(),
+                issued=issued,
                 issuer_key_id=keys.authority.key_id,
+                valid_until=issued + dt.timedelta(days=valid_days),
             )
             .signed_by(keys.authority)
             .encode()
@@ -167,19 +178,69 @@ def hotlist_card(
     return entry
 
 
+def renew_block_orders(
+    session: Session,
+    keys: IssuerKeys,
+    now: int,
+    *,
+    valid_days: int = BLOCK_ORDER_DAYS,
+) -> list[HotlistEntry]:
+    """Re-sign, with today's date, the block order of every card still hotlisted whose order
+    is in the last third of its validity (or has ended): a new hotlist entry, so every terminal
+    gets it with its next delta, well before a terminal that syncs rarely holds only an expired
+    one. A card that has blocked itself (its receipt is in) needs no order any more."""
+    today = business_date(now)
+    renewed = []
+    for entry in _current_entries(session):
+        if entry.action != "add" or entry.block_order is None:
+            continue
+        order = BlockOrder.decode(entry.block_order)
+        if (order.valid_until - today) * 3 > order.valid_until - order.issued:
+            continue
+        card = session.get(Card, entry.card_number)
+        if card is None or card.status == "blocked":
+            continue
+        renewed.append(
+            hotlist_card(
+                session, keys, card.number, entry.reason, entry.note, now, valid_days=valid_days
+            )
+        )
+    return renewed
+
+
+def _current_entries(session: Session) -> list[HotlistEntry]:
+    """The latest hotlist entry of every card that has one."""
+    latest = (
+        select(HotlistEntry.card_number, func.max(HotlistEntry.version).label("v"))
+        .group_by(HotlistEntry.card_number)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(HotlistEntry).join(
+                latest,
+                (latest.c.card_number == HotlistEntry.card_number)
+                & (latest.c.v == HotlistEntry.version),
+            )
+        )
+    )
+
+
 def hotlisted_since(session: Session, numbers: Iterable[str]) -> dict[str, int]:
-    """Cards currently on the hotlist, with the hotlist version that put them there (asked by
-    every ingest batch, hence the driver-level query)."""
+    """Cards currently on the hotlist, with the hotlist version that first put them there since
+    they were last taken off it (asked by every ingest batch, hence the driver-level query). A
+    renewed block order is a later entry of the same listing: a terminal that held the first
+    one already knew the card was hotlisted."""
     wanted = sorted(numbers)
     if not wanted:
         return {}
     raw = Raw(session)
-    condition, params = raw.any_of("card_number", wanted, "text")
+    condition, params = raw.any_of("h.card_number", wanted, "text")
     rows = raw.rows(
-        "SELECT h.card_number, h.version, h.action FROM hotlist h JOIN"
-        f" (SELECT card_number, max(version) AS v FROM hotlist WHERE {condition}"
-        " GROUP BY card_number) latest"
-        " ON latest.card_number = h.card_number AND latest.v = h.version",
+        "SELECT h.card_number, min(h.version) FROM hotlist h"
+        f" WHERE {condition} AND h.action = 'add' AND h.version > COALESCE((SELECT"
+        " max(r.version) FROM hotlist r WHERE r.card_number = h.card_number"
+        " AND r.action = 'remove'), 0) GROUP BY h.card_number",
         params,
     )
-    return {number: version for number, version, action in rows if action == "add"}
+    return {number: int(version) for number, version in rows}

@@ -26,12 +26,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from host_gateway import counters, postings
-from host_gateway.cards import BLOCK_CLONED, hotlist_card
+from host_gateway.cards import BLOCK_CLONED, BLOCK_ORDER_DAYS, hotlist_card
 from host_gateway.db import bulk_insert, lock_ingest, transaction
 from host_gateway.distribution import CatalogCache
 from host_gateway.events import EventRow, record_events
 from host_gateway.fastsql import Raw
 from host_gateway.ingest_rules import BatchRules
+from host_gateway.ingest_time import OfflineHours
 from host_gateway.models import Card, CardTransaction, Load, PurseProof, StoredRecord, Terminal
 from host_gateway.pki import IssuerKeys
 from host_gateway.verification import Facts, TerminalKey, verify_items
@@ -146,9 +147,12 @@ class Ingestor:
         pool: VerifierPool,
         clock: Callable[[], int],
         catalogs: CatalogCache,
+        block_order_days: int = BLOCK_ORDER_DAYS,
     ) -> None:
         self.factory, self.keys, self.pool = factory, keys, pool
         self.clock, self.catalogs = clock, catalogs
+        self.block_order_days = block_order_days
+        self.offline_hours = OfflineHours(keys.anchors.authority_keys)
 
     def ingest(self, terminal: TerminalContext, items: list[tuple[bytes, bytes]]) -> IngestReport:
         """``items`` are (record id bytes, encoded record) in the order the terminal sent them."""
@@ -221,7 +225,7 @@ class Ingestor:
             terminal.shop_id,
             pending,
             lambda version: self.catalogs.get(session, version),
-            received,
+            self.offline_hours.window(session, received),
         )
         for f in sorted(pending, key=lambda f: (f.seq, f.index)):
             rules.decide(f, items[f.index][1])
@@ -251,7 +255,13 @@ class Ingestor:
         for number in writes.clones:
             if number not in rules.hotlisted and number in rules.cards:
                 hotlist_card(
-                    session, self.keys, number, BLOCK_CLONED, "same counter, two contents", received
+                    session,
+                    self.keys,
+                    number,
+                    BLOCK_CLONED,
+                    "same counter, two contents",
+                    received,
+                    valid_days=self.block_order_days,
                 )
             writes.events.append(
                 EventRow("card_hotlisted_clone", "cloned card hotlisted", terminal_id, None, number)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from host_gateway import postings
 from host_gateway.events import EventRow
 from host_gateway.ingest_state import BatchState, Link, Writes
+from host_gateway.ingest_time import FUTURE_SLACK, CardTimeline, Window
 from host_gateway.models import StoredRecord
 from host_gateway.verification import Facts
 from ledger.bodies import SaleBody
@@ -22,11 +23,9 @@ from ledger.cardproofs import DebitProof
 from ledger.catalog import Catalog
 from ledger.record import GENESIS_HASH, Record
 
-_NOT_THIS_CARD = {"load_replay"}
+_NOT_THIS_CARD = {"load_replay", "proof_before_trusted_date"}
 """Refusals whose card evidence comes from a copy of the card: it is not this card's history."""
 CatalogLookup = Callable[[int], Catalog | None]
-FUTURE_SLACK = 600
-"""A record may claim to be this many seconds ahead of the host clock before it is flagged."""
 
 
 class BatchRules(BatchState):
@@ -37,10 +36,11 @@ class BatchRules(BatchState):
         shop_id: str,
         batch: list[Facts],
         catalogs: CatalogLookup,
-        received_at: int,
+        window: Window,
     ) -> None:
         super().__init__(session, terminal_id, batch)
-        self.shop_id, self.catalogs, self.received_at = shop_id, catalogs, received_at
+        self.shop_id, self.catalogs, self.received_at = shop_id, catalogs, window.received
+        self.time = CardTimeline(session, batch, window)
         self.writes = Writes()
 
     # --- deciding -------------------------------------------------------------------------
@@ -64,7 +64,7 @@ class BatchRules(BatchState):
         )
         if facts.ok:
             self._check_type_rules(facts)
-        if facts.time > self.received_at + FUTURE_SLACK:
+        if facts.time > self.received_at + FUTURE_SLACK and facts.code != "proof_time_future":
             self._event(facts, "record_time_future", f"record time {facts.time} is ahead")
         if not facts.ok:
             self._event(facts, facts.code, facts.message)
@@ -72,6 +72,8 @@ class BatchRules(BatchState):
         if genuine and facts.code not in _NOT_THIS_CARD:
             self._evidence(facts)
             self._post(facts)
+        if facts.ok:
+            self.time.note_accepted(facts)
         return facts
 
     def _check_chain(self, facts: Facts) -> bool:
@@ -148,6 +150,8 @@ class BatchRules(BatchState):
         number = facts.card_number
         if number is not None and number not in self.cards:
             facts.reject("card_unknown", f"card {number} is not registered here", stored=True)
+            return
+        if facts.type in ("void", "load") and not self.time.card_valid(facts):
             return
         if facts.type == "sale":
             self._check_sale(facts)
@@ -236,6 +240,10 @@ class BatchRules(BatchState):
                     "cap_exceeded", f"category {category} over its monthly cap", stored=True
                 )
                 return
+        if not self.time.check_sale(facts):
+            if facts.code in _NOT_THIS_CARD:
+                self._flag_clone(number)
+            return
         self.batch_sales[facts.record_id] = facts
 
     def _check_void(self, facts: Facts) -> None:

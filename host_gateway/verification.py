@@ -9,6 +9,7 @@ terminal's signature verifies: bytes the terminal did not sign must not occupy i
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,6 +60,12 @@ class Facts:
     """(purse code, amount, balance after) exactly as the card signed them."""
     quantities: tuple[tuple[int, int], ...] = ()
     """(category, used this period after) as the card signed them."""
+    periods: tuple[int, ...] = ()
+    """The period (YYMM) of each quantity movement, in the same order."""
+    proof_time: int = 0
+    """The time the card signed (the terminal's claim, bound by the card's signature)."""
+    card_valid_until: dt.date | None = None
+    """The card certificate's end date: ingest judges it by a time the host trusts."""
     catalog_version: int = 0
     lines: tuple[tuple[str, int, int, int, tuple[str, ...]], ...] = ()
     """(gtin, category, unit base quantity, HET, purse codes that paid) per sale line."""
@@ -169,7 +176,7 @@ def _verify_one(
     facts.seq, facts.type, facts.time = record.seq, str(record.type), record.time
     facts.prev_hash, facts.hash = record.prev_hash, sha256(data)
     try:
-        verified = verify_record(record, terminal.public_key, anchors, check)
+        verified = verify_record(record, terminal.public_key, anchors, check, card_expiry=False)
     except VerificationError as exc:
         signed = exc.code != "terminal_signature"
         if exc.code in _GENUINE_CARD_REFUSALS:
@@ -198,12 +205,15 @@ def _genuine_sale_evidence(facts: Facts, record: Record) -> None:
 def _fill(facts: Facts, verified: Verified) -> None:
     if not isinstance(verified, VerifiedDayClose):
         facts.card_key = verified.certificate.public_key
+        facts.card_valid_until = verified.certificate.valid_until
     match verified:
         case VerifiedSale(body=body, proof=proof):
             facts.card_number, facts.card_counter = body.card_number, proof.counter
             facts.proof_hash = sha256(body.card_proof)
             facts.purses = tuple((p.code, p.amount, p.balance_after) for p in proof.purses)
             facts.quantities = tuple((q.category, q.used_after) for q in proof.quantities)
+            facts.periods = tuple(q.period for q in proof.quantities)
+            facts.proof_time = proof.time
             facts.catalog_version = body.catalog_version
             facts.lines = tuple(
                 (
@@ -221,15 +231,18 @@ def _fill(facts: Facts, verified: Verified) -> None:
             facts.purses = tuple((p.code, p.amount, p.balance_after) for p in proof.purses)
             facts.original_id, facts.original_seq = body.original_id.bytes, body.original_seq
             facts.original_counter = proof.original_counter
+            facts.proof_time = proof.time
         case VerifiedLoad(body=body, receipt=receipt):
             facts.card_number, facts.card_counter = body.card_number, receipt.counter
             facts.proof_hash = sha256(body.card_receipt)
             facts.purses = ((receipt.purse_code, receipt.amount, receipt.balance_after),)
             facts.load_seq, facts.authorization = receipt.load_seq, body.authorization
             facts.swept = receipt.expired_swept
+            facts.proof_time = receipt.time
         case VerifiedBlock(body=body, receipt=receipt):
             facts.card_number, facts.card_counter = body.card_number, receipt.counter
             facts.proof_hash = sha256(body.card_receipt)
             facts.block_order = body.order
+            facts.proof_time = receipt.time
         case VerifiedDayClose():
             pass

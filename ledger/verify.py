@@ -106,19 +106,25 @@ def verify_record(
     terminal_public_key: bytes,
     anchors: TrustAnchors,
     check: SignatureCheck = verify,
+    *,
+    card_expiry: bool = True,
 ) -> Verified:
     """``check`` verifies the terminal's, the card's and the issuer's signatures; the card
-    certificate's is always checked for real (its outcome is remembered per certificate)."""
+    certificate's is always checked for real (its outcome is remembered per certificate).
+
+    ``card_expiry=False`` leaves the certificate's end date to the caller: the record's time is
+    the terminal's claim, and the host judges expiry by a time it can trust (its receive time)."""
     if not record.verify_signature(terminal_public_key, check):
         raise VerificationError("terminal_signature", "terminal signature does not verify")
+    on = business_date(record.time) if card_expiry else None
     try:
         match record.type:
             case RecordType.SALE:
-                return _verify_sale(record, anchors, check)
+                return _verify_sale(record, anchors, check, on)
             case RecordType.VOID:
-                return _verify_void(record, anchors, check)
+                return _verify_void(record, anchors, check, on)
             case RecordType.LOAD:
-                return _verify_load(record, anchors, check)
+                return _verify_load(record, anchors, check, on)
             case RecordType.BLOCK:
                 return _verify_block(record, anchors, check)
             case RecordType.DAY_CLOSE:
@@ -129,15 +135,17 @@ def verify_record(
 
 
 def verify_card_certificate(
-    raw: bytes, card_number: str, anchors: TrustAnchors, on: dt.date
+    raw: bytes, card_number: str, anchors: TrustAnchors, on: dt.date | None
 ) -> CardCertificate:
+    """The certificate, checked to be ours, for this card and (unless ``on`` is None) valid on
+    that date."""
     certificate = _decode_certificate(bytes(raw))
     ca_key = anchors.ca_keys.get(certificate.issuer_key_id)
     if ca_key is None or not certificate_signed_by(bytes(raw), ca_key):
         raise VerificationError("card_not_issued", "card certificate is not signed by our CA")
     if certificate.card_number != card_number:
         raise VerificationError("card_mismatch", "certificate is for another card number")
-    if on > certificate.valid_until:
+    if on is not None and on > certificate.valid_until:
         raise VerificationError(
             "card_expired", f"card certificate expired {certificate.valid_until}"
         )
@@ -158,11 +166,11 @@ def _card_proof_matches(
         raise VerificationError("terminal_mismatch", "card proof names another terminal")
 
 
-def _verify_sale(record: Record, anchors: TrustAnchors, check: SignatureCheck) -> VerifiedSale:
+def _verify_sale(
+    record: Record, anchors: TrustAnchors, check: SignatureCheck, on: dt.date | None
+) -> VerifiedSale:
     body = SaleBody.from_value(record.body)
-    certificate = verify_card_certificate(
-        body.card_certificate, body.card_number, anchors, business_date(record.time)
-    )
+    certificate = verify_card_certificate(body.card_certificate, body.card_number, anchors, on)
     proof = DebitProof.decode(body.card_proof)
     if not proof.verify(certificate.public_key, check):
         raise VerificationError("card_signature", "debit proof signature does not verify")
@@ -207,11 +215,11 @@ def _basket_digest(record: Record, body: SaleBody) -> bytes:
     return sha256(cbor2.dumps(basket))
 
 
-def _verify_void(record: Record, anchors: TrustAnchors, check: SignatureCheck) -> VerifiedVoid:
+def _verify_void(
+    record: Record, anchors: TrustAnchors, check: SignatureCheck, on: dt.date | None
+) -> VerifiedVoid:
     body = VoidBody.from_value(record.body)
-    certificate = verify_card_certificate(
-        body.card_certificate, body.card_number, anchors, business_date(record.time)
-    )
+    certificate = verify_card_certificate(body.card_certificate, body.card_number, anchors, on)
     proof = VoidProof.decode(body.card_proof)
     if not proof.verify(certificate.public_key, check):
         raise VerificationError("card_signature", "void proof signature does not verify")
@@ -226,7 +234,9 @@ def _authority_verifies(
     return key is not None and order.verify(key, check)
 
 
-def _verify_load(record: Record, anchors: TrustAnchors, check: SignatureCheck) -> VerifiedLoad:
+def _verify_load(
+    record: Record, anchors: TrustAnchors, check: SignatureCheck, on: dt.date | None
+) -> VerifiedLoad:
     body = LoadBody.from_value(record.body)
     authorization = LoadAuthorization.decode(body.authorization)
     if not _authority_verifies(authorization, anchors, check):
@@ -234,9 +244,7 @@ def _verify_load(record: Record, anchors: TrustAnchors, check: SignatureCheck) -
             "issuer_signature", "load authorization is not signed by the issuer"
         )
     # A load may be applied after the card certificate expired? No: an expired card takes no value.
-    certificate = verify_card_certificate(
-        body.card_certificate, body.card_number, anchors, business_date(record.time)
-    )
+    certificate = verify_card_certificate(body.card_certificate, body.card_number, anchors, on)
     receipt = LoadReceipt.decode(body.card_receipt)
     if not receipt.verify(certificate.public_key, check):
         raise VerificationError("card_signature", "load receipt signature does not verify")

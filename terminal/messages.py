@@ -24,6 +24,11 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
         "Kartu masuk daftar blokir dan telah diblokir. Hubungi Dinas Sosial.",
         "The card is on the hotlist and has been blocked.",
     ),
+    "block_order_expired": (
+        "Kartu masuk daftar blokir. Hubungi Dinas Sosial. Perintah blokir kartu ini kedaluwarsa"
+        " ({valid_until}): sinkronkan terminal.",
+        "The card is on the hotlist. Its block order expired on {valid_until}: sync the terminal.",
+    ),
     "card_error": ("Kartu menolak: {detail}", "The card refused: {detail}"),
     "bad_card_proof": (
         "Jawaban kartu tidak sah. Simpan kartu dan hubungi operator.",

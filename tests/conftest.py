@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fixtures.gateway",
     "tests.fixtures.sale",
     "tests.fixtures.shop",
+    "tests.fixtures.clockshop",
 ]

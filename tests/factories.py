@@ -11,6 +11,7 @@ import datetime as dt
 import os
 from dataclasses import dataclass, field
 
+from ledger.binary import encode_period
 from ledger.bodies import SaleBody, SaleLine
 from ledger.cardnumber import luhn_check_digit
 from ledger.cardproofs import (
@@ -26,7 +27,7 @@ from ledger.cardproofs import (
 from ledger.crypto import SigningKey
 from ledger.ids import new_id
 from ledger.record import GENESIS_HASH, Record, RecordType
-from ledger.verify import TrustAnchors
+from ledger.verify import TrustAnchors, business_date
 
 T0 = 1_795_000_000  # 2026-11-18 WITA
 
@@ -119,10 +120,11 @@ class FakeCard:
         for code, amount in sorted(body.purse_totals().items()):
             self.balances[code] = self.balances.get(code, 0) - amount
             movements.append(PurseMovement(code, amount, self.balances[code]))
+        period = encode_period(business_date(time))  # as the card counts: the WITA month
         per_category: dict[int, int] = {}
         for category, quantity in quantities:  # a card counts each category once per debit
             per_category[category] = per_category.get(category, 0) + quantity
-        qty = tuple(QuantityMovement(cat, 2611, q, q) for cat, q in sorted(per_category.items()))
+        qty = tuple(QuantityMovement(c, period, q, q) for c, q in sorted(per_category.items()))
         return DebitProof(
             card_number=self.number,
             counter=self.counter,
@@ -158,6 +160,19 @@ RICE_5KG = SaleLine(
 )
 
 
+def sale_draft(certificate: CardCertificate, lines: tuple[SaleLine, ...]) -> SaleBody:
+    """A sale body before the card's proof: what the card is asked to sign (its digest)."""
+    return SaleBody(
+        card_number=certificate.card_number,
+        card_certificate=certificate.encode(),
+        card_proof=b"",
+        catalog_version=1,
+        lines=lines,
+        cash=sum(line.cash for line in lines),
+        cashier="kasir-1",
+    )
+
+
 @dataclass
 class FakeTerminal:
     terminal_id: str = "SMD-0001"
@@ -184,15 +199,7 @@ class FakeTerminal:
     def sell(
         self, card: FakeCard, lines: tuple[SaleLine, ...] = (RICE_5KG,), time: int = T0
     ) -> Record:
-        draft = SaleBody(
-            card_number=card.number,
-            card_certificate=card.certificate.encode(),
-            card_proof=b"",
-            catalog_version=1,
-            lines=lines,
-            cash=sum(line.cash for line in lines),
-            cashier="kasir-1",
-        )
+        draft = sale_draft(card.certificate, lines)
         quantities = tuple(
             (line.category, line.base_quantity) for line in lines if line.category == 1
         )

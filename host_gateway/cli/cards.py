@@ -59,6 +59,12 @@ def register(subparsers: Any) -> None:
     )
     hot.add_argument("--note", default="")
     hot.add_argument("--no-block", action="store_true", help="no block order for the card")
+    hot.add_argument(
+        "--valid-days",
+        type=int,
+        default=cards.BLOCK_ORDER_DAYS,
+        help=f"validity of the block order (default {cards.BLOCK_ORDER_DAYS})",
+    )
     hot.set_defaults(func=cmd_hotlist)
 
     load_group = subparsers.add_parser("loads", help="benefit loads").add_subparsers(
@@ -213,6 +219,7 @@ def cmd_hotlist(args: argparse.Namespace) -> int:
             args.note,
             now(),
             block=not args.no_block,
+            valid_days=args.valid_days,
         )
         audit(session, f"cards hotlist {args.number} reason {args.reason}")
         value = {

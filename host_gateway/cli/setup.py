@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 
 from host_gateway import distribution, events
+from host_gateway.cards import BLOCK_ORDER_DAYS
 from host_gateway.check import run_check
 from host_gateway.cli.common import add_common, data_dir, db_url, now, passphrase, session_scope
 from host_gateway.db import make_engine, migrate, session_factory, transaction
@@ -25,6 +26,12 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=None, help="verifier processes")
+    serve.add_argument(
+        "--block-order-days",
+        type=int,
+        default=BLOCK_ORDER_DAYS,
+        help=f"validity of the block orders it signs (default {BLOCK_ORDER_DAYS})",
+    )
     serve.set_defaults(func=cmd_serve)
 
     check = subparsers.add_parser("check", help="prove the journal and shadow balances")
@@ -83,11 +90,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from host_gateway.gateway import Gateway
     from host_gateway.pki import PkiError
 
+    if args.block_order_days < 1:
+        raise UserError("--block-order-days must be at least 1")
     typed: list[bytes] = []
     initialize(args, typed)
     try:
         secret = typed[0] if typed else passphrase()
-        gateway = Gateway.open(db_url(args), secret, workers=args.workers)
+        gateway = Gateway.open(
+            db_url(args), secret, workers=args.workers, block_order_days=args.block_order_days
+        )
     except PkiError as exc:
         raise UserError(str(exc)) from exc
     try:

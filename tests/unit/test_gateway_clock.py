@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from host_gateway import events
+from host_gateway import events, postings
 from host_gateway.auth import SKEW_FLAG, SignedRequest, authenticate
 from host_gateway.db import transaction
 from host_gateway.errors import GatewayError
-from host_gateway.models import StoredRecord, Terminal
+from host_gateway.ingest_time import FUTURE_SLACK
+from host_gateway.models import Account, StoredRecord, Terminal
 from ledger.request_auth import REPLAY_WINDOW, sign_request
-from tests.fixtures.gateway import World
+from tests.fixtures.gateway import World, load_record
 
 
 def _request_at(world: World, time: int) -> SignedRequest:
@@ -54,16 +55,29 @@ def test_a_clock_beyond_the_replay_window_is_refused_with_the_host_time_and_coun
     assert _counts(world).get("clock_skew") == 1
 
 
-def test_a_record_from_the_future_is_kept_with_the_host_time_and_flagged(world: World) -> None:
+def test_a_sale_from_the_future_is_kept_with_the_host_time_and_held(world: World) -> None:
     card = world.funded_card()
     ahead = world.now + 3_600
     sale = world.terminal.sell(card, time=ahead)
     result = world.ingest([sale]).results[0]
-    assert result.status == "accepted"  # the card's proof is genuine: the clock is only a claim
+    # The card's proof is genuine, so its money is held for an operator, never paid to the shop.
+    assert (result.status, result.code, result.stored) == ("rejected", "proof_time_future", True)
     with transaction(world.gateway.factory) as session:
         stored = session.get_one(StoredRecord, (sale.id.bytes, sale.terminal_id))
         assert (stored.terminal_time, stored.received_at) == (ahead, world.now)
-    assert _counts(world).get("record_time_future") == 1
+        held = session.get_one(Account, postings.suspense("APBD")).balance
+    assert held == -70_000
+    counts = _counts(world)
+    assert counts.get("proof_time_future") == 1 and "record_time_future" not in counts
+    drifted = world.terminal.sell(card, time=world.now + FUTURE_SLACK)  # a clock a bit ahead
     on_time = world.terminal.sell(card, time=world.now)
-    assert world.ingest([on_time]).results[0].status == "accepted"
+    statuses = [r.status for r in world.ingest([drifted, on_time]).results]
+    assert statuses == ["accepted", "accepted"]
+
+
+def test_a_load_from_the_future_is_applied_and_flagged(world: World) -> None:
+    """A load's money comes from what the host authorized, whatever the terminal's clock."""
+    card = world.funded_card()
+    load = load_record(world.terminal, card, world.authorize(card), time=world.now + 3_600)
+    assert world.ingest([load]).results[0].status == "accepted"
     assert _counts(world).get("record_time_future") == 1

@@ -254,6 +254,34 @@ def test_hotlisted_card_is_blocked_by_the_issuer_order(counter: Counter) -> None
     assert after.reason == "card_blocked"
 
 
+def test_an_expired_block_order_is_reported_and_not_sent(counter: Counter) -> None:
+    """Past its window (by the terminal's date) a block order proves nothing: the card would
+    refuse it. The terminal refuses the card, tells the cashier to sync (the host renews the
+    order of a card still hotlisted) and leaves the card as it is."""
+    number = counter.issue()
+    order = counter.issuer.block_order(number, 3, dt.date(2026, 8, 1))  # valid to 2026-10-30
+    hotlist = {
+        "version": 1,
+        "entries": [{"card": number, "reason": 3, "block_order": order.encode()}],
+    }
+    counter.home.journal.put_document(HOTLIST_KIND, 1, canonical.encode(hotlist), time=T0)
+    card = counter.present(number)
+    sent: list[int] = []
+    answer = card.applet.process
+
+    def record_ins(raw: bytes) -> Outcome:
+        sent.append(raw[1])
+        return answer(raw)
+
+    card.applet.process = record_ins  # type: ignore[method-assign]
+    outcome = sell(counter.till, counter.session(), RICE_AND_OIL, PIN, cashier="k")
+    assert (outcome.status, outcome.reason) == (Status.REFUSED, "card_hotlisted")
+    assert outcome.details == {"block_order_expired": "2026-10-30"}
+    assert "sinkronkan" in (outcome.message or "")
+    assert Ins.BLOCK not in sent
+    assert counter.home.journal.records() == []
+
+
 def test_pending_load_is_applied_before_the_sale(counter: Counter) -> None:
     number = counter.issue(loads={"APBD": 10_000})
     counter.offer_load(number, 2, "APBD", 200_000)
