@@ -54,6 +54,8 @@ PROOF_FIELD: Mapping[IntentKind, str] = {
 
 
 _T = TypeVar("_T")
+MIN_PRINT_SECONDS = 1.0
+"""Even an operation that used its whole bound at the card gets this long to try its paper."""
 
 
 class CardCommandError(Exception):
@@ -89,6 +91,7 @@ class Till:
     _documents: dict[str, tuple[int, Any]] = field(default_factory=dict, init=False, repr=False)
     _versions: dict[str, int] = field(default_factory=dict, init=False, repr=False)
     _versions_checked: bool = field(default=False, init=False, repr=False)
+    _operation_started: float | None = field(default=None, init=False, repr=False)
 
     @property
     def terminal_id(self) -> str:
@@ -138,8 +141,19 @@ class Till:
         return cached[1]
 
     def refresh(self) -> None:
-        """Start of an operation: look again at which document versions the journal holds."""
+        """Start of an operation: look again at which document versions the journal holds, and
+        start the clock the foreground printing bound counts from."""
         self._versions_checked = False
+        self._operation_started = time.monotonic()
+
+    def print_seconds_left(self) -> float | None:
+        """What is left of the foreground bound for this operation's receipts: the bound holds
+        for the whole operation at the counter (card, PIN, debit, paper), not for the paper
+        alone. None before any operation started (the queue's own bound)."""
+        if self._operation_started is None or self.print_queue is None:
+            return None
+        spent = time.monotonic() - self._operation_started
+        return max(MIN_PRINT_SECONDS, self.print_queue.foreground_seconds - spent)
 
     def offline(self, now: int) -> bool:
         return is_offline(self.journal.offline_state(), now)
@@ -256,7 +270,7 @@ class Till:
         jobs = self.receipts_to_print(outcome)
         if self.print_queue is None or not jobs:
             return outcome
-        report = self.print_queue.print_foreground(jobs)
+        report = self.print_queue.print_foreground(jobs, self.print_seconds_left())
         crashpoints.reached("after-print")
         return dataclasses.replace(
             outcome,
