@@ -26,8 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from drivers.printer.printer import open_printer
-from terminal.receipts.compose import ReceiptConfig, compose_sale
-from terminal.receipts.layout import profile_for_paper
+from terminal.receipts.compose import compose_sale
+from terminal.receipts.config import ReceiptConfig, profile_for_paper
 from terminal.receipts.model import Copy
 from tests.fixtures.printer import sale_receipt
 

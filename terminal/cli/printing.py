@@ -47,7 +47,7 @@ def register(subparsers: Any) -> None:
 
 
 def _queue(till: Till) -> PrintQueue:
-    if till.print_queue is None:
+    if not isinstance(till.print_queue, PrintQueue):
         raise UserError("no printer configured (ssn-terminal configure --printer URL)")
     return till.print_queue
 

@@ -24,7 +24,7 @@ from ledger.cli_support import UserError, print_json
 from terminal.cli.card import EXIT_NO_CARD, EXIT_NO_READER, EXIT_PCSCD
 from terminal.home import TerminalHome, add_data_dir_argument, default_data_dir
 from terminal.messages import message
-from terminal.receipts.compose import ReceiptConfig
+from terminal.receipts.config import ReceiptConfig
 from terminal.receipts.model import Language
 from terminal.receipts.printlock import PrinterLock
 from terminal.receipts.queue import HeldPolicy, PrintQueue

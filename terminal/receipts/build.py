@@ -8,16 +8,14 @@ the shop's name, whether the record is synced) comes from the caller.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass
-
 from ledger.bodies import DayCloseBody, SaleBody, VoidBody
 from ledger.cardproofs import DebitProof, PurseMovement, VoidProof
 from ledger.printjobs import JobKind
 from ledger.record import Record, RecordType
-from terminal.receipts.compose import ReceiptConfig, print_jobs
+from terminal.receipts.compose import compose_balance, print_jobs
+from terminal.receipts.config import PurseBook, ReceiptConfig, ReceiptContext
 from terminal.receipts.model import (
+    BalanceSlip,
     DayCloseReport,
     MaskedCard,
     PurseAmount,
@@ -28,17 +26,6 @@ from terminal.receipts.model import (
     ShopInfo,
     VoidSlip,
 )
-
-
-@dataclass(frozen=True)
-class PurseInfo:
-    """What the holder reads about a purse: its label ("Saldo Kota") and when it expires."""
-
-    label: str
-    expires: dt.date | None = None
-
-
-PurseBook = Mapping[str, PurseInfo]
 
 
 def _label(purses: PurseBook, code: str) -> str:
@@ -153,18 +140,6 @@ def day_close_report(
     )
 
 
-@dataclass(frozen=True)
-class ReceiptContext:
-    """What the terminal knows besides the record: printer and language, shop, purse labels,
-    who is at the till (voids and day closes carry no cashier), and whether it is offline."""
-
-    config: ReceiptConfig
-    shop: ShopInfo
-    purses: PurseBook
-    cashier: str = ""
-    offline: bool = True
-
-
 def receipts_for_record(record: Record, context: ReceiptContext) -> list[tuple[JobKind, bytes]]:
     """The print jobs of a signed record, in printing order (sale: customer then shop copy).
 
@@ -182,3 +157,14 @@ def receipts_for_record(record: Record, context: ReceiptContext) -> list[tuple[J
         report = day_close_report(record, c.shop, c.purses, c.cashier, c.offline)
         return print_jobs(report, c.config)
     return []
+
+
+class EscposComposer:
+    """The sale engine's receipt composer (:class:`terminal.sale.ports.ReceiptComposer`):
+    ESC/POS bytes through python-escpos."""
+
+    def for_record(self, record: Record, context: ReceiptContext) -> list[tuple[JobKind, bytes]]:
+        return receipts_for_record(record, context)
+
+    def balance_slip(self, slip: BalanceSlip, config: ReceiptConfig) -> bytes:
+        return compose_balance(slip, config)

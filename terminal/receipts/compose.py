@@ -8,15 +8,13 @@ printed (or reprinted) later without the sale engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ledger.printjobs import JobKind
-from terminal.receipts.layout import PAPER_80, PrinterProfile, ReceiptWriter
+from terminal.receipts.config import ReceiptConfig
+from terminal.receipts.escpos_writer import ReceiptWriter
 from terminal.receipts.model import (
     BalanceSlip,
     Copy,
     DayCloseReport,
-    Language,
     PurseAmount,
     PurseBalance,
     Receipt,
@@ -30,15 +28,6 @@ from terminal.receipts.strings import ReceiptStrings, day, money, purse_label, s
 CUT_SUFFIX = b"\n\n\n\n\x1dVB\x00"
 """How every composed receipt ends (feed past the tear bar, then cut): where a reprint's
 closing mark goes."""
-
-
-@dataclass(frozen=True)
-class ReceiptConfig:
-    """Per terminal: which printer, which language, an optional closing line of the shop's."""
-
-    profile: PrinterProfile = PAPER_80
-    language: Language = Language.INDONESIAN
-    footer: tuple[str, ...] = field(default_factory=tuple)
 
 
 class _Composer:

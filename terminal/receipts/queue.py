@@ -21,6 +21,7 @@ Rules (docs/printing.md, "What must hold"):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import logging
@@ -33,7 +34,8 @@ from dataclasses import dataclass
 from drivers.printer.errors import PrinterBusyError, PrinterError
 from drivers.printer.printer import ReceiptPrinter
 from ledger.printjobs import JobKind, JobStatus, PrintJob, ReceiptStore
-from terminal.receipts.compose import ReceiptConfig, mark_held, mark_reprint
+from terminal.receipts.compose import mark_held, mark_reprint
+from terminal.receipts.config import ReceiptConfig
 from terminal.receipts.printlock import PrinterLock
 from terminal.receipts.reports import PrintOutcome, QueueReport, failure_message
 from terminal.receipts.strings import ReceiptStrings, strings_for
@@ -129,6 +131,11 @@ class PrintQueue:
         return strings_for(self.config.language)
 
     # -- in front of the holder ----------------------------------------------------------------
+    def serving(self) -> contextlib.AbstractContextManager[None]:
+        """Around an operation done in front of its holder: background printing pauses, so it
+        neither takes the holder's receipt nor holds up its printing."""
+        return self.lock.foreground()
+
     def print_foreground(self, job_ids: Sequence[int], seconds: float | None = None) -> QueueReport:
         """Print these jobs (one operation's receipts) now, within ``seconds`` (default: the
         queue's foreground bound); what does not make it waits, as the report says."""

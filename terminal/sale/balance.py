@@ -14,7 +14,6 @@ from drivers.card.transport import CardError
 from ledger.cardnumber import mask_card_number
 from ledger.printjobs import JobKind
 from terminal.basket import cap_remaining
-from terminal.receipts.compose import compose_balance
 from terminal.receipts.model import BalanceSlip, MaskedCard, PurseBalance, ShopInfo
 from terminal.sale.evidence import fetch_wanted
 from terminal.sale.outcome import Balance, Outcome, Status
@@ -67,7 +66,7 @@ def balance_inquiry(
                 for b, p in zip(balances, info.purses, strict=True)
             ),
         )
-        slip_bytes = compose_balance(slip, till.receipt_config)
+        slip_bytes = till.composer.balance_slip(slip, till.receipt_config)
         receipt_jobs = (till.journal.add_job(None, JobKind.BALANCE, slip_bytes),)
     return Outcome(
         Status.COMPLETED,

@@ -14,7 +14,6 @@ import datetime as dt
 from ledger.bodies import DayCloseBody
 from ledger.printjobs import JobKind
 from ledger.record import Record, RecordType
-from terminal.receipts.build import receipts_for_record
 from terminal.sale.outcome import Outcome, Status
 from terminal.sale.sale import refuse
 from terminal.sale.till import Till
@@ -37,7 +36,7 @@ def close_day(till: Till, day: dt.date | None, cashier: str) -> Outcome:
     context = till.receipt_context(None, cashier, till.offline(now))
 
     def compose(record: Record) -> list[tuple[JobKind, bytes]]:
-        return receipts_for_record(record, context)
+        return till.composer.for_record(record, context)
 
     record = till.journal.append_record(RecordType.DAY_CLOSE, summary.to_value(), now, compose)
     return Outcome(

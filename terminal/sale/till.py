@@ -37,11 +37,10 @@ from terminal.documents import (
 from terminal.home import RiskLimits, TerminalConfig
 from terminal.host_requests import AskHost, HostCard
 from terminal.messages import message
-from terminal.receipts.build import PurseInfo, ReceiptContext, receipts_for_record
-from terminal.receipts.compose import ReceiptConfig
+from terminal.receipts.config import PurseInfo, ReceiptConfig, ReceiptContext
 from terminal.receipts.model import Language, ShopInfo
-from terminal.receipts.queue import PrintQueue
 from terminal.sale.outcome import Outcome
+from terminal.sale.ports import ForegroundPrinter, ReceiptComposer, escpos_composer
 from terminal.sale.risk import is_offline
 
 PROOF_FIELD: Mapping[IntentKind, str] = {
@@ -78,8 +77,9 @@ class Till:
     config: TerminalConfig
     journal: Journal
     clock: Callable[[], int] = _wall_clock
-    print_queue: PrintQueue | None = None
+    print_queue: ForegroundPrinter | None = None
     receipt_config: ReceiptConfig = field(default_factory=ReceiptConfig)
+    composer: ReceiptComposer = field(default_factory=escpos_composer)
     purse_labels: Mapping[str, str] = field(default_factory=dict)
     shelf_prices: Mapping[str, int] = field(default_factory=dict)
     risk: RiskLimits | None = None
@@ -227,7 +227,7 @@ class Till:
         context = self.receipt_context(info, cashier, offline)
 
         def compose(record: Record) -> list[tuple[JobKind, bytes]]:
-            return receipts_for_record(record, context)
+            return self.composer.for_record(record, context)
 
         record = self.journal.complete_intent(
             intent.id, intent.kind.record_type, body, intent.created, compose
@@ -253,7 +253,7 @@ class Till:
         neither takes the holder's receipt nor holds up its printing."""
         if self.print_queue is None:
             return contextlib.nullcontext()
-        return self.print_queue.lock.foreground()
+        return self.print_queue.serving()
 
     def receipts_to_print(self, outcome: Outcome) -> tuple[int, ...]:
         """What :meth:`print_receipts` prints: the receipts of the earlier operations the

@@ -18,14 +18,13 @@ import pytest
 from drivers.printer.printer import open_printer
 from simulators.printer.server import PrinterSimulator
 from terminal.receipts.compose import (
-    ReceiptConfig,
     compose_balance,
     compose_day_close,
     compose_sale,
     compose_void,
     mark_reprint,
 )
-from terminal.receipts.layout import profile_for_paper
+from terminal.receipts.config import ReceiptConfig, profile_for_paper
 from terminal.receipts.model import Copy, Language, parse_qr_payload
 from tests.fixtures.printer import (
     GOLDEN_DIR,

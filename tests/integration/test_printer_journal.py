@@ -12,8 +12,8 @@ from ledger.journal import Journal
 from ledger.printjobs import JobKind, JobStatus
 from ledger.record import RecordType
 from simulators.printer.server import PrinterSimulator
-from terminal.receipts.build import PurseInfo, ReceiptContext, receipts_for_record
-from terminal.receipts.compose import ReceiptConfig
+from terminal.receipts.build import receipts_for_record
+from terminal.receipts.config import PurseInfo, ReceiptConfig, ReceiptContext
 from terminal.receipts.model import ShopInfo, parse_qr_payload
 from terminal.receipts.queue import PrintQueue
 from tests.factories import T0

@@ -12,7 +12,8 @@ from drivers.printer.errors import PrinterNotReadyError
 from drivers.printer.printer import open_printer
 from drivers.printer.status import Problem
 from simulators.printer.server import PrinterSimulator
-from terminal.receipts.compose import ReceiptConfig, compose_sale
+from terminal.receipts.compose import compose_sale
+from terminal.receipts.config import ReceiptConfig
 from terminal.receipts.model import Copy
 from tests.fixtures.printer import GOLDEN_DIR, sale_receipt
 

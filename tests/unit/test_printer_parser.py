@@ -10,8 +10,8 @@ from simulators.printer.escpos import EscPosParser
 from simulators.printer.job import Barcode, Bitmap, Job, QrCode, TextLine
 from simulators.printer.paper import Interpreter
 from simulators.printer.render import render_png, render_text
-from terminal.receipts.compose import ReceiptConfig, compose_sale
-from terminal.receipts.layout import PAPER_58
+from terminal.receipts.compose import compose_sale
+from terminal.receipts.config import PAPER_58, ReceiptConfig
 from terminal.receipts.model import Copy
 from tests.fixtures.printer import sale_receipt
 

@@ -17,16 +17,17 @@ from simulators.printer.escpos import EscPosParser
 from simulators.printer.job import Job, TextLine
 from simulators.printer.paper import Interpreter
 from simulators.printer.render import render_text
-from terminal.receipts.build import (
+from terminal.receipts.build import receipts_for_record
+from terminal.receipts.build import sale_receipt as build_sale_receipt
+from terminal.receipts.compose import compose, mark_reprint, print_jobs
+from terminal.receipts.config import (
+    PAPER_58,
+    PAPER_80,
+    PrinterProfile,
     PurseInfo,
+    ReceiptConfig,
     ReceiptContext,
-    receipts_for_record,
 )
-from terminal.receipts.build import (
-    sale_receipt as build_sale_receipt,
-)
-from terminal.receipts.compose import ReceiptConfig, compose, mark_reprint, print_jobs
-from terminal.receipts.layout import PAPER_58, PAPER_80, PrinterProfile
 from terminal.receipts.model import (
     Copy,
     Language,

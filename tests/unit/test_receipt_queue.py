@@ -21,7 +21,7 @@ from drivers.printer.errors import (
 from drivers.printer.printer import JobReport
 from drivers.printer.status import PrinterStatus
 from ledger.printjobs import JobKind, JobStatus
-from terminal.receipts.compose import ReceiptConfig
+from terminal.receipts.config import ReceiptConfig
 from terminal.receipts.model import Language
 from terminal.receipts.printlock import PrinterLock
 from terminal.receipts.queue import Backoff, HeldPolicy, PrintQueue

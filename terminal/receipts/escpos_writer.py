@@ -1,80 +1,25 @@
-"""The receipt printer as the composer sees it: a paper width in columns, a code page, and a
-small writer over python-escpos's ``Dummy`` printer that turns lines into ESC/POS bytes.
+"""Lines to ESC/POS bytes: a small writer over python-escpos's ``Dummy`` printer, with the
+text helpers the composer lays receipts out with (pairs, wrapping, flowing lists).
 
-Columns are fixed by the paper (58 mm: 32, 80 mm: 48 at font A, 12-dot characters) so the same
-receipt lays out the same on every printer of that width. All text goes through
-:func:`terminal.receipts.text.normalise` first, so nothing prints as "?".
+The printer's side of the layout (columns, code page, QR) is :mod:`terminal.receipts.config`.
+All text goes through :func:`terminal.receipts.text.normalise` first, so nothing prints as "?".
 """
 
 from __future__ import annotations
 
 import functools
 import textwrap
-from dataclasses import dataclass
 from typing import Literal
 
 import qrcode
-from escpos.capabilities import get_profile
 from escpos.constants import QR_ECLEVEL_M
 from escpos.printer import Dummy
 from PIL import Image
 
+from terminal.receipts.config import PrinterProfile
 from terminal.receipts.text import normalise
 
-PAPER_COLUMNS = {58: 32, 80: 48}
-PAPER_DOTS = {58: 384, 80: 576}
-
 Align = Literal["left", "center", "right"]
-
-
-@dataclass(frozen=True)
-class PrinterProfile:
-    """What the composer must know about the printer: which python-escpos profile (features),
-    the paper, the code page text is encoded in, and how the QR code is drawn."""
-
-    escpos_profile: str
-    paper_mm: Literal[58, 80]
-    codec: str = "cp437"
-    native_qr: bool = True
-    """``GS ( k`` (the printer draws the QR) or a raster image drawn here (``GS v 0``)."""
-    qr_module: int = 4
-    """Dots per QR module."""
-
-    @property
-    def columns(self) -> int:
-        return PAPER_COLUMNS[self.paper_mm]
-
-    @property
-    def dots(self) -> int:
-        return PAPER_DOTS[self.paper_mm]
-
-    def code_page(self) -> int:
-        """``ESC t n`` for :attr:`codec` on this printer; ``ValueError`` if it has none."""
-        return _code_page(self.escpos_profile, self.codec)
-
-
-@functools.cache
-def _code_page(escpos_profile: str, codec: str) -> int:
-    """Looked up once: the profile's code page table is searched by name."""
-    table = get_profile(escpos_profile).codePages
-    numbers = [int(n) for n, name in table.items() if str(name).upper() == codec.upper()]
-    if not numbers:
-        raise ValueError(f"printer profile {escpos_profile} has no code page {codec}")
-    return min(numbers)
-
-
-PAPER_80 = PrinterProfile("TM-T20II", 80, native_qr=True, qr_module=5)
-"""An Epson-compatible 80 mm printer (576 dots) that draws QR codes itself."""
-PAPER_58 = PrinterProfile("POS-5890", 58, native_qr=False, qr_module=4)
-"""A common 58 mm printer (384 dots) without native QR: the QR goes as a raster image."""
-
-
-def profile_for_paper(paper_mm: int) -> PrinterProfile:
-    if paper_mm == 80:
-        return PAPER_80
-    if paper_mm == 58:
-        return PAPER_58
-    raise ValueError(f"paper width must be 58 or 80 mm, got {paper_mm}")
 
 
 def pair(left: str, right: str, width: int) -> str:
