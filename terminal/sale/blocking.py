@@ -8,13 +8,15 @@ to sync, which brings the host's renewed order.
 
 from __future__ import annotations
 
+import contextlib
+
 from drivers.card.protocol import BlockRequest, CardInfo
 from drivers.card.session import CardSession
 from ledger.bodies import BlockBody
 from ledger.cardproofs import NONCE_SIZE
-from ledger.journal import IntentKind, IntentStateError
+from ledger.journal import IntentKind
 from terminal.sale.outcome import Outcome, Status
-from terminal.sale.till import CardCommandError, Till
+from terminal.sale.till import CardBusy, CardCommand, CardCommandError, Till
 
 
 def enforce_hotlist(till: Till, session: CardSession, info: CardInfo, now: int) -> Outcome | None:
@@ -39,21 +41,16 @@ def enforce_hotlist(till: Till, session: CardSession, info: CardInfo, now: int) 
         )
     request = BlockRequest(entry.block_order, till.terminal_id, now)
     draft = BlockBody(number, certificate.encode(), entry.block_order.encode(), b"")
-    try:
-        intent = till.begin(
-            IntentKind.BLOCK,
-            number,
-            info.counter,
-            till.random_bytes(NONCE_SIZE),
-            request.encode(),
-            draft.to_value(),
-            now,
-        )
-    except IntentStateError:
-        return refusal
-    try:
-        receipt = till.send(intent, lambda: session.block(request), "block order")
-    except CardCommandError:
-        return refusal
-    till.complete(intent, receipt.encode(), info, cashier="")
+    command = CardCommand(
+        IntentKind.BLOCK,
+        number,
+        info.counter,
+        till.random_bytes(NONCE_SIZE),
+        request.encode(),
+        draft.to_value(),
+        lambda: session.block(request),
+        "block order",
+    )
+    with contextlib.suppress(CardBusy, CardCommandError):  # refused either way; the card waits
+        till.run(command, now, info, cashier="")
     return refusal

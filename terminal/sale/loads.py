@@ -13,9 +13,9 @@ from drivers.card.protocol import LOAD_REQUEST_TAIL, LOAD_WINDOW, CardInfo, Load
 from drivers.card.session import CardSession
 from ledger.bodies import LoadBody
 from ledger.cardproofs import NONCE_SIZE, LoadAuthorization
-from ledger.journal import IntentKind, IntentStateError
+from ledger.journal import IntentKind
 from terminal.sale.outcome import Resolution
-from terminal.sale.till import CardCommandError, Till
+from terminal.sale.till import CardBusy, CardCommand, CardCommandError, Till
 
 
 def apply_loads(
@@ -50,23 +50,28 @@ def apply_loads(
         nonce = till.random_bytes(NONCE_SIZE)
         request = LoadRequest(authorization, till.terminal_id, nonce, now)
         draft = LoadBody(number, certificate.encode(), authorization.encode(), b"")
+        command = CardCommand(
+            IntentKind.LOAD,
+            number,
+            counter + 1,
+            nonce,
+            request.encode(),
+            draft.to_value(),
+            functools.partial(session.load, request),
+            "load",
+        )
         try:
-            intent = till.begin(
-                IntentKind.LOAD, number, counter + 1, nonce, request.encode(), draft.to_value(), now
-            )
-        except IntentStateError:
+            receipt, record, intent_id = till.run(command, now, info, cashier="")
+        except CardBusy:
             break
-        try:
-            receipt = till.send(intent, functools.partial(session.load, request), "load")
         except CardCommandError as failed:
             result = "unresolved" if failed.unresolved else "aborted"
-            done.append(Resolution(intent.id, "load", result, reason=str(failed.cause)))
+            done.append(Resolution(failed.intent.id, "load", result, reason=str(failed.cause)))
             if failed.unresolved:
                 break
             continue
-        record = till.complete(intent, receipt.encode(), info, cashier="")
         counter = receipt.counter
-        done.append(Resolution(intent.id, "load", "completed", record_id=record.id))
+        done.append(Resolution(intent_id, "load", "completed", record_id=record.id))
     if any(r.result == "completed" for r in done):
         info = session.read_card(till.today(now))
     return info, done

@@ -33,9 +33,8 @@ from ledger.bodies import SaleBody
 from ledger.cardnumber import mask_card_number
 from ledger.cardproofs import NONCE_SIZE, DebitProof, VoidProof
 from ledger.documents import DocumentError
-from ledger.journal import IntentKind, IntentStateError
+from ledger.journal import IntentKind
 from ledger.record import Record
-from terminal import crashpoints
 from terminal.basket import Basket, ScannedItem, build_basket
 from terminal.documents import verified_loads
 from terminal.sale.blocking import enforce_hotlist
@@ -44,7 +43,7 @@ from terminal.sale.loads import apply_loads
 from terminal.sale.outcome import Balance, Outcome, Resolution, Status
 from terminal.sale.recovery import resolve_for_card
 from terminal.sale.risk import check_offline_limits, is_offline
-from terminal.sale.till import CardCommandError, Till
+from terminal.sale.till import CardBusy, CardCommand, CardCommandError, Till
 
 
 def read_card_checked(
@@ -231,24 +230,22 @@ def _debit(
         cash=basket.cash,
         cashier=cashier,
     )
+    command = CardCommand(
+        IntentKind.SALE,
+        number,
+        info.counter + 1,
+        nonce,
+        request.encode(),
+        draft.to_value(),
+        lambda: session.debit(request),
+        "debit",
+    )
     try:
-        intent = till.begin(
-            IntentKind.SALE,
-            number,
-            info.counter + 1,
-            nonce,
-            request.encode(),
-            draft.to_value(),
-            now,
-        )
-    except IntentStateError:
+        proof, record, _ = till.run(command, now, info, cashier, offline)
+    except CardBusy:
         return refuse(till, "card_busy")
-    try:
-        proof = till.send(intent, lambda: session.debit(request), "debit")
     except CardCommandError as failed:
         return _with(failure_outcome(till, failed), refused_lines=basket.refused)
-    crashpoints.reached("after-card-answer")
-    record = till.complete(intent, proof.encode(), info, cashier, offline)
     return completed_outcome(record, proof, basket, till.receipt_jobs(record.id), info)
 
 

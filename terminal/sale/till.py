@@ -13,15 +13,15 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from drivers.card.errors import CardRefused, CardSessionError
 from drivers.card.protocol import CardInfo
 from drivers.card.transport import OUTCOME_UNKNOWN, CardError
-from ledger.cardproofs import LoadAuthorization
+from ledger.cardproofs import LoadAuthorization, Signed
 from ledger.catalog import CATALOG_KIND, Catalog
 from ledger.ids import new_id
-from ledger.journal import Intent, IntentKind, Journal
+from ledger.journal import Intent, IntentKind, IntentStateError, Journal
 from ledger.printjobs import JobKind
 from ledger.record import Record
 from ledger.verify import business_date
@@ -53,8 +53,38 @@ PROOF_FIELD: Mapping[IntentKind, str] = {
 
 
 _T = TypeVar("_T")
+_A = TypeVar("_A", bound=Signed)
 MIN_PRINT_SECONDS = 1.0
 """Even an operation that used its whole bound at the card gets this long to try its paper."""
+
+
+class CardBusy(Exception):  # noqa: N818 - a state of the card at this terminal, not a bug
+    """The card has an unfinished operation at this terminal: it must be settled first."""
+
+
+@dataclass(frozen=True)
+class CardCommand(Generic[_A]):
+    """One value command for the card, as the till writes it ahead, sends it and records it."""
+
+    kind: IntentKind
+    card_number: str
+    expected_counter: int
+    """The card counter the transaction will carry (a block keeps the counter)."""
+    nonce: bytes
+    request: bytes
+    draft: Mapping[str, Any]
+    """The record body without the card's answer."""
+    send: Callable[[], _A]
+    what: str
+    """For the cashier and the journal: "debit", "void", "load", "block order"."""
+
+
+class Done(NamedTuple, Generic[_A]):
+    """A command the card applied, and its committed record."""
+
+    answer: _A
+    record: Record
+    intent_id: uuid.UUID
 
 
 class CardCommandError(Exception):
@@ -164,7 +194,38 @@ class Till:
             return HostCard()
         return self.ask_host(card_number) or HostCard()
 
-    # -- the two shared steps ------------------------------------------------------------------
+    # -- the command runner ----------------------------------------------------------------------
+
+    def run(
+        self,
+        command: CardCommand[_A],
+        now: int,
+        info: CardInfo | None,
+        cashier: str,
+        offline: bool | None = None,
+    ) -> Done[_A]:
+        """Write the command ahead, send it, commit the record with the card's answer.
+
+        Raises :class:`CardBusy` (nothing written, nothing sent) or
+        :class:`CardCommandError` (the intent is settled: aborted or unresolved)."""
+        try:
+            intent = self.begin(
+                command.kind,
+                command.card_number,
+                command.expected_counter,
+                command.nonce,
+                command.request,
+                command.draft,
+                now,
+            )
+        except IntentStateError as exc:
+            raise CardBusy(str(exc)) from exc
+        answer = self.send(intent, command.send, command.what)
+        crashpoints.reached("after-card-answer")
+        record = self.complete(intent, answer.encode(), info, cashier, offline)
+        return Done(answer, record, intent.id)
+
+    # -- its steps -----------------------------------------------------------------------------
 
     def begin(
         self,

@@ -16,11 +16,11 @@ from drivers.card.session import CardSession
 from ledger.bodies import SaleBody, VoidBody
 from ledger.cardnumber import mask_card_number
 from ledger.cardproofs import NONCE_SIZE, DebitProof
-from ledger.journal import IntentKind, IntentStateError, Journal
+from ledger.journal import IntentKind, Journal
 from ledger.record import Record, RecordType
 from terminal.sale.outcome import Outcome, Status
 from terminal.sale.sale import balances_after, failure_outcome, refuse
-from terminal.sale.till import CardCommandError, Till
+from terminal.sale.till import CardBusy, CardCommand, CardCommandError, Till
 
 
 def find_void_of(journal: Journal, sale: Record) -> Record | None:
@@ -67,23 +67,22 @@ def void_sale(
     draft = VoidBody(
         original.id, original.seq, sale.card_number, certificate.encode(), b"", supervisor, reason
     )
+    command = CardCommand(
+        IntentKind.VOID,
+        sale.card_number,
+        debit.counter + 1,
+        nonce,
+        request.encode(),
+        draft.to_value(),
+        lambda: session.void(request, original=debit),
+        "void",
+    )
     try:
-        intent = till.begin(
-            IntentKind.VOID,
-            sale.card_number,
-            debit.counter + 1,
-            nonce,
-            request.encode(),
-            draft.to_value(),
-            now,
-        )
-    except IntentStateError:
+        proof, record, _ = till.run(command, now, info, supervisor)
+    except CardBusy:
         return refuse(till, "card_busy")
-    try:
-        proof = till.send(intent, lambda: session.void(request, original=debit), "void")
     except CardCommandError as failed:
         return failure_outcome(till, failed)
-    record = till.complete(intent, proof.encode(), info, supervisor)
     return Outcome(
         Status.COMPLETED,
         record_id=record.id,
