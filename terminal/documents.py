@@ -19,9 +19,44 @@ from ledger.cardproofs import BlockOrder, LoadAuthorization
 from ledger.catalog import CATALOG_KIND, Catalog
 from ledger.documents import DocumentError, SignedDocument
 from ledger.journal import Journal
+from terminal.home import RiskLimits
 
 HOTLIST_KIND = "hotlist"
 LOADS_DOCUMENT = "loads"
+CONFIG_KIND = "config"
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """What the host's signed config document sets for every terminal."""
+
+    risk: RiskLimits
+    split_tender: bool
+
+    @classmethod
+    def from_document(cls, document: SignedDocument) -> HostConfig:
+        try:
+            risk = document.content["risk"]
+            limits = RiskLimits(
+                max_offline_sale=int(risk["max_offline_sale"]),
+                max_offline_total=int(risk["max_offline_total"]),
+                max_offline_hours=int(risk["max_offline_hours"]),
+            )
+            return cls(limits, bool(document.content["allow_cash_split"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DocumentError(f"config document refused: {exc}") from exc
+
+
+def current_host_config(
+    journal: Journal, authority_keys: Mapping[bytes, bytes]
+) -> HostConfig | None:
+    """The config the last sync stored (verified again), or None before the first one."""
+    stored = journal.document(CONFIG_KIND)
+    if stored is None:
+        return None
+    return HostConfig.from_document(
+        SignedDocument.decode_verified(stored.data, CONFIG_KIND, authority_keys)
+    )
 
 
 def install_catalog(

@@ -12,8 +12,8 @@ from ledger.crypto import SigningKey
 from ledger.documents import DocumentError, SignedDocument
 from ledger.request_auth import b64decode
 from ledger.terminal_cert import CertificateError, TerminalCertificate
+from terminal.documents import HostConfig
 from terminal.home import (
-    RiskLimits,
     TerminalConfig,
     TerminalHome,
     add_data_dir_argument,
@@ -45,16 +45,6 @@ def _anchor_map(rows: list[dict[str, str]]) -> dict[bytes, bytes]:
     return {bytes.fromhex(row["key_id"]): b64decode(row["public_key"]) for row in rows}
 
 
-def _risk(document: SignedDocument) -> tuple[RiskLimits, bool]:
-    risk = document.content["risk"]
-    limits = RiskLimits(
-        max_offline_sale=int(risk["max_offline_sale"]),
-        max_offline_total=int(risk["max_offline_total"]),
-        max_offline_hours=int(risk["max_offline_hours"]),
-    )
-    return limits, bool(document.content["allow_cash_split"])
-
-
 def cmd_init(args: argparse.Namespace) -> int:
     data_dir = default_data_dir(args.data_dir)
     passphrase = passphrase_from_env()  # before the code is spent
@@ -71,7 +61,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             raise UserError("the gateway certified another key than this terminal's")
         config_bytes = b64decode(answer["config"])
         config_doc = SignedDocument.decode_verified(config_bytes, CONFIG_KIND, authority_keys)
-        risk, split = _risk(config_doc)
+        host_config = HostConfig.from_document(config_doc)
     except SyncError as exc:
         raise UserError(str(exc)) from exc
     except (CertificateError, DocumentError, FormatError, KeyError, TypeError, ValueError) as exc:
@@ -83,8 +73,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         gateway_url=args.gateway,
         ca_keys=ca_keys,
         authority_keys=authority_keys,
-        risk=risk,
-        split_tender=split,
+        risk=host_config.risk,
+        split_tender=host_config.split_tender,
         terminal_certificate=certificate_bytes,
     )
     home = TerminalHome.create(
@@ -114,15 +104,11 @@ def _sync(home: TerminalHome, batch: int) -> SyncReport:
     config = home.config
     client = GatewayClient(config.gateway_url, config.terminal_id, home.key)
     try:
-        report = Syncer(home.journal, client, dict(config.authority_keys), batch=batch).run_once()
+        # The config document the syncer stores is what every operation reads next
+        # (Till.host_config): nothing else to apply here.
+        return Syncer(home.journal, client, dict(config.authority_keys), batch=batch).run_once()
     finally:
         client.close()
-    stored = home.journal.document(CONFIG_KIND)
-    if "config" in report.documents and stored is not None:
-        document = SignedDocument.decode_verified(stored.data, CONFIG_KIND, config.authority_keys)
-        risk, split = _risk(document)
-        home.save_config(dataclasses.replace(config, risk=risk, split_tender=split))
-    return report
 
 
 def _report_json(report: SyncReport) -> dict[str, Any]:

@@ -190,7 +190,7 @@ def _sell_to_card(
         info,
         till.today(now),
         shelf_prices=till.shelf_prices,
-        split_tender=allow_cash and till.config.split_tender,
+        split_tender=allow_cash and till.split_tender,
     )
     if basket.card_total == 0:
         return _with(refuse(till, "nothing_to_charge"), refused_lines=basket.refused)

@@ -27,10 +27,13 @@ from ledger.record import Record
 from ledger.verify import business_date
 from terminal import crashpoints
 from terminal.documents import (
+    CONFIG_KIND,
     HOTLIST_KIND,
     LOADS_DOCUMENT,
+    HostConfig,
     Hotlist,
     current_catalog,
+    current_host_config,
     current_hotlist,
     pending_loads,
 )
@@ -112,8 +115,6 @@ class Till:
     composer: ReceiptComposer = field(default_factory=escpos_composer)
     purse_labels: Mapping[str, str] = field(default_factory=dict)
     shelf_prices: Mapping[str, int] = field(default_factory=dict)
-    risk: RiskLimits | None = None
-    """Limits from the host's config document; the enrollment config's when None."""
     random_bytes: Callable[[int], bytes] = os.urandom
     ask_host: AskHost | None = None
     """Asked once per presented card while the terminal is online (its loads, what the host is
@@ -131,9 +132,24 @@ class Till:
     def language(self) -> str:
         return self.config.receipt_language
 
+    def host_config(self) -> HostConfig | None:
+        """The host's config document as the last sync stored it: whatever process synced
+        (the sync command, the app's background syncer), the next operation follows it."""
+        config: HostConfig | None = self._cached(
+            CONFIG_KIND, lambda: current_host_config(self.journal, self.config.authority_keys)
+        )
+        return config
+
     @property
     def limits(self) -> RiskLimits:
-        return self.risk or self.config.risk
+        """Offline risk limits: the host's config document's, the enrollment's before any."""
+        host = self.host_config()
+        return host.risk if host else self.config.risk
+
+    @property
+    def split_tender(self) -> bool:
+        host = self.host_config()
+        return host.split_tender if host else self.config.split_tender
 
     def say(self, code: str, **values: object) -> str:
         return message(code, self.language, **values)

@@ -9,6 +9,7 @@ from drivers.card.protocol import Ins
 from ledger import canonical
 from ledger.bodies import DayCloseBody, SaleBody, VoidBody
 from ledger.cardproofs import DebitProof, VoidProof
+from ledger.documents import SignedDocument
 from ledger.journal import IntentStatus
 from ledger.record import RecordType
 from ledger.verify import verify_chain
@@ -182,7 +183,18 @@ def test_offline_limits_refuse_with_the_reason(counter: Counter) -> None:
     assert buy(20, T0 + 3600) == (Status.REFUSED, "offline_sale_limit")
     assert buy(19, T0 + 3600) == (Status.COMPLETED, None)
     assert counter.home.journal.offline_state().card_total_since_sync == 39 * oil
-    counter.till.risk = RiskLimits(300_000, 700_000, 72)
+    # The host's config document (as a sync stores it) lowers the cumulative limit: the next
+    # sale follows it, whichever process synced.
+    content = {
+        "risk": {"max_offline_sale": 300_000, "max_offline_total": 700_000,
+                 "max_offline_hours": 72},
+        "sync_interval_seconds": 60,
+        "allow_cash_split": True,
+    }  # fmt: skip
+    document = SignedDocument.sign("config", 2, T0, content, counter.issuer.authority)
+    counter.home.journal.put_document("config", 2, document.encode(), time=T0 + 3650)
+    counter.till.refresh()  # as every operation does first
+    assert counter.till.limits == RiskLimits(300_000, 700_000, 72)
     assert buy(10, T0 + 3700) == (Status.REFUSED, "offline_total_limit")
     journal = counter.home.journal
     journal.mark_synced(T0 + 3800)  # a sync that uploaded nothing clears nothing
