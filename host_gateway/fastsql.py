@@ -69,6 +69,23 @@ class Raw:
         values = ", ".join("(?, ?)" for _ in pairs)
         return f"({a}, {b}) IN (VALUES {values})", [v for pair in pairs for v in pair]
 
+    def pairs_table(
+        self,
+        name: str,
+        columns: tuple[str, str],
+        pairs: Sequence[tuple[Any, Any]],
+        types: tuple[str, str],
+    ) -> tuple[str, list[Any]]:
+        """``WITH name(a, b) AS (...)`` holding ``pairs`` (not empty), to join or correlate on
+        when each pair needs its own answer (a "nearest below" lookup, say)."""
+        a, b = columns
+        if self.postgres:
+            firsts, seconds = [p[0] for p in pairs], [p[1] for p in pairs]
+            source = f"SELECT * FROM unnest(?::{types[0]}[], ?::{types[1]}[])"
+            return f"WITH {name}({a}, {b}) AS ({source})", [firsts, seconds]
+        values = ", ".join("(?, ?)" for _ in pairs)
+        return f"WITH {name}({a}, {b}) AS (VALUES {values})", [v for pair in pairs for v in pair]
+
 
 def _placeholders(sql: str, params: Sequence[Any]) -> str:
     """psycopg placeholders for ``?``: binary (``%b``) for list parameters, ``%s`` otherwise."""
