@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "host_gateway.cli.cards",
     "host_gateway.cli.documents",
     "host_gateway.cli.records",
+    "host_gateway.cli.continuity",
 ]
 
 
