@@ -39,7 +39,12 @@ def other_shop(world: World) -> tuple[FakeTerminal, str]:
     key = SigningKey.generate()
     with transaction(world.gateway.factory) as session:
         done = enroll(
-            session, world.gateway.keys, code, key.public_key, enrollment_proof(key, code), world.now
+            session,
+            world.gateway.keys,
+            code,
+            key.public_key,
+            enrollment_proof(key, code),
+            world.now,
         )
         return FakeTerminal(terminal_id=done.terminal.id, key=key), shop
 
