@@ -16,7 +16,6 @@ from host_gateway import gaps, intents, postings, settings, shops
 from host_gateway.check import CheckReport, run_check
 from host_gateway.cli import main as gateway_main
 from host_gateway.db import transaction
-from host_gateway.enrollment import create_code, enroll
 from host_gateway.errors import GatewayError
 from host_gateway.evidence import EvidenceIntake, EvidenceResult
 from host_gateway.models import Account, Card, CardTransaction, Event
@@ -24,7 +23,6 @@ from ledger.bodies import SaleBody
 from ledger.cardproofs import DebitProof
 from ledger.crypto import SigningKey
 from ledger.record import Record
-from ledger.request_auth import enrollment_proof
 from tests.factories import RICE_5KG, FakeCard, FakeTerminal
 from tests.fixtures.gateway import OIL_1L, World, load_record, void_record
 
@@ -35,18 +33,7 @@ def other_shop(world: World) -> tuple[FakeTerminal, str]:
     """A terminal at a second shop."""
     with transaction(world.gateway.factory) as session:
         shop = shops.add_shop(session, "e-Warong Harapan", "ewarong", world.now).id
-        code = create_code(session, shop, world.now)
-    key = SigningKey.generate()
-    with transaction(world.gateway.factory) as session:
-        done = enroll(
-            session,
-            world.gateway.keys,
-            code,
-            key.public_key,
-            enrollment_proof(key, code),
-            world.now,
-        )
-        return FakeTerminal(terminal_id=done.terminal.id, key=key), shop
+    return world.enroll(shop), shop
 
 
 def proof_of(sale: Record) -> DebitProof:
