@@ -4,7 +4,8 @@ Catalog and config are whole signed documents, one per version, signed once when
 The hotlist is sent as a delta signed on request: ``{"since", "entries"}`` at the current version,
 so a terminal that holds version ``since`` gets exactly the changes after it and the signature
 binds the two (a delta cannot pass for a full list). Loads need no document signature: each load
-authorization is signed by the authority on its own.
+authorization is signed by the authority on its own. A terminal gets the pending loads only of
+the cards it has served (S4: no terminal downloads the whole city's list).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from host_gateway import counters
-from host_gateway.errors import GatewayError
+from host_gateway.errors import GatewayError, not_found
 from host_gateway.fastsql import Raw
 from host_gateway.models import (
+    Card,
     HotlistEntry,
     HotlistFetch,
     Load,
@@ -243,6 +245,25 @@ def note_served(session: Session, terminal_id: str, cards: list[str]) -> None:
         raw.execute(insert.format("SELECT ?, unnest(?::text[]), ?"), [terminal_id, new, version])
     else:
         raw.executemany(insert.format("VALUES (?, ?, ?)"), [(terminal_id, n, version) for n in new])
+
+
+def assign_card(session: Session, card_number: str, shop_id: str) -> list[str]:
+    """The holder is registered at this shop: its terminals serve the card from now on (they
+    carry its pending loads offline). Returns those terminals."""
+    if session.get(Card, card_number) is None:
+        raise not_found(f"card {card_number}")
+    terminals = list(
+        session.scalars(
+            select(Terminal.id)
+            .where(Terminal.shop_id == shop_id, Terminal.revoked_at.is_(None))
+            .order_by(Terminal.id)
+        )
+    )
+    if not terminals:
+        raise GatewayError("invalid", f"shop {shop_id} has no enrolled terminal")
+    for terminal_id in terminals:
+        note_served(session, terminal_id, [card_number])
+    return terminals
 
 
 def loads_delta(

@@ -11,7 +11,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from host_gateway import distribution
 from host_gateway.app import create_app
+from host_gateway.db import transaction
+from host_gateway.errors import GatewayError
 from ledger.bodies import SaleBody
 from ledger.request_auth import b64decode, b64encode, sign_request
 from tests.factories import FakeTerminal
@@ -141,3 +144,18 @@ def test_stuck_intents_are_answered_with_the_card_message_the_host_holds(api: Ap
     assert api(world.terminal, "GET", UPDATES).json()["resolutions"] == []
     bad = api(world.terminal, "POST", "/v1/intents", {"intents": [{**intent, "kind": "x"}]})
     assert bad.status_code == 422
+
+
+def test_a_card_assigned_to_a_shop_has_its_loads_at_that_shop_offline(api: Api) -> None:
+    world = api.world
+    card = world.card()
+    world.authorize(card, 200_000)
+    assert api(world.terminal, "GET", UPDATES).json()["loads"]["pending"] == []
+    with transaction(world.gateway.factory) as session:
+        assert distribution.assign_card(session, card.number, world.shop_id) == [
+            world.terminal.terminal_id
+        ]
+        with pytest.raises(GatewayError):
+            distribution.assign_card(session, card.number, "S9999")
+    pending = api(world.terminal, "GET", UPDATES).json()["loads"]["pending"]
+    assert [p["card_number"] for p in pending] == [card.number]
