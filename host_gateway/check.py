@@ -145,7 +145,7 @@ def _cards_to_walk(session: Session) -> list[str]:
             " AND q.purse_code = p.purse_code WHERE q.balance_after <> p.balance_after - p.delta"
         )
     }
-    cards |= set(session.scalars(select(CardGap.card_number).where(CardGap.closed_at.is_(None))))
+    cards |= set(session.scalars(select(CardGap.card_number)))
     return sorted(cards)
 
 

@@ -63,13 +63,13 @@ class Analysis:
 
 
 def analyse(card_number: str, steps: Iterable[Step], pending: dict[str, int]) -> Analysis:
-    """Walk ``steps`` (any order) from an empty card; ``pending`` is per purse the amount of
+    """Walk ``steps`` (in counter order) from an empty card; ``pending`` is per purse the amount of
     loads the host issued for the card whose receipts it has not seen (they may sit in a gap)."""
     analysis = Analysis()
     carry: dict[str, int] = {}
     last, settled = 0, set()
     budget = dict(pending)
-    for step in sorted(steps, key=lambda s: s.counter):
+    for step in steps:
         if step.after is None:
             for code, moved in step.delta.items():
                 carry[code] = carry.get(code, 0) + moved
@@ -128,7 +128,9 @@ def load_steps(session: Session, cards: list[str]) -> dict[str, list[Step]]:
         settled[(number, int(counter))] = {c: -int(a) for c, a in json.loads(amounts).items()}
     steps: dict[str, list[Step]] = {number: [] for number in cards}
     for number, counter, source in raw.rows(
-        f"SELECT card_number, counter, source FROM card_transactions WHERE {condition}", params
+        f"SELECT card_number, counter, source FROM card_transactions WHERE {condition}"
+        " ORDER BY card_number, counter",
+        params,
     ):
         key = (number, int(counter))
         if source == "settled":

@@ -15,13 +15,14 @@ or a card that already has open findings), in the ingest transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from host_gateway import settings
 from host_gateway.continuity import Analysis, Finding, analyse_cards
+from host_gateway.db import bulk_insert
 from host_gateway.events import EventRow, record_events
 from host_gateway.fastsql import Raw
 from host_gateway.models import (
@@ -42,22 +43,27 @@ UNASSIGNED = "unassigned"
 """Held credit with no shop to hold it from (a gap before the card's first known counter)."""
 
 
-def cards_to_refresh(session: Session, new: list[tuple[str, int]]) -> set[str]:
-    """Cards whose continuity these new counters may change, found without reading histories."""
+def cards_to_refresh(
+    session: Session, new: list[tuple[str, int]], loaded: Iterable[str] = ()
+) -> set[str]:
+    """Cards whose findings these new counters may change, found without reading histories:
+    a counter whose predecessor is unknown (a new gap below it), one inside a kept gap, one whose
+    balances do not follow its neighbour's, and the kept findings of ``loaded`` cards (a load
+    receipt arrived: the load no longer explains a rise in a gap before it)."""
     if not new:
         return set()
     raw = Raw(session)
-    cards = sorted({number for number, _ in new})
-    found: set[str] = set()
     table, params = raw.pairs_table("new", ("card", "n"), new, ("text", "bigint"))
-    found.update(
+    found = {
         number
         for (number,) in raw.rows(
-            f"{table} SELECT DISTINCT card FROM new WHERE n > 1 AND NOT EXISTS (SELECT 1"
-            " FROM card_transactions t WHERE t.card_number = new.card AND t.counter = n - 1)",
+            f"{table} SELECT card FROM new WHERE n > 1 AND NOT EXISTS (SELECT 1"
+            " FROM card_transactions t WHERE t.card_number = new.card AND t.counter = n - 1)"
+            " UNION SELECT g.card_number FROM new JOIN card_gaps g ON g.card_number = new.card"
+            " AND g.after_counter < new.n AND new.n < g.before_counter",
             params,
         )
-    )
+    }
     steps = sorted({*new, *((number, n + 1) for number, n in new)})
     table, params = raw.pairs_table("step", ("card", "n"), steps, ("text", "bigint"))
     found.update(
@@ -71,89 +77,144 @@ def cards_to_refresh(session: Session, new: list[tuple[str, int]]) -> set[str]:
             params,
         )
     )
-    condition, params = raw.any_of("card_number", cards, "text")
-    found.update(
-        number
-        for (number,) in raw.rows(
-            f"SELECT DISTINCT card_number FROM card_gaps WHERE closed_at IS NULL AND {condition}",
-            params,
-        )
-    )
+    cards = sorted(set(loaded))
+    if cards:
+        condition, params = raw.any_of("card_number", cards, "text")
+        query = f"SELECT DISTINCT card_number FROM card_gaps WHERE {condition}"
+        found.update(number for (number,) in raw.rows(query, params))
     return found
 
 
+@dataclass
+class Gap:
+    """A finding as ``card_gaps`` keeps it (see :class:`~host_gateway.models.CardGap`)."""
+
+    card_number: str
+    after_counter: int
+    before_counter: int
+    kind: str
+    changes: str
+    credit: int
+    fall: int
+    terminal_id: str | None
+    shop_id: str | None
+    opened_at: int
+    alerted_at: int | None = None
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        return (self.card_number, self.after_counter, self.before_counter)
+
+
+_COLUMNS = [field.name for field in fields(Gap)]
+
+
 def refresh(session: Session, cards: Iterable[str], now: int) -> dict[str, Analysis]:
-    """Recompute these cards' findings, keep them, and raise the events they call for."""
+    """Recompute these cards' findings, keep them (a finding that no longer holds is removed),
+    and raise the events they call for. Set-based: out-of-order uploads open and close many
+    gaps, and this runs in every ingest transaction that touches one."""
     numbers = sorted(set(cards))
     if not numbers:
         return {}
+    session.flush()  # what this transaction changed through the ORM, for the queries below
     analyses = analyse_cards(session, numbers)
-    rows: dict[tuple[str, int, int], CardGap] = {
-        (row.card_number, row.after_counter, row.before_counter): row
-        for row in session.scalars(select(CardGap).where(CardGap.card_number.in_(numbers)))
-    }
+    held = _kept(session, numbers)
+    added: list[Gap] = []
+    changed: list[Gap] = []
+    gone: list[Gap] = []
     events: list[EventRow] = []
     for number in numbers:
-        current = [row for key, row in rows.items() if key[0] == number and row.closed_at is None]
-        seen = set()
+        current = held.get(number, {})
         for finding in analyses[number].findings:
-            key = (number, finding.after_counter, finding.before_counter)
-            seen.add(key)
-            row = rows.get(key)
+            row = current.pop((finding.after_counter, finding.before_counter), None)
             if row is None:
-                row = _open(session, finding, current, now)
+                row = _new(session, finding, current.values(), now)
+                added.append(row)
                 events.extend(_opened_events(row))
-            else:
-                events.extend(_update(row, finding))
-        for row in current:
-            if (row.card_number, row.after_counter, row.before_counter) not in seen:
-                row.closed_at = now
-                if row.credit:
-                    events.append(_released(row, row.credit, "the missing counters arrived"))
-    session.flush()
+            elif (row.changes, row.credit, row.fall) != _weights(finding):
+                events.extend(_update(session, row, finding))
+                changed.append(row)
+        for row in current.values():
+            gone.append(row)
+            if row.credit:
+                events.append(_released(row, row.credit, "the missing counters arrived"))
+    _write(session, added, changed, gone)
     record_events(session, now, events)
     alert_aged(session, now, numbers)
     return analyses
 
 
-def _open(session: Session, finding: Finding, current: list[CardGap], now: int) -> CardGap:
-    """A new finding; a gap that narrows an older one keeps the older one's age."""
+def _kept(session: Session, cards: list[str]) -> dict[str, dict[tuple[int, int], Gap]]:
+    raw = Raw(session)
+    condition, params = raw.any_of("card_number", cards, "text")
+    kept: dict[str, dict[tuple[int, int], Gap]] = {}
+    for values in raw.rows(
+        f"SELECT {', '.join(_COLUMNS)} FROM card_gaps WHERE {condition}", params
+    ):
+        row = Gap(*values)
+        kept.setdefault(row.card_number, {})[(row.after_counter, row.before_counter)] = row
+    return kept
+
+
+def _weights(finding: Finding) -> tuple[str, int, int]:
+    return finding.changes_text(), finding.credit, finding.fall
+
+
+def _new(session: Session, finding: Finding, current: Iterable[Gap], now: int) -> Gap:
+    """A new finding; a gap that narrows an older one keeps the older one's age. Only money
+    held or a forgery needs the terminal before it named at once."""
     older = [
         r.opened_at
         for r in current
         if r.after_counter <= finding.after_counter and finding.before_counter <= r.before_counter
     ]
-    terminal, shop = culprit(session, finding.card_number, finding.after_counter)
-    row = CardGap(
-        card_number=finding.card_number,
-        after_counter=finding.after_counter,
-        before_counter=finding.before_counter,
-        kind=finding.kind,
-        changes=finding.changes_text(),
-        credit=finding.credit,
-        fall=finding.fall,
-        terminal_id=terminal,
-        shop_id=shop,
-        opened_at=min(older, default=now),
-        closed_at=None,
-        alerted_at=None,
+    named = finding.credit or not finding.missing
+    terminal, shop = (
+        culprit(session, finding.card_number, finding.after_counter) if named else (None, None)
     )
-    session.add(row)
-    return row
+    return Gap(
+        finding.card_number,
+        finding.after_counter,
+        finding.before_counter,
+        finding.kind,
+        *_weights(finding),
+        terminal,
+        shop,
+        min(older, default=now),
+    )
 
 
-def _update(row: CardGap, finding: Finding) -> list[EventRow]:
+def _update(session: Session, row: Gap, finding: Finding) -> list[EventRow]:
     events = []
+    if finding.credit and row.terminal_id is None:
+        row.terminal_id, row.shop_id = culprit(session, row.card_number, row.after_counter)
     if finding.credit > row.credit:
         events.append(_credit_event(row, finding.credit - row.credit))
     elif finding.credit < row.credit:
         events.append(_released(row, row.credit - finding.credit, "loads explain it"))
-    row.closed_at = None
-    row.changes, row.credit, row.fall = finding.changes_text(), finding.credit, finding.fall
+    row.changes, row.credit, row.fall = _weights(finding)
     return events
 
 
-def _opened_events(row: CardGap) -> list[EventRow]:
+def _write(session: Session, added: list[Gap], changed: list[Gap], gone: list[Gap]) -> None:
+    bulk_insert(session, CardGap, [vars(row) for row in added])
+    raw = Raw(session)
+    delete = "DELETE FROM card_gaps WHERE (card_number, after_counter, before_counter) IN ({})"
+    if gone and raw.postgres:
+        keys = [list(column) for column in zip(*(row.key for row in gone), strict=True)]
+        source = "SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[])"
+        raw.execute(delete.format(source), keys)
+    elif gone:
+        raw.executemany(delete.format("VALUES (?, ?, ?)"), [row.key for row in gone])
+    for row in changed:
+        raw.execute(
+            "UPDATE card_gaps SET changes = ?, credit = ?, fall = ?, terminal_id = ?, shop_id = ?"
+            " WHERE card_number = ? AND after_counter = ? AND before_counter = ?",
+            (row.changes, row.credit, row.fall, row.terminal_id, row.shop_id, *row.key),
+        )
+
+
+def _opened_events(row: Gap) -> list[EventRow]:
     events = []
     if row.kind == "mismatch":
         events.append(
@@ -171,7 +232,7 @@ def _opened_events(row: CardGap) -> list[EventRow]:
     return events
 
 
-def _credit_event(row: CardGap, amount: int) -> EventRow:
+def _credit_event(row: Gap, amount: int) -> EventRow:
     return EventRow(
         "unexplained_credit",
         f"card {row.card_number}: Rp{amount:,} more on the card than counters"
@@ -184,7 +245,7 @@ def _credit_event(row: CardGap, amount: int) -> EventRow:
     )
 
 
-def _released(row: CardGap, amount: int, why: str) -> EventRow:
+def _released(row: Gap, amount: int, why: str) -> EventRow:
     return EventRow(
         "unexplained_credit_released",
         f"card {row.card_number}: Rp{amount:,} held from shop {row.shop_id or UNASSIGNED}"
@@ -224,12 +285,11 @@ def culprit(session: Session, card_number: str, counter: int) -> tuple[str | Non
 def alert_aged(session: Session, now: int, cards: list[str] | None = None) -> list[CardGap]:
     """Gaps open longer than the setting allows: each raises ``card_gap_aged`` once."""
     limit = settings.get(session, settings.GAP_ALERT_HOURS) * 3600
-    query = select(CardGap).where(
-        CardGap.closed_at.is_(None), CardGap.kind == "gap", CardGap.opened_at <= now - limit
-    )
+    query = select(CardGap).where(CardGap.kind == "gap", CardGap.opened_at <= now - limit)
     if cards is not None:
         query = query.where(CardGap.card_number.in_(cards))
-    aged = list(session.scalars(query.order_by(CardGap.card_number, CardGap.after_counter)))
+    query = query.order_by(CardGap.card_number, CardGap.after_counter)
+    aged = list(session.scalars(query.execution_options(populate_existing=True)))
     fresh = [row for row in aged if row.alerted_at is None]
     for row in fresh:
         row.alerted_at = now
@@ -256,8 +316,8 @@ def open_findings(session: Session) -> list[CardGap]:
     return list(
         session.scalars(
             select(CardGap)
-            .where(CardGap.closed_at.is_(None))
             .order_by(CardGap.card_number, CardGap.after_counter)
+            .execution_options(populate_existing=True)
         )
     )
 
@@ -283,7 +343,7 @@ def wanted(
     session: Session, terminal_id: str | None = None, card: str | None = None
 ) -> list[Wanted]:
     """Counters inside open gaps, of the cards a terminal served or of one card."""
-    query = select(CardGap).where(CardGap.closed_at.is_(None), CardGap.kind == "gap")
+    query = select(CardGap).where(CardGap.kind == "gap")
     if card is not None:
         query = query.where(CardGap.card_number == card)
     if terminal_id is not None:
@@ -293,7 +353,8 @@ def wanted(
             & (TerminalCard.terminal_id == terminal_id),
         )
     by_card: dict[str, list[int]] = {}
-    for row in session.scalars(query.order_by(CardGap.card_number, CardGap.after_counter)):
+    query = query.order_by(CardGap.card_number, CardGap.after_counter)
+    for row in session.scalars(query.execution_options(populate_existing=True)):
         by_card.setdefault(row.card_number, []).extend(
             range(row.after_counter + 1, row.before_counter)
         )

@@ -265,7 +265,8 @@ class Ingestor:
         record_events(session, received, writes.events)
         served = {f.card_number for f in pending if f.card_number in rules.cards}
         note_served(session, terminal_id, sorted(n for n in served if n is not None))
-        gaps.refresh(session, gaps.cards_to_refresh(session, writes.counted), received)
+        loaded = {f.card_number for f in pending if f.type == "load" and f.card_number}
+        gaps.refresh(session, gaps.cards_to_refresh(session, writes.counted, loaded), received)
         return _advance_chain(session, terminal_id)
 
 

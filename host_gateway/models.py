@@ -337,7 +337,8 @@ class CardEvidence(Base):
 
 class CardGap(Base):
     """A stretch of a card's counters the host has not seen (or a step whose balances do not
-    follow): open until the counters arrive; what it cannot explain is held from a shop."""
+    follow), kept while it holds; what it cannot explain is held from a shop. A gap the
+    counters fill is removed (its release is an event)."""
 
     __tablename__ = "card_gaps"
     card_number: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -355,7 +356,6 @@ class CardGap(Base):
     """The terminal of the transaction at ``after_counter`` (none before the first)."""
     shop_id: Mapped[str | None] = mapped_column(String(20))
     opened_at: Mapped[int] = mapped_column(BigInteger)
-    closed_at: Mapped[int | None] = mapped_column(BigInteger)
     alerted_at: Mapped[int | None] = mapped_column(BigInteger)
 
 

@@ -84,7 +84,6 @@ def upgrade() -> None:
         sa.Column("terminal_id", sa.String(length=8), nullable=True),
         sa.Column("shop_id", sa.String(length=20), nullable=True),
         sa.Column("opened_at", sa.BigInteger(), nullable=False),
-        sa.Column("closed_at", sa.BigInteger(), nullable=True),
         sa.Column("alerted_at", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("card_number", "after_counter", "before_counter"),
     )
