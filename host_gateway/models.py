@@ -396,3 +396,23 @@ class GatewaySetting(Base):
     __tablename__ = "gateway_settings"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class Refund(Base):
+    """Value given back after the card session: one operator asks, another approves, the issuer
+    signs a REFUND load per purse and the sale's shop pays it (docs/api.md)."""
+
+    __tablename__ = "refunds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[bytes] = mapped_column(LargeBinary(16), index=True)
+    terminal_id: Mapped[str] = mapped_column(String(8))
+    shop_id: Mapped[str] = mapped_column(String(20))
+    card_number: Mapped[str] = mapped_column(String(16))
+    card_counter: Mapped[int] = mapped_column(BigInteger)
+    amounts: Mapped[str] = mapped_column(Text)
+    """Per purse, JSON: {"APBD": 70000}."""
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[int | None] = mapped_column(BigInteger)

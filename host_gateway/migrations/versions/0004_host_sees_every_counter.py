@@ -1,5 +1,6 @@
 """The host sees every counter: every purse's balance at every counter, evidence from card logs,
-counter gaps with what they hold, cards each terminal served, stuck intents, host settings.
+counter gaps with what they hold, cards each terminal served, stuck intents, host settings,
+refunds approved after the card session.
 
 Card protocol v2 signs every purse's balance after each transaction, so the host keeps them all
 with the transaction's own movement (``purse_proofs.delta``) and checks continuity across
@@ -122,9 +123,28 @@ def upgrade() -> None:
         sa.Column("value", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
+    op.create_table(
+        "refunds",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("record_id", sa.LargeBinary(length=16), nullable=False),
+        sa.Column("terminal_id", sa.String(length=8), nullable=False),
+        sa.Column("shop_id", sa.String(length=20), nullable=False),
+        sa.Column("card_number", sa.String(length=16), nullable=False),
+        sa.Column("card_counter", sa.BigInteger(), nullable=False),
+        sa.Column("amounts", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.Column("approved_by", sa.String(length=64), nullable=True),
+        sa.Column("approved_at", sa.BigInteger(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(op.f("ix_refunds_record_id"), "refunds", ["record_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_refunds_record_id"), table_name="refunds")
+    op.drop_table("refunds")
     op.drop_table("gateway_settings")
     op.drop_index(op.f("ix_stuck_intents_terminal_id"), table_name="stuck_intents")
     op.drop_table("stuck_intents")
