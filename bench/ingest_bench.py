@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import io
 import json
 import os
@@ -31,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from host_gateway import cards, distribution, enrollment, shops
+from host_gateway import cards, distribution, enrollment, loads, shops
 from host_gateway.db import make_engine, migrate, session_factory, transaction
 from host_gateway.gateway import Gateway
 from host_gateway.ingest import TerminalContext
@@ -39,11 +40,12 @@ from host_gateway.models import Terminal
 from host_gateway.pki import create_issuer_keys
 from host_gateway.verification import TerminalKey
 from ledger.bodies import SaleBody
-from ledger.cardproofs import CardCertificate, DebitProof
+from ledger.cardproofs import CardCertificate, DebitProof, LoadAuthorization
 from ledger.crypto import Domain, SigningKey, verify
 from ledger.record import Record
 from ledger.request_auth import enrollment_proof
 from tests.factories import RICE_5KG, T0, FakeCard, FakeTerminal
+from tests.fixtures.gateway import load_record
 
 PASSPHRASE = b"bench"
 BATCH = 500
@@ -125,6 +127,7 @@ class Dataset:
                 )
                 self.fakes.append(FakeTerminal(terminal_id=done.terminal.id, key=key))
             self.cards = []
+            authorizations = []
             for _ in range(card_count):
                 card_key = SigningKey.generate()
                 issued = cards.register_card(
@@ -136,7 +139,19 @@ class Dataset:
                     now=now,
                 )
                 certificate = CardCertificate.decode(issued.card.certificate)
-                self.cards.append(FakeCard(certificate, card_key, {"APBD": 4_000_000_000}))
+                self.cards.append(FakeCard(certificate, card_key, {}))
+                # Value enters a card only by a load the host issued: its balance continuity
+                # is checked from the first counter on (the host sees every counter).
+                load = loads.create_load(
+                    session,
+                    keys,
+                    card_number=issued.card.number,
+                    program="APBD",
+                    amount=4_000_000_000,
+                    expiry=dt.date(2027, 12, 31),
+                    now=now,
+                )
+                authorizations.append(LoadAuthorization.decode(load.authorization))
             self.contexts = []
             for fake in self.fakes:
                 row = session.get_one(Terminal, fake.terminal_id)
@@ -147,6 +162,13 @@ class Dataset:
                     )
                 )
         engine.dispose()
+        self.loads = [
+            (record.id.bytes, record.encode())
+            for record in (
+                load_record(self.fakes[0], card, authorization, T0)
+                for card, authorization in zip(self.cards, authorizations, strict=True)
+            )
+        ]
         per_terminal = count // terminals
         self.streams: list[list[tuple[bytes, bytes]]] = []
         for index, fake in enumerate(self.fakes):
@@ -197,6 +219,8 @@ def ingest(dataset: Dataset) -> dict[str, Any]:
     clock = lambda: T0 + 60  # noqa: E731
     gateway = Gateway.open(dataset.url, PASSPHRASE, clock=clock, run_migrations=False)
     try:
+        for start in range(0, len(dataset.loads), BATCH):  # the cards' loads, untimed
+            gateway.ingestor.ingest(dataset.contexts[0], dataset.loads[start : start + BATCH])
         for context, item in zip(dataset.contexts, dataset.warmup, strict=True):
             gateway.ingestor.ingest(context, [item] * 1)
         gateway.pool.verify(

@@ -259,7 +259,10 @@ class Seeder:
                 "--code", code, "--address", shop.address)  # fmt: skip
             run("ssn-terminal", "configure", "--data-dir", str(home), "--printer", self.printer_url)
             self.changed.append(f"terminal for {shop.id}")
-        for shop in SHOPS:  # every terminal fetches the loads (each card may come to any shop)
+        for index in waiting:  # terminals get loads only of cards they serve (S4)
+            number = _card_state(self.layout.card(index))["card_number"]
+            self.gateway("cards", "assign", number, "--shop", SHOPS[(index - 1) % len(SHOPS)].id)
+        for shop in SHOPS:  # each shop fetches the loads of the cards it serves
             run("ssn-terminal", "sync", "--data-dir", str(self.layout.terminal(shop)))
         for index in waiting:
             shop = SHOPS[(index - 1) % len(SHOPS)]  # the holder's usual shop tops the card up

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -17,7 +17,8 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from host_gateway import distribution, enrollment
+from host_gateway import distribution, enrollment, gaps, intents
+from host_gateway.app_cards import add_card_routes
 from host_gateway.auth import SignedRequest, authenticate
 from host_gateway.db import transaction
 from host_gateway.errors import GatewayError, error_response
@@ -27,11 +28,13 @@ from host_gateway.ingest import MAX_BATCH, TerminalContext
 from host_gateway.limits import BodyLimit
 from host_gateway.models import Terminal
 from host_gateway.schemas import (
+    ERRORS as _ERRORS,
+)
+from host_gateway.schemas import (
     Anchors,
     DocumentBody,
     EnrollRequest,
     EnrollResponse,
-    ErrorBody,
     Health,
     HotlistBody,
     IngestRequest,
@@ -39,26 +42,16 @@ from host_gateway.schemas import (
     KeyBody,
     LoadBody,
     LoadsBody,
+    ResolutionBody,
     ShopBody,
     TerminalStatus,
     TimeBody,
     UpdatesResponse,
+    WantedBody,
 )
 from ledger.binary import FormatError
 from ledger.catalog import CATALOG_KIND
 from ledger.request_auth import HEADER_HOST_TIME, b64decode, b64encode
-
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody, "description": text}
-    for status, text in (
-        (400, "the body is not JSON"),
-        (401, "not authenticated: bad or missing signature, clock skew, replayed request"),
-        (403, "refused: revoked terminal, expired certificate, unusable enrollment code"),
-        (409, "conflict with what the host holds"),
-        (413, "the request body is over the size limit"),
-        (422, "the request does not follow the schema"),
-    )
-}
 
 
 def create_app(gateway: Gateway) -> FastAPI:
@@ -200,6 +193,8 @@ def create_app(gateway: Gateway) -> FastAPI:
         held = {"catalog": catalog, "config": config, "hotlist": hotlist, "loads": loads}
         return await run_in_threadpool(_updates, gateway, terminal, held, seq)
 
+    add_card_routes(app, gateway, signed_by_terminal)
+
     @app.get("/v1/terminal", response_model=TerminalStatus, responses=_ERRORS, tags=["terminal"])
     async def terminal_status(request: Request) -> TerminalStatus:
         """What the host holds of this terminal: where its contiguous chain ends."""
@@ -240,7 +235,8 @@ def _updates(
             hotlist = HotlistBody(version=version, document=b64encode(doc.encode()))
         if version:
             distribution.note_hotlist_fetch(session, terminal.key.terminal_id, version, seq, now)
-        delta = distribution.loads_delta(session, held["loads"])
+        terminal_id = terminal.key.terminal_id
+        delta = distribution.loads_delta(session, terminal_id, held["loads"])
         loads = LoadsBody(
             version=delta.version,
             pending=[
@@ -257,10 +253,24 @@ def _updates(
             ],
             more=delta.more,
         )
+        wanted = [
+            WantedBody(card_number=w.card_number, counters=w.counters)
+            for w in gaps.wanted(session, terminal_id=terminal_id)
+        ]
+        resolutions = [
+            ResolutionBody(
+                intent_id=r.intent_id,
+                card_message=None if r.card_message is None else b64encode(r.card_message),
+                settled_at_host=r.settled_at_host,
+            )
+            for r in intents.resolutions(session, terminal_id)
+        ]
     return UpdatesResponse(
         host_time=now,
         catalog=documents[CATALOG_KIND],
         config=documents[distribution.CONFIG_KIND],
         hotlist=hotlist,
         loads=loads,
+        wanted=wanted,
+        resolutions=resolutions,
     )

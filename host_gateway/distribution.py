@@ -4,7 +4,8 @@ Catalog and config are whole signed documents, one per version, signed once when
 The hotlist is sent as a delta signed on request: ``{"since", "entries"}`` at the current version,
 so a terminal that holds version ``since`` gets exactly the changes after it and the signature
 binds the two (a delta cannot pass for a full list). Loads need no document signature: each load
-authorization is signed by the authority on its own.
+authorization is signed by the authority on its own. A terminal gets the pending loads only of
+the cards it has served (S4: no terminal downloads the whole city's list).
 """
 
 from __future__ import annotations
@@ -15,12 +16,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from host_gateway import counters
-from host_gateway.errors import GatewayError
-from host_gateway.models import HotlistEntry, HotlistFetch, Load, PublishedDocument, Terminal
+from host_gateway.errors import GatewayError, not_found
+from host_gateway.fastsql import Raw
+from host_gateway.models import (
+    Card,
+    HotlistEntry,
+    HotlistFetch,
+    Load,
+    PublishedDocument,
+    Terminal,
+    TerminalCard,
+)
 from host_gateway.pki import IssuerKeys
 from ledger.binary import FormatError
 from ledger.catalog import CATALOG_KIND, Catalog
@@ -208,18 +218,94 @@ class LoadsDelta:
     more: bool
 
 
-def loads_delta(session: Session, since: int, limit: int = LOADS_PAGE) -> LoadsDelta:
-    rows = list(
+def note_served(session: Session, terminal_id: str, cards: list[str]) -> None:
+    """Remember that this terminal served these cards: from now on it gets their pending loads
+    and the counters the host misses of them. A card joins at a new loads version, so the
+    terminal's next download brings the card's older pending loads too."""
+    if not cards:
+        return
+    raw = Raw(session)
+    condition, params = raw.any_of("card_number", cards, "text")
+    known = {
+        number
+        for (number,) in raw.rows(
+            f"SELECT card_number FROM terminal_cards WHERE terminal_id = ? AND {condition}",
+            [terminal_id, *params],
+        )
+    }
+    new = [number for number in cards if number not in known]
+    if not new:
+        return
+    version = counters.next_value(session, counters.LOADS_VERSION)
+    insert = (
+        "INSERT INTO terminal_cards (terminal_id, card_number, added_version) {}"
+        " ON CONFLICT DO NOTHING"
+    )
+    if raw.postgres:
+        raw.execute(insert.format("SELECT ?, unnest(?::text[]), ?"), [terminal_id, new, version])
+    else:
+        raw.executemany(insert.format("VALUES (?, ?, ?)"), [(terminal_id, n, version) for n in new])
+
+
+def assign_card(session: Session, card_number: str, shop_id: str) -> list[str]:
+    """The holder is registered at this shop: its terminals serve the card from now on (they
+    carry its pending loads offline). Returns those terminals."""
+    if session.get(Card, card_number) is None:
+        raise not_found(f"card {card_number}")
+    terminals = list(
         session.scalars(
-            select(Load).where(Load.version > since).order_by(Load.version).limit(limit + 1)
+            select(Terminal.id)
+            .where(Terminal.shop_id == shop_id, Terminal.revoked_at.is_(None))
+            .order_by(Terminal.id)
         )
     )
+    if not terminals:
+        raise GatewayError("invalid", f"shop {shop_id} has no enrolled terminal")
+    for terminal_id in terminals:
+        note_served(session, terminal_id, [card_number])
+    return terminals
+
+
+def loads_delta(
+    session: Session, terminal_id: str, since: int, limit: int = LOADS_PAGE
+) -> LoadsDelta:
+    """Loads of the cards this terminal served (S4: not the whole city's), changed after version
+    ``since``: a load counts at its own version or, if later, the version its card joined the
+    terminal's cards at. A page ends between versions, never inside one."""
+    joined = TerminalCard.added_version
+    effective = case((Load.version > joined, Load.version), else_=joined)
+    rows = session.execute(
+        select(Load, effective)
+        .join(
+            TerminalCard,
+            (TerminalCard.card_number == Load.card_number)
+            & (TerminalCard.terminal_id == terminal_id),
+        )
+        .where(or_(Load.version > since, and_(joined > since, Load.applied_record.is_(None))))
+        .order_by(effective, Load.id)
+        .limit(limit + 1)
+    ).all()
     more = len(rows) > limit
-    rows = rows[:limit]
-    version = rows[-1].version if rows else since
+    if more:
+        last = rows[limit - 1][1]
+        cut = [row for row in rows[:limit] if row[1] != last] if rows[limit][1] == last else []
+        rows = cut or rows[:limit]
+    version = int(rows[-1][1]) if rows else since
+    loads = [load for load, _ in rows]
     return LoadsDelta(
         version=version,
-        pending=[r for r in rows if r.applied_record is None],
-        applied=[r for r in rows if r.applied_record is not None],
+        pending=[r for r in loads if r.applied_record is None],
+        applied=[r for r in loads if r.applied_record is not None],
         more=more,
+    )
+
+
+def pending_loads_of(session: Session, card_number: str) -> list[Load]:
+    """The card's loads no receipt has closed yet, in sequence order."""
+    return list(
+        session.scalars(
+            select(Load)
+            .where(Load.card_number == card_number, Load.applied_record.is_(None))
+            .order_by(Load.load_seq)
+        )
     )

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from host_gateway import counters, postings
+from host_gateway import counters, gaps, ingest_catchup, postings
 from host_gateway.cards import BLOCK_CLONED, BLOCK_ORDER_DAYS, hotlist_card
 from host_gateway.db import bulk_insert, lock_ingest, transaction
-from host_gateway.distribution import CatalogCache
+from host_gateway.distribution import CatalogCache, note_served
 from host_gateway.events import EventRow, record_events
 from host_gateway.fastsql import Raw
 from host_gateway.ingest_rules import BatchRules
@@ -271,7 +271,12 @@ class Ingestor:
             if status != "cloned":
                 query = query.where(Card.status != "cloned")
             session.execute(query.values(status=status))
+        writes.events.extend(ingest_catchup.apply(session, writes.catch_ups))
         record_events(session, received, writes.events)
+        served = {f.card_number for f in pending if f.card_number in rules.cards}
+        note_served(session, terminal_id, sorted(n for n in served if n is not None))
+        loaded = {f.card_number for f in pending if f.type == "load" and f.card_number}
+        gaps.refresh(session, gaps.cards_to_refresh(session, writes.counted, loaded), received)
         return _advance_chain(session, terminal_id)
 
 

@@ -12,10 +12,10 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from host_gateway import postings
 from host_gateway.events import EventRow
-from host_gateway.ingest_state import BatchState, Link, Writes
+from host_gateway.ingest_state import Link, Writes
 from host_gateway.ingest_time import FUTURE_SLACK, CardTimeline, Window
+from host_gateway.ingest_writes import CardWrites
 from host_gateway.models import StoredRecord
 from host_gateway.verification import Facts
 from ledger.bodies import SaleBody
@@ -28,7 +28,7 @@ _NOT_THIS_CARD = {"load_replay", "proof_before_trusted_date"}
 CatalogLookup = Callable[[int], Catalog | None]
 
 
-class BatchRules(BatchState):
+class BatchRules(CardWrites):
     def __init__(
         self,
         session: Session,
@@ -125,6 +125,11 @@ class BatchRules(BatchState):
         seen = self.counters.get(key)
         if seen is None:
             self.counters[key] = facts.proof_hash
+            return True
+        held = self.held_elsewhere.pop(key, None)
+        if held is not None and (held[0] == "settled" or seen == facts.proof_hash):
+            self.counters[key] = facts.proof_hash
+            self.catching_up[facts.record_id] = held
             return True
         if seen == facts.proof_hash:
             facts.reject(
@@ -301,7 +306,9 @@ class BatchRules(BatchState):
         if load is None or load.authorization != facts.authorization:
             facts.reject("load_unknown", "no such load was authorized by this host", stored=True)
             return
-        if load.applied_record is not None or load.id in self.applied_in_batch:
+        held = self.catching_up.get(facts.record_id)
+        from_log = held is not None and load.applied_record == held[1]
+        if (load.applied_record is not None and not from_log) or load.id in self.applied_in_batch:
             # A card never applies one load_seq twice: a second receipt comes from a copy.
             facts.reject("load_replay", f"load {facts.load_seq} was already applied", stored=True)
             self._flag_clone(facts.card_number)
@@ -337,46 +344,6 @@ class BatchRules(BatchState):
                 "voids_record": facts.original_id if facts.type == "void" and facts.ok else None,
             }
         )
-
-    def _evidence(self, facts: Facts) -> None:
-        if facts.type == "block":
-            return  # a block keeps the card's counter: that counter's transaction is another
-        self.writes.card_transactions.append(
-            {
-                "card_number": facts.card_number,
-                "counter": facts.card_counter,
-                "proof_hash": facts.proof_hash,
-                "record_id": facts.record_id,
-                "kind": facts.type,
-            }
-        )
-        for code, _, balance in facts.purses:
-            self.writes.purse_proofs.append(
-                {
-                    "card_number": facts.card_number,
-                    "purse_code": code,
-                    "counter": facts.card_counter,
-                    "balance_after": balance,
-                }
-            )
-
-    def _post(self, facts: Facts) -> None:
-        number = facts.card_number
-        assert number is not None
-        entry = postings.Entry(facts.type if facts.ok else "refused", facts.code, facts.record_id)
-        for code, amount, _ in facts.purses:
-            purse = postings.purse(number, code)
-            if facts.type == "sale":
-                other = postings.shop(self.shop_id) if facts.ok else postings.suspense(code)
-                entry.transfer(purse, other, amount)
-            elif facts.type == "void":
-                other = postings.shop(self.shop_id) if facts.ok else postings.suspense(code)
-                entry.transfer(other, purse, amount)
-            elif facts.type == "load":
-                entry.transfer(purse, postings.expired(code), facts.swept)
-                other = postings.pending(code) if facts.ok else postings.suspense(code)
-                entry.transfer(other, purse, amount)
-        self.writes.entries.append(entry)
 
 
 def _amounts(purses: tuple[tuple[str, int, int], ...]) -> dict[str, int]:

@@ -41,13 +41,32 @@ class Writes:
     loads_applied: list[tuple[int, bytes]] = field(default_factory=list)
     card_status: dict[str, str] = field(default_factory=dict)
     clones: list[str] = field(default_factory=list)
+    catch_ups: list[CatchUp] = field(default_factory=list)
+    counted: list[tuple[str, int]] = field(default_factory=list)
+    """(card, counter) whose balances this batch adds: continuity is checked around them."""
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    """A terminal's record of a card counter the host already held from the card's log or from
+    an operator's settlement: the record takes the counter over, its money moves once."""
+
+    card_number: str
+    counter: int
+    source: str
+    """What held the counter: evidence or settled."""
+    held_id: bytes
+    """The evidence or stuck intent that held it."""
+    record_id: bytes
+    proof_hash: bytes
+    kind: str
 
 
 class BatchState:
     """What the host knows that a batch's records refer to, fetched in a few queries."""
 
     def __init__(self, session: Session, terminal_id: str, batch: list[Facts]) -> None:
-        self.terminal_id = terminal_id
+        self.session, self.terminal_id = session, terminal_id
         signed = [f for f in batch if f.ok or f.stored]
         seqs = {s for f in signed for s in (f.seq - 1, f.seq, f.seq + 1)}
         seqs |= {f.original_seq for f in signed if f.type == "void"}
@@ -64,13 +83,19 @@ class BatchState:
         cards = sorted({f.card_number for f in signed if f.card_number})
         pairs = [(f.card_number, f.card_counter) for f in signed if f.card_number]
         self.counters: dict[tuple[str, int], bytes] = {}
+        self.held_elsewhere: dict[tuple[str, int], tuple[str, bytes]] = {}
+        """Counters held from a card's log or an operator's settlement, not from a record."""
         if pairs:
             condition, params = raw.pair_in(("card_number", "counter"), pairs, ("text", "bigint"))
             rows = raw.rows(
-                f"SELECT card_number, counter, proof_hash FROM card_transactions WHERE {condition}",
+                "SELECT card_number, counter, proof_hash, source, record_id"
+                f" FROM card_transactions WHERE {condition}",
                 params,
             )
-            self.counters = {(c, n): bytes(h) for c, n, h in rows}
+            self.counters = {(c, n): bytes(h) for c, n, h, _, _ in rows}
+            self.held_elsewhere = {
+                (c, n): (source, bytes(rid)) for c, n, _, source, rid in rows if source != "record"
+            }
         condition, params = raw.any_of("number", cards, "text")
         self.cards: dict[str, str] = {}
         self.card_keys: dict[str, bytes] = {}

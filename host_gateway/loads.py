@@ -30,6 +30,7 @@ def create_load(
     expiry: dt.date,
     now: int,
 ) -> Load:
+    """A benefit load: the program's fund promises the amount (fund -> pending)."""
     card = session.get(Card, card_number)
     if card is None:
         raise not_found(f"card {card_number}")
@@ -37,6 +38,32 @@ def create_load(
         raise GatewayError("card_not_active", f"card {card_number} is {card.status}", 409)
     if session.get(CardProgram, (card_number, program)) is None:
         raise GatewayError("invalid", f"card {card_number} is not in program {program}")
+    load = authorize(session, keys, card_number, program, amount, expiry, now)
+    postings.post(
+        session,
+        now,
+        [
+            postings.Entry("load_authorized", f"load {card_number}#{load.load_seq}").transfer(
+                postings.fund(program), postings.pending(program), amount
+            )
+        ],
+    )
+    return load
+
+
+def authorize(
+    session: Session,
+    keys: IssuerKeys,
+    card_number: str,
+    program: str,
+    amount: int,
+    expiry: dt.date,
+    now: int,
+    refund_of: int = 0,
+) -> Load:
+    """The issuer's signed credit for one purse, with the card's next ``load_seq``, kept as a
+    pending load (delivered to terminals like any); the caller posts where the money comes from.
+    ``refund_of``: the card counter of the debit this refunds (0: a benefit load)."""
     if not 1 <= amount <= MAX_AMOUNT:
         raise GatewayError("invalid", f"amount must be 1..{MAX_AMOUNT} rupiah")
     today = business_date(now)
@@ -52,6 +79,8 @@ def create_load(
         expiry=expiry,
         issued=today,
         issuer_key_id=keys.authority.key_id,
+        purpose=LoadAuthorization.REFUND if refund_of else LoadAuthorization.BENEFIT,
+        refund_of=refund_of,
     ).signed_by(keys.authority)
     load = Load(
         card_number=card_number,
@@ -65,13 +94,4 @@ def create_load(
     )
     session.add(load)
     session.flush()
-    postings.post(
-        session,
-        now,
-        [
-            postings.Entry("load_authorized", f"load {card_number}#{load_seq}").transfer(
-                postings.fund(program), postings.pending(program), amount
-            )
-        ],
-    )
     return load

@@ -142,17 +142,25 @@ class CardTransaction(Base):
     counter: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     proof_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     record_id: Mapped[bytes] = mapped_column(LargeBinary(16))
+    """The record holding the card's message, or the id of the evidence or settled intent."""
     kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(8), server_default="record")
+    """record (a terminal's record), evidence (read from the card's log, POST /v1/evidence; its
+    money waits for the record) or settled (an operator settled a stuck intent: no message)."""
 
 
 class PurseProof(Base):
-    """The balance a card signed for one purse at one counter: what shadow balances must match."""
+    """Every purse's balance a card signed at one counter, and the counter's own movement: what
+    shadow balances must match and what continuity across counter gaps is checked on."""
 
     __tablename__ = "purse_proofs"
     card_number: Mapped[str] = mapped_column(String(16), primary_key=True)
-    purse_code: Mapped[str] = mapped_column(String(4), primary_key=True)
     counter: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    purse_code: Mapped[str] = mapped_column(String(4), primary_key=True)
     balance_after: Mapped[int] = mapped_column(BigInteger)
+    delta: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    """What this transaction moved in the purse (debit negative), 0 for a purse it left alone:
+    the balance before it is balance_after - delta."""
 
 
 _ACCEPTED_BLOCKS = "type = 'block' AND status = 'accepted'"
@@ -303,3 +311,108 @@ class Event(Base):
     record_id: Mapped[bytes | None] = mapped_column(LargeBinary(16))
     card_number: Mapped[str | None] = mapped_column(String(16))
     message: Mapped[str] = mapped_column(Text)
+
+
+class CardEvidence(Base):
+    """A card-signed message read from a card's log and sent by a terminal (POST /v1/evidence):
+    it fills the card's counter history, and moves money no terminal record moved."""
+
+    __tablename__ = "card_evidence"
+    id: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    card_number: Mapped[str] = mapped_column(String(16))
+    counter: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    message: Mapped[bytes] = mapped_column(LargeBinary)
+    terminal_id: Mapped[str] = mapped_column(String(8))
+    """The terminal that sent it (the message itself names the terminal the card served)."""
+    received_at: Mapped[int] = mapped_column(BigInteger)
+    account: Mapped[str] = mapped_column(String(40))
+    """Where its money went: shop:S (a cancellation charged to the sale's shop), suspense (a
+    debit no record holds yet), pending (a load closed), or empty (nothing moved)."""
+    recorded_by: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    """The terminal record of the same message, once it arrived."""
+
+    __table_args__ = (Index("ix_card_evidence_counter", "card_number", "counter", unique=True),)
+
+
+class CardGap(Base):
+    """A stretch of a card's counters the host has not seen (or a step whose balances do not
+    follow), kept while it holds; what it cannot explain is held from a shop. A gap the
+    counters fill is removed (its release is an event)."""
+
+    __tablename__ = "card_gaps"
+    card_number: Mapped[str] = mapped_column(String(16), primary_key=True)
+    after_counter: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    before_counter: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    """gap (counters missing) or mismatch (no counter missing, balances do not follow)."""
+    changes: Mapped[str] = mapped_column(Text)
+    """Per purse, balance before ``before_counter`` minus after ``after_counter``: "APBD:+70000"."""
+    credit: Mapped[int] = mapped_column(BigInteger)
+    """Rise no load the host issued can explain: held from ``shop_id``."""
+    fall: Mapped[int] = mapped_column(BigInteger)
+    """Value that left the card in transactions no journal holds (yet)."""
+    terminal_id: Mapped[str | None] = mapped_column(String(8))
+    """The terminal of the transaction at ``after_counter`` (none before the first)."""
+    shop_id: Mapped[str | None] = mapped_column(String(20))
+    opened_at: Mapped[int] = mapped_column(BigInteger)
+    alerted_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class TerminalCard(Base):
+    """A card this terminal has served: it gets that card's pending loads and missing counters
+    (S4: no terminal downloads the whole city's loads). ``added_version`` is the loads version
+    at which the card joined, so its older pending loads are sent once from then on."""
+
+    __tablename__ = "terminal_cards"
+    terminal_id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    card_number: Mapped[str] = mapped_column(String(16), primary_key=True)
+    added_version: Mapped[int] = mapped_column(BigInteger)
+
+
+class StuckIntent(Base):
+    """An operation a terminal could not resolve with the card (POST /v1/intents)."""
+
+    __tablename__ = "stuck_intents"
+    id: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(String(8), index=True)
+    card_number: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(8))
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(16))
+    expected_counter: Mapped[int] = mapped_column(BigInteger)
+    amounts: Mapped[str] = mapped_column(Text)
+    """Requested amount per purse, JSON: {"APBD": 70000}."""
+    reported_at: Mapped[int] = mapped_column(BigInteger)
+    closed_at: Mapped[int | None] = mapped_column(BigInteger)
+    """The terminal said it resolved the intent itself."""
+    settled_at: Mapped[int | None] = mapped_column(BigInteger)
+    settled_by: Mapped[str | None] = mapped_column(String(64))
+    settle_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class GatewaySetting(Base):
+    """The host's own settings (not sent to terminals), e.g. gap_alert_hours."""
+
+    __tablename__ = "gateway_settings"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class Refund(Base):
+    """Value given back after the card session: one operator asks, another approves, the issuer
+    signs a REFUND load per purse and the sale's shop pays it (docs/api.md)."""
+
+    __tablename__ = "refunds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[bytes] = mapped_column(LargeBinary(16), index=True)
+    terminal_id: Mapped[str] = mapped_column(String(8))
+    shop_id: Mapped[str] = mapped_column(String(20))
+    card_number: Mapped[str] = mapped_column(String(16))
+    card_counter: Mapped[int] = mapped_column(BigInteger)
+    amounts: Mapped[str] = mapped_column(Text)
+    """Per purse, JSON: {"APBD": 70000}."""
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[int | None] = mapped_column(BigInteger)

@@ -7,9 +7,9 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from host_gateway import counters
+from host_gateway import counters, postings
 from host_gateway.errors import GatewayError
-from host_gateway.models import Program, Shop
+from host_gateway.models import Account, Program, Shop
 from ledger.binary import FormatError
 from ledger.cardproofs import check_purse_code
 from ledger.terminal_cert import check_shop_id
@@ -61,3 +61,10 @@ def add_program(session: Session, code: str, name: str, now: int) -> Program:
 
 def list_programs(session: Session) -> list[Program]:
     return list(session.scalars(select(Program).order_by(Program.code)))
+
+
+def payable(session: Session, shop_id: str) -> int:
+    """What the host owes the shop for its accepted sales less cancellations (rupiah): the
+    credit balance of ``shop:S``. A payout pays this less what is held (``gaps.held_by_shop``)."""
+    balance = session.scalar(select(Account.balance).where(Account.code == postings.shop(shop_id)))
+    return -int(balance or 0)

@@ -76,6 +76,9 @@ class Facts:
     authorization: bytes = b""
     swept: int = 0
     block_order: bytes = b""
+    others: tuple[tuple[str, int], ...] = ()
+    """(purse code, balance) of the purses the card did not move: with ``purses``, every purse
+    on the card after the transaction (continuity across counter gaps)."""
 
     def __reduce__(self) -> tuple[Callable[..., Facts], tuple[object, ...]]:
         # Facts cross from the verifier processes by the thousand: a plain tuple of the fields
@@ -200,6 +203,7 @@ def _genuine_sale_evidence(facts: Facts, record: Record) -> None:
     facts.card_key = CardCertificate.decode(body.card_certificate).public_key
     facts.proof_hash = sha256(body.card_proof)
     facts.purses = tuple((p.code, p.amount, p.balance_after) for p in proof.purses)
+    facts.others = tuple((o.code, o.balance) for o in proof.others)
 
 
 def _fill(facts: Facts, verified: Verified) -> None:
@@ -211,6 +215,7 @@ def _fill(facts: Facts, verified: Verified) -> None:
             facts.card_number, facts.card_counter = body.card_number, proof.counter
             facts.proof_hash = sha256(body.card_proof)
             facts.purses = tuple((p.code, p.amount, p.balance_after) for p in proof.purses)
+            facts.others = tuple((o.code, o.balance) for o in proof.others)
             facts.quantities = tuple((q.category, q.used_after) for q in proof.quantities)
             facts.periods = tuple(q.period for q in proof.quantities)
             facts.proof_time = proof.time
@@ -229,6 +234,7 @@ def _fill(facts: Facts, verified: Verified) -> None:
             facts.card_number, facts.card_counter = body.card_number, proof.counter
             facts.proof_hash = sha256(body.card_proof)
             facts.purses = tuple((p.code, p.amount, p.balance_after) for p in proof.purses)
+            facts.others = tuple((o.code, o.balance) for o in proof.others)
             facts.original_id, facts.original_seq = body.original_id.bytes, body.original_seq
             facts.original_counter = proof.original_counter
             facts.proof_time = proof.time
@@ -239,6 +245,7 @@ def _fill(facts: Facts, verified: Verified) -> None:
             facts.load_seq, facts.authorization = receipt.load_seq, body.authorization
             facts.swept = receipt.expired_swept
             facts.proof_time = receipt.time
+            facts.others = tuple((o.code, o.balance) for o in receipt.others)
         case VerifiedBlock(body=body, receipt=receipt):
             facts.card_number, facts.card_counter = body.card_number, receipt.counter
             facts.proof_hash = sha256(body.card_receipt)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from drivers.card.protocol import DebitRequest, LoadRequest
 from ledger import canonical
 from ledger.cardnumber import validate_card_number
 from ledger.journal import Journal
@@ -84,8 +85,10 @@ def store_resolutions(journal: Journal, rows: Iterable[Mapping[str, Any]], now: 
         intent_id = uuid.UUID(str(row["intent_id"]))
         message = row.get("card_message")
         settled = row.get("settled_at_host") is True
-        if settled == (message is not None):
+        if settled and message is not None:
             raise ValueError("a resolution carries a card message or settled_at_host, not both")
+        if not settled and message is None:
+            continue  # nothing to act on yet
         if message is not None and not isinstance(message, bytes):
             raise ValueError("a resolution's card message must be bytes")
         value.append({"intent": intent_id.bytes, "message": message, "settled": settled})
@@ -96,6 +99,16 @@ def store_resolutions(journal: Journal, rows: Iterable[Mapping[str, Any]], now: 
         time=now,
     )
     return len(value)
+
+
+def intent_amounts(kind: str, request: bytes) -> dict[str, int]:
+    """What an intent's card request asked per purse, for the host to weigh a settlement."""
+    if kind == "sale":
+        return dict(DebitRequest.decode(request).amounts)
+    if kind == "load":
+        authorization = LoadRequest.decode(request).authorization
+        return {authorization.purse_code: authorization.amount}
+    return {}
 
 
 def resolutions(journal: Journal) -> dict[uuid.UUID, HostResolution]:

@@ -29,13 +29,22 @@ from ledger.cardproofs import LoadAuthorization
 from ledger.catalog import CATALOG_KIND
 from ledger.crypto import SigningKey
 from ledger.documents import DocumentError, SignedDocument
-from ledger.journal import Intent, IntentStatus, Journal, JournalError, Outgoing
+from ledger.journal import Intent, IntentKind, IntentStatus, Journal, JournalError, Outgoing
 from ledger.request_auth import b64decode, b64encode, enrollment_proof, sign_request
 from terminal import documents
-from terminal.host_requests import AskHost, HostCard, store_resolutions, store_wanted
+from terminal.host_requests import (
+    AskHost,
+    HostCard,
+    intent_amounts,
+    resolutions,
+    store_resolutions,
+    store_wanted,
+)
 
 BATCH = 500
-EVIDENCE_BATCH = 200
+EVIDENCE_BATCH = 64
+"""Card messages per evidence upload (the host takes at most 64)."""
+INTENTS_BATCH = 100
 IN_FLIGHT = 2
 """Upload requests at the host at once: it verifies one batch while it writes the other."""
 CONFIG_KIND = "config"
@@ -132,7 +141,7 @@ class GatewayClient:
     def evidence(self, messages: list[bytes]) -> dict[str, Any]:
         return self.call("POST", "/v1/evidence", {"messages": [b64encode(m) for m in messages]})
 
-    def report_intents(self, intents: list[Intent]) -> dict[str, Any]:
+    def report_intents(self, stuck: list[Intent], closed: list[uuid.UUID]) -> dict[str, Any]:
         rows = [
             {
                 "intent_id": str(i.id),
@@ -140,10 +149,13 @@ class GatewayClient:
                 "kind": str(i.kind),
                 "nonce": b64encode(i.nonce),
                 "expected_counter": i.expected_counter,
+                "amounts": intent_amounts(str(i.kind), i.request),
             }
-            for i in intents
+            for i in stuck
         ]
-        return self.call("POST", "/v1/intents", {"intents": rows})
+        return self.call(
+            "POST", "/v1/intents", {"intents": rows, "closed": [str(c) for c in closed]}
+        )
 
     def updates(self, held: dict[str, int], seq: int) -> dict[str, Any]:
         query = "&".join(f"{name}={held[name]}" for name in sorted(held))
@@ -315,9 +327,20 @@ class Syncer:
                 break  # the rest goes next cycle
 
     def _report_stuck_intents(self, report: SyncReport) -> None:
-        stuck = [i for i in self.journal.open_intents() if i.status is IntentStatus.UNRESOLVED]
-        if stuck:
-            self.client.report_intents(stuck)
+        """Stuck intents go to the host (it may hold the card's word on them); those it
+        answered and this terminal has settled since are closed, so it stops answering."""
+        stuck = [
+            i
+            for i in self.journal.open_intents()
+            if i.status is IntentStatus.UNRESOLVED and i.kind is not IntentKind.BLOCK
+        ]
+        closed = []
+        for intent_id in resolutions(self.journal):
+            intent = self.journal.intent(intent_id)
+            if intent is None or intent.status.finished:
+                closed.append(intent_id)
+        if stuck or closed:
+            self.client.report_intents(stuck[:INTENTS_BATCH], closed[:INTENTS_BATCH])
             report.stuck_intents_reported = len(stuck)
 
     @staticmethod

@@ -21,6 +21,7 @@ from ledger.cardproofs import (
     DebitProof,
     LoadAuthorization,
     LoadReceipt,
+    PurseBalance,
     PurseMovement,
     QuantityMovement,
 )
@@ -91,6 +92,11 @@ class FakeCard:
     def number(self) -> str:
         return self.certificate.card_number
 
+    def others(self, moved: set[str]) -> tuple[PurseBalance, ...]:
+        """The purses a message did not move, with their balances (v2: every message carries
+        every purse)."""
+        return tuple(PurseBalance(c, b) for c, b in sorted(self.balances.items()) if c not in moved)
+
     def apply_load(self, auth: LoadAuthorization, terminal_id: str, time: int) -> LoadReceipt:
         self.counter += 1
         self.balances[auth.purse_code] = self.balances.get(auth.purse_code, 0) + auth.amount
@@ -106,6 +112,7 @@ class FakeCard:
             expired_swept=0,
             balance_after=self.balances[auth.purse_code],
             expiry=auth.expiry,
+            others=self.others({auth.purse_code}),
         ).signed_by(self.key)
 
     def debit(
@@ -134,6 +141,7 @@ class FakeCard:
             basket_digest=body.digest(),
             purses=tuple(movements),
             quantities=qty,
+            others=self.others({m.code for m in movements}),
         ).signed_by(self.key)
 
     def block(self, order: BlockOrder, terminal_id: str, time: int) -> BlockReceipt:

@@ -12,6 +12,8 @@ COMMAND_MODULES = [
     "host_gateway.cli.cards",
     "host_gateway.cli.documents",
     "host_gateway.cli.records",
+    "host_gateway.cli.continuity",
+    "host_gateway.cli.refunds",
 ]
 
 

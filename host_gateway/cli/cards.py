@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from drivers.card.readers import connected_card
 from drivers.card.transport import CardError, NoCard
-from host_gateway import cards, loads, postings
+from host_gateway import cards, distribution, loads, postings
 from host_gateway.check import counter_gaps
 from host_gateway.cli.common import (
     add_common,
@@ -66,6 +66,14 @@ def register(subparsers: Any) -> None:
         help=f"validity of the block order (default {cards.BLOCK_ORDER_DAYS})",
     )
     hot.set_defaults(func=cmd_hotlist)
+
+    assign = group.add_parser(
+        "assign", help="the holder's shop: its terminals carry the card's loads offline"
+    )
+    add_common(assign)
+    assign.add_argument("number")
+    assign.add_argument("--shop", required=True)
+    assign.set_defaults(func=cmd_assign)
 
     load_group = subparsers.add_parser("loads", help="benefit loads").add_subparsers(
         dest="loads_command", required=True
@@ -231,6 +239,17 @@ def cmd_hotlist(args: argparse.Namespace) -> int:
         print_json(value)
     else:
         print(f"card {args.number} hotlisted (hotlist version {value['hotlist_version']})")
+    return 0
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    with session_scope(args) as (session, _):
+        terminals = distribution.assign_card(session, args.number, args.shop)
+        audit(session, f"cards assign {args.number} to shop {args.shop}")
+    if args.json:
+        print_json({"card": args.number, "shop": args.shop, "terminals": terminals})
+    else:
+        print(f"card {args.number} served by {', '.join(terminals)}")
     return 0
 
 

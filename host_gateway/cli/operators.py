@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from host_gateway import enrollment, postings, shops
+from host_gateway import enrollment, gaps, postings, shops
 from host_gateway.cli.common import add_common, audit, now, session_scope
 from ledger.cli_support import UserError, print_json
 
@@ -77,9 +77,25 @@ def cmd_shop_add(args: argparse.Namespace) -> int:
 
 
 def cmd_shop_list(args: argparse.Namespace) -> int:
+    """Shops with what is owed to them and what a payout must hold back (unexplained credit)."""
     with session_scope(args) as (session, _):
-        rows = [{"id": s.id, "name": s.name, "kind": s.kind} for s in shops.list_shops(session)]
-    return _out(args, rows, "\n".join(f"{r['id']:8s} {r['kind']:8s} {r['name']}" for r in rows))
+        held = gaps.held_by_shop(session)
+        rows = [
+            {
+                "id": s.id,
+                "name": s.name,
+                "kind": s.kind,
+                "payable": shops.payable(session, s.id),
+                "held": held.get(s.id, 0),
+            }
+            for s in shops.list_shops(session)
+        ]
+    text = "\n".join(
+        f"{r['id']:8s} {r['kind']:8s} payable Rp{r['payable']:>12,} held Rp{r['held']:>10,} "
+        f"{r['name']}"
+        for r in rows
+    )
+    return _out(args, rows, text)
 
 
 def cmd_enroll_code(args: argparse.Namespace) -> int:

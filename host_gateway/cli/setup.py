@@ -9,7 +9,7 @@ from sqlalchemy.exc import OperationalError
 
 from host_gateway import distribution, events
 from host_gateway.cards import BLOCK_ORDER_DAYS
-from host_gateway.check import run_check
+from host_gateway.check import CheckReport, run_check
 from host_gateway.cli.common import add_common, data_dir, db_url, now, passphrase, session_scope
 from host_gateway.db import make_engine, migrate, session_factory, transaction
 from host_gateway.pki import create_issuer_keys, keys_exist
@@ -111,23 +111,66 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     with session_scope(args) as (session, _):
-        report = run_check(session)
+        report = run_check(session, now())
     if args.json:
         print_json({**report.__dict__, "ok": report.ok})
     else:
-        print(
-            f"journal total {report.journal_total}, {report.entries} entries, "
-            f"{report.accounts} accounts, {report.purses_checked} card purses compared"
-        )
-        if report.cards_with_gaps:
-            print(f"cards with counter gaps (not comparable yet): {len(report.cards_with_gaps)}")
-        for number in report.cards_issuing:
-            print(f"card {number} never finished issuance: `cards hotlist {number} --reason 5`")
+        _print_check(report)
     if not report.ok:
-        raise UserError(f"check failed: {report.discrepancies[0]}", exit_code=1)
+        raise UserError(f"check failed: {_first_problem(report)}", exit_code=1)
     if not args.json:
         print("ok")
     return 0
+
+
+def _print_check(report: CheckReport) -> None:
+    print(
+        f"journal total {report.journal_total}, {report.entries} entries, "
+        f"{report.accounts} accounts, {report.purses_checked} card purses compared"
+    )
+    for gap in report.gaps:
+        age = "AGED " if gap["aged"] else ""
+        print(
+            f"{age}gap: card {gap['card']} counters {gap['missing']} missing after counter "
+            f"{gap['after_counter']} (terminal {gap['terminal'] or '-'}, shop "
+            f"{gap['shop'] or '-'}): {gap['changes'] or 'no balance change'}"
+        )
+    for step in report.mismatches:
+        print(
+            f"MISMATCH: card {step['card']} counter {step['before_counter']} does not follow "
+            f"counter {step['after_counter']}: {step['changes']}"
+        )
+    for credit in report.unexplained_credits:
+        print(
+            f"UNEXPLAINED CREDIT: card {credit['card']} Rp{credit['amount']:,} after counter "
+            f"{credit['after_counter']} (terminal {credit['terminal'] or '-'}, shop "
+            f"{credit['shop'] or '-'})"
+        )
+    for debit in report.unrecorded_debits:
+        where = debit.get("missing", debit.get("counter"))
+        print(
+            f"debit no journal holds: card {debit['card']} Rp{debit['amount']:,} "
+            f"at {where} ({debit['source']})"
+        )
+    for shop, amount in sorted(report.held_by_shop.items()):
+        print(f"held from shop {shop}: Rp{amount:,}")
+    for number in report.cards_issuing:
+        print(f"card {number} never finished issuance: `cards hotlist {number} --reason 5`")
+
+
+def _first_problem(report: CheckReport) -> str:
+    if report.discrepancies:
+        return report.discrepancies[0]
+    if report.unexplained_credits:
+        credit = report.unexplained_credits[0]
+        return (
+            f"unexplained credit of Rp{credit['amount']:,} on card {credit['card']} "
+            f"(held from shop {credit['shop'] or '-'})"
+        )
+    if report.mismatches:
+        return f"card {report.mismatches[0]['card']}: balances do not follow between counters"
+    gap = report.aged_gaps[0]
+    return f"card {gap['card']}: counters {gap['missing']} missing past the alert time"
 
 
 def cmd_events(args: argparse.Namespace) -> int:

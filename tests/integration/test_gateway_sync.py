@@ -21,6 +21,7 @@ from ledger.bodies import LoadBody
 from ledger.cardproofs import LoadAuthorization
 from ledger.journal import IntentKind
 from ledger.record import Record
+from ledger.request_auth import b64decode
 from terminal import documents
 from terminal.cli import main as terminal_main
 from terminal.home import TerminalHome
@@ -92,8 +93,12 @@ def test_init_then_sync_round_trip(
     with TerminalHome.open(home_dir) as home:
         client = GatewayClient(served.server.base_url, home.config.terminal_id, home.key)
         syncer = Syncer(home.journal, client, dict(home.config.authority_keys))
-        assert syncer.run_once().pending_loads == 1
+        assert syncer.run_once().pending_loads == 0  # S4: not a card this terminal served
+        presented = client.call("GET", f"/v1/cards/{card.number}")  # the card is presented
+        assert len(presented["pending_loads"]) == 1
+        assert syncer.run_once().pending_loads == 1  # now it comes with the terminal's loads
         pending = documents.pending_loads(home.journal)
+        assert pending[0].encode() == b64decode(presented["pending_loads"][0])
         load = apply_load(home, card, pending[0].encode())
         sales = sell(home, card, 3)
         with transaction(world.gateway.factory) as session:

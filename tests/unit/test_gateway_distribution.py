@@ -78,6 +78,9 @@ def test_hotlist_delta_carries_block_orders_since_the_version_held(world: World)
 def test_loads_are_offered_until_applied(world: World) -> None:
     card = world.card()
     authorization = world.authorize(card, 100_000)
+    assert _updates(world.gateway, world.context(), NOTHING_HELD, None).loads.pending == []
+    with transaction(world.gateway.factory) as session:  # the card is presented (GET /v1/cards)
+        distribution.note_served(session, world.terminal.terminal_id, [card.number])
     offered = _updates(world.gateway, world.context(), NOTHING_HELD, None).loads
     assert [(ld.card_number, ld.load_seq) for ld in offered.pending] == [(card.number, 1)]
     assert offered.pending[0].authorization is not None

@@ -367,7 +367,8 @@ def test_day_close_is_kept_and_moves_no_money(world: World) -> None:
 
 def test_card_counter_gaps_are_tracked_until_filled(world: World) -> None:
     """A card used at two shops reaches the host in any order: the missing counter is listed
-    (``ssn-gateway cards show``) and its purses are not compared until it arrives."""
+    (``ssn-gateway cards show``, ``check``) with the debit it shows, and the card's purses are
+    still compared (shadow = signed balance less what the gap moved). A fresh gap fails nothing."""
     card = world.funded_card()
     elsewhere = world.enroll()
     first = elsewhere.sell(card)  # counter n+1, at a shop that is still offline
@@ -376,15 +377,17 @@ def test_card_counter_gaps_are_tracked_until_filled(world: World) -> None:
     missing = DebitProof.decode(SaleBody.from_value(first.body).card_proof).counter
     with transaction(world.gateway.factory) as session:
         assert counter_gaps(session, card.number) == [missing]
-        report = run_check(session)
-        assert report.ok and card.number in report.cards_with_gaps
-        checked = report.purses_checked
+        report = run_check(session, world.now)
+    assert report.ok, report
+    assert card.number in report.cards_with_gaps and report.purses_checked == 1
+    assert [(g["missing"], g["fall"], g["credit"]) for g in report.gaps] == [([missing], 70_000, 0)]
+    assert [d["amount"] for d in report.unrecorded_debits] == [70_000]
     world.ingest([first], terminal=elsewhere)
     with transaction(world.gateway.factory) as session:
         assert counter_gaps(session, card.number) == []
-        report = run_check(session)
-        assert report.ok and report.cards_with_gaps == []
-        assert report.purses_checked == checked + 1
+        report = run_check(session, world.now)
+    assert report.ok and report.cards_with_gaps == [] and report.gaps == []
+    assert report.unrecorded_debits == []
 
 
 def test_driver_placeholders_send_lists_in_binary_and_count_parameters() -> None:

@@ -1,0 +1,137 @@
+"""The terminal API's card routes: what the host misses of a card and what it can settle.
+
+``POST /v1/evidence`` takes card messages read from a card's log, ``GET /v1/cards/{number}``
+tells a terminal (online, with the card presented) which counters to read and the card's
+pending loads, ``POST /v1/intents`` takes the terminal's unresolved intents. All signed like
+every terminal request; docs/api.md documents them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Path, Request
+from starlette.concurrency import run_in_threadpool
+
+from host_gateway import distribution, gaps, intents
+from host_gateway.db import transaction
+from host_gateway.errors import GatewayError, not_found
+from host_gateway.evidence import EvidenceIntake
+from host_gateway.gateway import Gateway
+from host_gateway.ingest import TerminalContext
+from host_gateway.models import Card
+from host_gateway.schemas import (
+    ERRORS as _ERRORS,
+)
+from host_gateway.schemas import (
+    CardStatusResponse,
+    EvidenceRequest,
+    EvidenceResponse,
+    EvidenceResultBody,
+    IntentResultBody,
+    IntentsRequest,
+    IntentsResponse,
+)
+from ledger.binary import FormatError
+from ledger.request_auth import b64decode, b64encode
+
+Signer = Callable[[Request], Awaitable[TerminalContext]]
+
+
+def add_card_routes(app: FastAPI, gateway: Gateway, signed_by_terminal: Signer) -> None:
+    @app.post(
+        "/v1/evidence",
+        response_model=EvidenceResponse,
+        responses=_ERRORS,
+        tags=["terminal"],
+    )
+    async def evidence(request: Request, body: EvidenceRequest) -> EvidenceResponse:
+        """Card-signed messages read from a card's log; one result each, idempotent."""
+        terminal = await signed_by_terminal(request)
+        messages = [_bytes(text, f"messages.{n}") for n, text in enumerate(body.messages)]
+        return await run_in_threadpool(_evidence, gateway, terminal, messages)
+
+    @app.get(
+        "/v1/cards/{number}",
+        response_model=CardStatusResponse,
+        responses=_ERRORS,
+        tags=["terminal"],
+    )
+    async def card_status(
+        request: Request, number: Annotated[str, Path(pattern=r"^[0-9]{16}$")]
+    ) -> CardStatusResponse:
+        """For a card presented at an online terminal: counters to read from its log, and its
+        pending loads. The terminal counts as having served the card from then on."""
+        terminal = await signed_by_terminal(request)
+        return await run_in_threadpool(_card_status, gateway, terminal, number)
+
+    @app.post("/v1/intents", response_model=IntentsResponse, responses=_ERRORS, tags=["terminal"])
+    async def report_intents(request: Request, body: IntentsRequest) -> IntentsResponse:
+        """The terminal's unresolved intents (and those it resolved since); idempotent."""
+        terminal = await signed_by_terminal(request)
+        reported = []
+        for number, item in enumerate(body.intents):
+            nonce = _bytes(item.nonce, f"intents.{number}.nonce")
+            reported.append(
+                intents.Reported(
+                    item.intent_id,
+                    item.card_number,
+                    item.kind,
+                    nonce,
+                    item.expected_counter,
+                    dict(item.amounts),
+                )
+            )
+        return await run_in_threadpool(_intents, gateway, terminal, reported, body.closed)
+
+
+def _bytes(text: str, where: str) -> bytes:
+    try:
+        return b64decode(text)
+    except FormatError as exc:
+        raise GatewayError("invalid_request", f"{where}: {exc}", 422) from exc
+
+
+def _evidence(
+    gateway: Gateway, terminal: TerminalContext, messages: list[bytes]
+) -> EvidenceResponse:
+    now = gateway.clock()
+    with transaction(gateway.factory) as session:
+        intake = EvidenceIntake(session, gateway.keys, terminal.key.terminal_id, now)
+        results = intake.submit(messages)
+    return EvidenceResponse(
+        host_time=gateway.clock(),
+        results=[EvidenceResultBody(**r.__dict__) for r in results],
+    )
+
+
+def _card_status(gateway: Gateway, terminal: TerminalContext, number: str) -> CardStatusResponse:
+    with transaction(gateway.factory) as session:
+        if session.get(Card, number) is None:
+            raise not_found(f"card {number}")
+        distribution.note_served(session, terminal.key.terminal_id, [number])
+        wanted = gaps.wanted(session, card=number)
+        loads = distribution.pending_loads_of(session, number)
+        return CardStatusResponse(
+            card_number=number,
+            wanted_counters=wanted[0].counters if wanted else [],
+            pending_loads=[b64encode(load.authorization) for load in loads],
+            host_time=gateway.clock(),
+        )
+
+
+def _intents(
+    gateway: Gateway,
+    terminal: TerminalContext,
+    reported: list[intents.Reported],
+    closed: list[Any],
+) -> IntentsResponse:
+    with transaction(gateway.factory) as session:
+        results = intents.report(
+            session, terminal.key.terminal_id, reported, closed, gateway.clock()
+        )
+    return IntentsResponse(
+        host_time=gateway.clock(),
+        results=[IntentResultBody(**r.__dict__) for r in results],
+    )
