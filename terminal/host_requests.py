@@ -19,6 +19,7 @@ from typing import Any
 
 from drivers.card.protocol import DebitRequest, LoadRequest
 from ledger import canonical
+from ledger.binary import FormatError
 from ledger.cardnumber import validate_card_number
 from ledger.journal import Journal
 
@@ -102,12 +103,16 @@ def store_resolutions(journal: Journal, rows: Iterable[Mapping[str, Any]], now: 
 
 
 def intent_amounts(kind: str, request: bytes) -> dict[str, int]:
-    """What an intent's card request asked per purse, for the host to weigh a settlement."""
-    if kind == "sale":
-        return dict(DebitRequest.decode(request).amounts)
-    if kind == "load":
-        authorization = LoadRequest.decode(request).authorization
-        return {authorization.purse_code: authorization.amount}
+    """What an intent's card request asked per purse, for the host to weigh a settlement
+    (nothing when the request cannot be read: the host then cannot settle it from balances)."""
+    try:
+        if kind == "sale":
+            return dict(DebitRequest.decode(request).amounts)
+        if kind == "load":
+            authorization = LoadRequest.decode(request).authorization
+            return {authorization.purse_code: authorization.amount}
+    except FormatError:
+        pass
     return {}
 
 

@@ -17,7 +17,7 @@ from host_gateway.cards import hotlist_card
 from host_gateway.check import run_check
 from host_gateway.db import transaction
 from host_gateway.models import Account, StoredRecord
-from ledger.bodies import LoadBody
+from ledger.bodies import LoadBody, SaleBody
 from ledger.cardproofs import LoadAuthorization
 from ledger.journal import IntentKind
 from ledger.record import Record
@@ -25,6 +25,9 @@ from ledger.request_auth import b64decode
 from terminal import documents
 from terminal.cli import main as terminal_main
 from terminal.home import TerminalHome
+from terminal.host_requests import resolutions
+from terminal.sale import Till
+from terminal.sale.evidence import settle_from_host
 from terminal.sync import Backoff, GatewayClient, Syncer
 from tests.factories import FakeCard
 from tests.fixtures.gateway import Served, World
@@ -216,3 +219,46 @@ def test_unreachable_host_keeps_the_outbox(
         client.close()
         assert not report.ok and "unreachable" in (report.error or "")
         assert home.journal.counts().outbox == 2
+
+
+def test_card_log_evidence_settles_a_stuck_sale_through_the_real_gateway(
+    served: Served, home_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The terminal's side of "the host sees every counter", over real HTTP: its stuck intent
+    is reported, a card-log entry it read goes up as evidence, the host relays the card's own
+    message back as the resolution, the terminal completes the sale with it and closes it; the
+    money is posted once."""
+    world = served.world
+    init_terminal(served, home_dir, capsys)
+    card = world.funded_card()
+    with TerminalHome.open(home_dir) as home:
+        kit = JournalKit(key=home.key, terminal_id=home.config.terminal_id)
+        kit.cards[1] = card
+        torn = kit.sale(1, time=int(time.time()))  # the card debited, the answer was lost
+        home.journal.begin_intent(torn.intent)
+        home.journal.mark_unresolved(torn.intent.id, "card pulled before answering")
+        client = GatewayClient(served.server.base_url, home.config.terminal_id, home.key)
+        syncer = Syncer(home.journal, client, dict(home.config.authority_keys))
+        first = syncer.run_once()
+        assert first.ok, first.error
+        assert (first.stuck_intents_reported, first.resolutions) == (1, 0)
+
+        proof = SaleBody.from_value(torn.body).card_proof  # as another terminal read it
+        home.journal.add_evidence(card.number, card.counter, proof, int(time.time()))
+        second = syncer.run_once()
+        assert second.ok, second.error
+        assert (second.evidence_uploaded, second.resolutions) == (1, 1)
+        assert home.journal.pending_evidence(10) == []
+        assert resolutions(home.journal)[torn.intent.id].card_message == proof
+
+        settled = settle_from_host(Till(home.config, home.journal))  # next card presented
+        assert [(r.kind, r.result) for r in settled] == [("sale", "completed")]
+        third = syncer.run_once()  # uploads the record, closes the intent at the host
+        assert third.ok, third.error
+        assert (third.uploaded, third.accepted) == (1, 1)
+        fourth = syncer.run_once()
+        client.close()
+        assert fourth.ok and fourth.resolutions == 0
+    with transaction(world.gateway.factory) as session:
+        assert run_check(session).ok
+    assert shop_balance(world) == -70_000  # paid once: from suspense to the shop
