@@ -26,8 +26,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ledger.crypto import Domain
-from ledger.journal import Journal
-from ledger.printjobs import JobKind
+from terminal.journal import Journal
+from terminal.receipts.jobs import JobKind
 from tests.fixtures.journal import JournalKit, Pending
 
 WARMUP = 50

@@ -7,9 +7,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from console import UserError, print_json, run
 from demo.seed import DEFAULT_GATEWAY_PORT, DEFAULT_PRINTER_PORT, DEMO_ENV, seed
 from demo.tools import DemoError
-from ledger.cli_support import UserError, print_json, run
 
 DEFAULT_DATA_DIR = Path("demo-data")
 

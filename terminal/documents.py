@@ -18,8 +18,8 @@ from ledger.cardnumber import validate_card_number
 from ledger.cardproofs import BlockOrder, LoadAuthorization
 from ledger.catalog import CATALOG_KIND, Catalog
 from ledger.documents import DocumentError, SignedDocument
-from ledger.journal import Journal
 from terminal.home import RiskLimits
+from terminal.journal import Journal
 
 HOTLIST_KIND = "hotlist"
 LOADS_DOCUMENT = "loads"

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
+from console import UserError
 from ledger.binary import FormatError
 from ledger.cardproofs import check_terminal_id
-from ledger.cli_support import UserError
 from ledger.crypto import KEY_ID_SIZE, PUBLIC_KEY_SIZE, KeyFileError, SigningKey, key_id
-from ledger.journal import Journal, JournalError
 from ledger.verify import TrustAnchors
+from terminal.journal import Journal, JournalError
 
 DATA_DIR_ENV = "SSN_TERMINAL_HOME"
 PASSPHRASE_ENV = "SSN_TERMINAL_PASSPHRASE"

@@ -21,7 +21,7 @@ from drivers.card.protocol import DebitRequest, LoadRequest
 from ledger import canonical
 from ledger.binary import FormatError
 from ledger.cardnumber import validate_card_number
-from ledger.journal import Journal
+from terminal.journal import Journal
 
 WANTED_DOCUMENT = "wanted"
 RESOLUTIONS_DOCUMENT = "resolutions"

@@ -29,7 +29,6 @@ from ledger.cardproofs import LoadAuthorization
 from ledger.catalog import CATALOG_KIND
 from ledger.crypto import SigningKey
 from ledger.documents import DocumentError, SignedDocument
-from ledger.journal import Intent, IntentKind, IntentStatus, Journal, JournalError, Outgoing
 from ledger.request_auth import b64decode, b64encode, enrollment_proof, sign_request
 from terminal import documents
 from terminal.host_requests import (
@@ -40,6 +39,7 @@ from terminal.host_requests import (
     store_resolutions,
     store_wanted,
 )
+from terminal.journal import Intent, IntentKind, IntentStatus, Journal, JournalError, Outgoing
 
 BATCH = 500
 EVIDENCE_BATCH = 64

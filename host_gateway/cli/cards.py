@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from console import UserError, print_json
 from drivers.card.readers import connected_card
 from drivers.card.transport import CardError, NoCard
 from host_gateway import cards, distribution, loads, postings
@@ -24,7 +25,6 @@ from host_gateway.cli.common import (
 from host_gateway.errors import not_found
 from host_gateway.issuance import issue_card
 from host_gateway.models import Account, Card, CardProgram, Load, PurseProof
-from ledger.cli_support import UserError, print_json
 
 
 def register(subparsers: Any) -> None:

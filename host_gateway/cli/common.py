@@ -19,12 +19,12 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from console import UserError
 from host_gateway import events
 from host_gateway.db import make_engine, schema_is_current, session_factory, transaction
 from host_gateway.errors import GatewayError
 from host_gateway.pki import IssuerKeys, PkiError, load_issuer_keys
 from host_gateway.sealing import SealError
-from ledger.cli_support import UserError
 
 PASSPHRASE_ENV = "SSN_GATEWAY_PASSPHRASE"
 

@@ -7,9 +7,9 @@ import argparse
 import json
 from typing import Any
 
+from console import print_json
 from host_gateway import intents, settings
 from host_gateway.cli.common import add_common, audit, now, session_scope
-from ledger.cli_support import print_json
 
 
 def register(subparsers: Any) -> None:

@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from console import UserError, print_json
 from host_gateway import distribution
 from host_gateway.cli.common import add_common, audit, need_keys, now, session_scope
 from host_gateway.errors import GatewayError
-from ledger.cli_support import UserError, print_json
 
 
 def register(subparsers: Any) -> None:

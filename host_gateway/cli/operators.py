@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from console import UserError, print_json
 from host_gateway import enrollment, gaps, postings, shops
 from host_gateway.cli.common import add_common, audit, now, session_scope
-from ledger.cli_support import UserError, print_json
 
 
 def register(subparsers: Any) -> None:

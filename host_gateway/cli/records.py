@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from console import UserError, print_json
 from host_gateway.cli.common import add_common, session_scope
 from host_gateway.models import StoredRecord
 from ledger.bodies import LoadBody, SaleBody, VoidBody
 from ledger.cardproofs import LoadAuthorization, VoidProof
-from ledger.cli_support import UserError, print_json
 from ledger.record import Record, RecordType
 from ledger.reference import QR_PREFIX, QrReference, RecordRef, parse_qr_payload
 

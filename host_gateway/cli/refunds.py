@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from console import print_json
 from host_gateway import refunds
 from host_gateway.cli.common import add_common, audit, need_keys, now, session_scope
-from ledger.cli_support import print_json
 
 
 def register(subparsers: Any) -> None:

@@ -7,13 +7,13 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
+from console import UserError, print_json
 from host_gateway import distribution, events
 from host_gateway.cards import BLOCK_ORDER_DAYS
 from host_gateway.check import CheckReport, run_check
 from host_gateway.cli.common import add_common, data_dir, db_url, now, passphrase, session_scope
 from host_gateway.db import make_engine, migrate, session_factory, transaction
 from host_gateway.pki import create_issuer_keys, keys_exist
-from ledger.cli_support import UserError, print_json
 
 
 def register(subparsers: Any) -> None:

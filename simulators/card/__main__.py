@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ledger.cli_support import run
+from console import run
 from simulators.card import cli
 
 

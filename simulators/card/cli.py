@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from console import UserError, print_json
 from drivers.card.transport import CardError
 from ledger.binary import FormatError
 from ledger.cardnumber import validate_card_number
-from ledger.cli_support import UserError, print_json
 from simulators.card.card import Fault, Latency, SimulatedCard
 from simulators.card.control import CardService, ControlError, ControlServer, control_call
 from simulators.card.direct import DirectReader

@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ledger.cli_support import UserError, print_json
+from console import UserError, print_json
 from simulators.printer.device import FAULT_NAMES, Faults
 from simulators.printer.server import PrinterSimulator, Session
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ledger.cli_support import build_parser, run
+from console import build_parser, run
 
 COMMAND_MODULES = [
     "terminal.cli.card",

@@ -11,13 +11,13 @@ import argparse
 import datetime as dt
 from typing import Any
 
+from console import UserError, print_json
 from drivers.card.errors import CardRefused
 from drivers.card.protocol import CardInfo
 from drivers.card.readers import connected_card
 from drivers.card.session import CardSession
 from drivers.card.transport import CardError, NoCard, NoReader, PcscdNotRunning
 from ledger.cardnumber import mask_card_number
-from ledger.cli_support import UserError, print_json
 from ledger.crypto import PUBLIC_KEY_SIZE, key_id
 from ledger.verify import business_date
 

@@ -10,9 +10,9 @@ import argparse
 import dataclasses
 from typing import Any
 
+from console import UserError, print_json
 from drivers.printer.errors import PrinterConfigError
 from drivers.printer.transport import parse_printer_url
-from ledger.cli_support import UserError, print_json
 from terminal.home import (
     HELD_RECEIPTS,
     PRINT_WAIT_LIMIT,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ledger.cli_support import print_json
+from console import print_json
 from terminal.home import TerminalHome, add_data_dir_argument, default_data_dir
 
 EXIT_BAD_LEDGER = 1

@@ -15,7 +15,7 @@ import threading
 import uuid
 from typing import Any
 
-from ledger.cli_support import UserError, print_json
+from console import UserError, print_json
 from terminal.cli.runtime import open_till
 from terminal.home import add_data_dir_argument
 from terminal.receipts.queue import PrintQueue

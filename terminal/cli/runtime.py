@@ -16,11 +16,11 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from console import UserError, print_json
 from drivers.card.readers import connected_card
 from drivers.card.session import CardSession
 from drivers.card.transport import CardError, NoCard, NoReader, PcscdNotRunning
 from drivers.printer.printer import open_printer
-from ledger.cli_support import UserError, print_json
 from terminal.cli.card import EXIT_NO_CARD, EXIT_NO_READER, EXIT_PCSCD
 from terminal.home import TerminalHome, add_data_dir_argument, default_data_dir
 from terminal.messages import message

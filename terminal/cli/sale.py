@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from ledger.cli_support import UserError
+from console import UserError
 from terminal.basket import ScannedItem
 from terminal.cli.runtime import add_card_arguments, card_in_reader, open_till, report
 from terminal.home import add_data_dir_argument

@@ -6,8 +6,8 @@ import argparse
 import dataclasses
 from typing import Any
 
+from console import UserError, print_json
 from ledger.binary import FormatError
-from ledger.cli_support import UserError, print_json
 from ledger.crypto import SigningKey
 from ledger.documents import DocumentError, SignedDocument
 from ledger.request_auth import b64decode

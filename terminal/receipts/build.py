@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from ledger.bodies import DayCloseBody, SaleBody, VoidBody
 from ledger.cardproofs import DebitProof, PurseMovement, VoidProof
-from ledger.printjobs import JobKind
 from ledger.record import Record, RecordType
 from terminal.receipts.compose import compose_balance, print_jobs
 from terminal.receipts.config import PurseBook, ReceiptConfig, ReceiptContext
+from terminal.receipts.jobs import JobKind
 from terminal.receipts.model import (
     BalanceSlip,
     DayCloseReport,

@@ -8,9 +8,9 @@ printed (or reprinted) later without the sale engine.
 
 from __future__ import annotations
 
-from ledger.printjobs import JobKind
 from terminal.receipts.config import ReceiptConfig
 from terminal.receipts.escpos_writer import ReceiptWriter
+from terminal.receipts.jobs import JobKind
 from terminal.receipts.model import (
     BalanceSlip,
     Copy,

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 
 from drivers.printer.errors import PrinterBusyError, PrinterError
 from drivers.printer.printer import ReceiptPrinter
-from ledger.printjobs import JobKind, JobStatus, PrintJob, ReceiptStore
 from terminal.receipts.compose import mark_held, mark_reprint
 from terminal.receipts.config import ReceiptConfig
+from terminal.receipts.jobs import JobKind, JobStatus, PrintJob, ReceiptStore
 from terminal.receipts.printlock import PrinterLock
 from terminal.receipts.reports import PrintOutcome, QueueReport, failure_message
 from terminal.receipts.strings import ReceiptStrings, strings_for

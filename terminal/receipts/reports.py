@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ledger.printjobs import PrintJob
+from terminal.receipts.jobs import PrintJob
 from terminal.receipts.strings import ReceiptStrings
 
 

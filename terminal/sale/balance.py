@@ -12,8 +12,8 @@ import dataclasses
 from drivers.card.session import CardSession
 from drivers.card.transport import CardError
 from ledger.cardnumber import mask_card_number
-from ledger.printjobs import JobKind
 from terminal.basket import cap_remaining
+from terminal.receipts.jobs import JobKind
 from terminal.receipts.model import BalanceSlip, MaskedCard, PurseBalance, ShopInfo
 from terminal.sale.evidence import fetch_wanted
 from terminal.sale.outcome import Balance, Outcome, Status

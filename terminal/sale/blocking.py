@@ -14,7 +14,7 @@ from drivers.card.protocol import BlockRequest, CardInfo
 from drivers.card.session import CardSession
 from ledger.bodies import BlockBody
 from ledger.cardproofs import NONCE_SIZE
-from ledger.journal import IntentKind
+from terminal.journal import IntentKind
 from terminal.sale.outcome import Outcome, Status
 from terminal.sale.till import CardBusy, CardCommand, CardCommandError, Till
 

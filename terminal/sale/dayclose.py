@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 
 from ledger.bodies import DayCloseBody
-from ledger.printjobs import JobKind
 from ledger.record import Record, RecordType
+from terminal.receipts.jobs import JobKind
 from terminal.sale.outcome import Outcome, Status
 from terminal.sale.sale import refuse
 from terminal.sale.till import Till

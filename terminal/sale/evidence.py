@@ -17,8 +17,8 @@ from ledger.cardproofs import (
     VoidProof,
     decode_card_transaction,
 )
-from ledger.journal import Intent, IntentKind
 from terminal.host_requests import HostResolution, resolutions, wanted_counters
+from terminal.journal import Intent, IntentKind
 from terminal.sale.outcome import Resolution
 from terminal.sale.till import Till
 

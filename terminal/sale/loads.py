@@ -13,7 +13,7 @@ from drivers.card.protocol import LOAD_REQUEST_TAIL, LOAD_WINDOW, CardInfo, Load
 from drivers.card.session import CardSession
 from ledger.bodies import LoadBody
 from ledger.cardproofs import NONCE_SIZE, LoadAuthorization
-from ledger.journal import IntentKind
+from terminal.journal import IntentKind
 from terminal.sale.outcome import Resolution
 from terminal.sale.till import CardBusy, CardCommand, CardCommandError, Till
 

@@ -15,9 +15,9 @@ import contextlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from ledger.printjobs import JobKind
 from ledger.record import Record
 from terminal.receipts.config import ReceiptConfig, ReceiptContext
+from terminal.receipts.jobs import JobKind
 from terminal.receipts.model import BalanceSlip
 
 if TYPE_CHECKING:

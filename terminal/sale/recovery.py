@@ -13,7 +13,7 @@ from drivers.card.protocol import BlockRequest, CardInfo, CardState
 from drivers.card.session import CardSession
 from drivers.card.transport import CardError
 from ledger.binary import FormatError
-from ledger.journal import Intent, IntentKind, IntentStatus, Journal
+from terminal.journal import Intent, IntentKind, IntentStatus, Journal
 from terminal.sale.outcome import Resolution
 from terminal.sale.till import Till
 

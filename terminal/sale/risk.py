@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger.journal import OfflineState
 from terminal.home import RiskLimits
+from terminal.journal import OfflineState
 
 ONLINE_WINDOW_SECONDS = 15 * 60
 """A terminal that synced this recently counts as online: the per-sale offline cap is lifted."""

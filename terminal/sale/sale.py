@@ -33,10 +33,10 @@ from ledger.bodies import SaleBody
 from ledger.cardnumber import mask_card_number
 from ledger.cardproofs import NONCE_SIZE, DebitProof, VoidProof
 from ledger.documents import DocumentError
-from ledger.journal import IntentKind
 from ledger.record import Record
 from terminal.basket import Basket, ScannedItem, build_basket
 from terminal.documents import verified_loads
+from terminal.journal import IntentKind
 from terminal.sale.blocking import enforce_hotlist
 from terminal.sale.evidence import fetch_wanted, settle_from_host
 from terminal.sale.loads import apply_loads

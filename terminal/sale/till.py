@@ -21,8 +21,6 @@ from drivers.card.transport import OUTCOME_UNKNOWN, CardError
 from ledger.cardproofs import LoadAuthorization, Signed
 from ledger.catalog import CATALOG_KIND, Catalog
 from ledger.ids import new_id
-from ledger.journal import Intent, IntentKind, IntentStateError, Journal
-from ledger.printjobs import JobKind
 from ledger.record import Record
 from ledger.verify import business_date
 from terminal import crashpoints
@@ -39,8 +37,10 @@ from terminal.documents import (
 )
 from terminal.home import RiskLimits, TerminalConfig
 from terminal.host_requests import AskHost, HostCard
+from terminal.journal import Intent, IntentKind, IntentStateError, Journal
 from terminal.messages import message
 from terminal.receipts.config import PurseInfo, ReceiptConfig, ReceiptContext
+from terminal.receipts.jobs import JobKind
 from terminal.receipts.model import Language, ShopInfo
 from terminal.sale.outcome import Outcome
 from terminal.sale.ports import ForegroundPrinter, ReceiptComposer, escpos_composer

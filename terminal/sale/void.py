@@ -16,8 +16,8 @@ from drivers.card.session import CardSession
 from ledger.bodies import SaleBody, VoidBody
 from ledger.cardnumber import mask_card_number
 from ledger.cardproofs import NONCE_SIZE, DebitProof
-from ledger.journal import IntentKind, Journal
 from ledger.record import Record, RecordType
+from terminal.journal import IntentKind, Journal
 from terminal.sale.outcome import Outcome, Status
 from terminal.sale.sale import balances_after, failure_outcome, refuse
 from terminal.sale.till import CardBusy, CardCommand, CardCommandError, Till

@@ -19,13 +19,13 @@ from host_gateway.db import transaction
 from host_gateway.models import Account, StoredRecord
 from ledger.bodies import LoadBody, SaleBody
 from ledger.cardproofs import LoadAuthorization
-from ledger.journal import IntentKind
 from ledger.record import Record
 from ledger.request_auth import b64decode
 from terminal import documents
 from terminal.cli import main as terminal_main
 from terminal.home import TerminalHome
 from terminal.host_requests import resolutions
+from terminal.journal import IntentKind
 from terminal.sale import Till
 from terminal.sale.evidence import settle_from_host
 from terminal.sync import Backoff, GatewayClient, Syncer

@@ -28,10 +28,10 @@ from pathlib import Path
 import pytest
 
 from ledger.crypto import SigningKey
-from ledger.journal import FAULT_POINTS, IntentStatus, Journal
-from ledger.printjobs import JobKind
 from ledger.record import Record, RecordType
 from ledger.verify import business_date, verify_chain
+from terminal.journal import FAULT_POINTS, IntentStatus, Journal
+from terminal.receipts.jobs import JobKind
 from tests.factories import T0, Issuer
 from tests.fixtures.journal import JournalKit
 

@@ -11,10 +11,10 @@ import pytest
 
 from drivers.printer.errors import NotAPrinterError, PrinterNotReadyError, PrinterTimeoutError
 from drivers.printer.printer import open_printer
-from ledger.printjobs import JobStatus
 from simulators.printer.server import PrinterSimulator
 from terminal.receipts.compose import print_jobs
 from terminal.receipts.config import ReceiptConfig
+from terminal.receipts.jobs import JobStatus
 from terminal.receipts.queue import PrintQueue
 from tests.fixtures.printer import MemoryReceiptStore, sale_receipt
 

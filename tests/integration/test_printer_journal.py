@@ -8,12 +8,12 @@ import datetime as dt
 import uuid
 
 from drivers.printer.printer import open_printer
-from ledger.journal import Journal
-from ledger.printjobs import JobKind, JobStatus
 from ledger.record import RecordType
 from simulators.printer.server import PrinterSimulator
+from terminal.journal import Journal
 from terminal.receipts.build import receipts_for_record
 from terminal.receipts.config import PurseInfo, ReceiptConfig, ReceiptContext
+from terminal.receipts.jobs import JobKind, JobStatus
 from terminal.receipts.model import ShopInfo, parse_qr_payload
 from terminal.receipts.queue import PrintQueue
 from tests.factories import T0

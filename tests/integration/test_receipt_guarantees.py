@@ -16,8 +16,8 @@ from dataclasses import astuple
 
 import pytest
 
-from ledger.printjobs import JobKind
 from simulators.printer.server import PrinterSimulator
+from terminal.receipts.jobs import JobKind
 from terminal.receipts.printlock import PrinterLock
 from tests.fixtures.shop import Shop, papers_of, unmarked
 

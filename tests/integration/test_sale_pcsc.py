@@ -23,7 +23,6 @@ from demo.catalog import demo_catalog
 from ledger.bodies import SaleBody
 from ledger.cardproofs import DebitProof
 from ledger.documents import SignedDocument
-from ledger.journal import Journal
 from ledger.record import RecordType
 from ledger.verify import verify_chain
 from simulators.card.store import CardStore
@@ -31,6 +30,7 @@ from simulators.printer.server import PrinterSimulator
 from terminal import crashpoints
 from terminal.documents import install_catalog
 from terminal.home import TerminalHome
+from terminal.journal import Journal
 from tests.factories import T0
 from tests.fixtures.card import PIN, VPCD_READER, ServedCard
 from tests.fixtures.sale import OIL, RICE_5KG, SUPERVISOR_PIN, TERMINAL_ID, terminal_config

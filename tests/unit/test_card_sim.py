@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from console import UserError, build_parser
 from drivers.card.protocol import AID, CardState
 from drivers.card.session import CardSession
 from drivers.card.transport import CardRemoved
-from ledger.cli_support import UserError, build_parser
 from simulators.card.card import ATR, Fault, SimulatedCard, parse_ins
 from simulators.card.control import CardService, ControlError, ControlServer, control_call
 from simulators.card.direct import DirectReader

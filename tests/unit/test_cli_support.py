@@ -9,7 +9,7 @@ import sys
 def test_a_closed_pipe_is_not_a_traceback() -> None:
     script = (
         "import argparse\n"
-        "from ledger.cli_support import print_json, run\n"
+        "from console import print_json, run\n"
         "parser = argparse.ArgumentParser(prog='t')\n"
         "parser.set_defaults(func=lambda a: print_json([{'n': i} for i in range(100000)]) or 0)\n"
         "raise SystemExit(run(parser, []))\n"

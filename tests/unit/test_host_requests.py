@@ -8,13 +8,13 @@ import datetime as dt
 from drivers.card.protocol import Ins, VoidRequest
 from drivers.card.session import CardSession
 from ledger.cardproofs import DebitProof, VoidProof, decode_card_transaction
-from ledger.journal import IntentStatus
 from ledger.record import RecordType
 from simulators.card.card import Fault
 from simulators.card.issuance import IssuerKeys
 from simulators.card.state import LOG_SIZE
 from terminal.basket import ScannedItem
 from terminal.host_requests import HostCard, store_resolutions, store_wanted
+from terminal.journal import IntentStatus
 from terminal.sale import Status, balance_inquiry, sell, void_sale
 from terminal.sale.evidence import settle_from_host
 from tests.factories import T0

@@ -10,16 +10,16 @@ import pytest
 
 from ledger.bodies import SaleBody
 from ledger.crypto import SigningKey
-from ledger.journal import (
+from ledger.record import GENESIS_HASH, Record, RecordType
+from ledger.verify import business_date, verify_chain
+from terminal.journal import (
     IntentStateError,
     IntentStatus,
     Journal,
     JournalError,
     RecordRefusedError,
 )
-from ledger.printjobs import JobKind, JobStatus
-from ledger.record import GENESIS_HASH, Record, RecordType
-from ledger.verify import business_date, verify_chain
+from terminal.receipts.jobs import JobKind, JobStatus
 from tests.factories import RICE_5KG, T0
 from tests.fixtures.journal import OIL_1L, JournalKit, complete, day_close
 

@@ -13,10 +13,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
-from ledger.journal import Journal, JournalError
-from ledger.journal.db import MIGRATIONS_DIR
-from ledger.journal.schema import APPEND_ONLY_TRIGGERS, SCHEMA_REVISION, metadata
-from ledger.printjobs import JobKind
+from terminal.journal import Journal, JournalError
+from terminal.journal.db import MIGRATIONS_DIR
+from terminal.journal.schema import APPEND_ONLY_TRIGGERS, SCHEMA_REVISION, metadata
+from terminal.receipts.jobs import JobKind
 from tests.fixtures.journal import JournalKit
 
 

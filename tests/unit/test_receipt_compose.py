@@ -11,7 +11,6 @@ from collections.abc import Iterator
 import pytest
 
 from ledger.bodies import DayCloseBody
-from ledger.printjobs import JobKind
 from ledger.record import RecordType
 from simulators.printer.escpos import EscPosParser
 from simulators.printer.job import Job, TextLine
@@ -28,6 +27,7 @@ from terminal.receipts.config import (
     ReceiptConfig,
     ReceiptContext,
 )
+from terminal.receipts.jobs import JobKind
 from terminal.receipts.model import (
     Copy,
     Language,

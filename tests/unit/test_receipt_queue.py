@@ -20,8 +20,8 @@ from drivers.printer.errors import (
 )
 from drivers.printer.printer import JobReport
 from drivers.printer.status import PrinterStatus
-from ledger.printjobs import JobKind, JobStatus
 from terminal.receipts.config import ReceiptConfig
+from terminal.receipts.jobs import JobKind, JobStatus
 from terminal.receipts.model import Language
 from terminal.receipts.printlock import PrinterLock
 from terminal.receipts.queue import Backoff, HeldPolicy, PrintQueue

@@ -26,9 +26,9 @@ from ledger.cardproofs import (
     VoidProof,
 )
 from ledger.crypto import Domain, SigningKey
-from ledger.journal import daysummary
 from ledger.record import GENESIS_HASH, Record, RecordType
 from ledger.verify import TrustAnchors, business_date, verify_chain, verify_record
+from terminal.journal import daysummary
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "record-format.md"
 BEGIN, END = "<!-- vectors:begin -->", "<!-- vectors:end -->"

@@ -10,7 +10,6 @@ from ledger import canonical
 from ledger.bodies import DayCloseBody, SaleBody, VoidBody
 from ledger.cardproofs import DebitProof, VoidProof
 from ledger.documents import SignedDocument
-from ledger.journal import IntentStatus
 from ledger.record import RecordType
 from ledger.verify import verify_chain
 from simulators.card.applet import Outcome
@@ -18,6 +17,7 @@ from simulators.card.card import Fault
 from terminal.basket import ScannedItem
 from terminal.documents import HOTLIST_KIND
 from terminal.home import RiskLimits
+from terminal.journal import IntentStatus
 from terminal.sale import Status, balance_inquiry, close_day, mark_interrupted, sell, void_sale
 from tests.factories import T0
 from tests.fixtures.card import PIN

@@ -4,8 +4,8 @@
 
 from __future__ import annotations
 
-from ledger.journal import OfflineState
 from terminal.home import RiskLimits
+from terminal.journal import OfflineState
 from terminal.sale.risk import (
     CLOCK_TOLERANCE_SECONDS,
     RiskRefusal,

@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from ledger.crypto import SigningKey
-from ledger.journal import Journal
 from ledger.record import Record
 from ledger.request_auth import parse_headers
+from terminal.journal import Journal
 from terminal.sync import Backoff, GatewayClient, Syncer, SyncError, SyncReport
 from tests.fixtures.journal import JournalKit, complete
 

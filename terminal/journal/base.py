@@ -14,8 +14,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.crypto import SigningKey
-from ledger.journal.db import begin_write
-from ledger.journal.models import FaultHook, JournalError
+from terminal.journal.db import begin_write
+from terminal.journal.models import FaultHook, JournalError
 
 
 class JournalBase:

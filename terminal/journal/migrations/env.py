@@ -8,7 +8,7 @@ from sqlalchemy.engine import Connection
 
 connection = context.config.attributes.get("connection")
 if not isinstance(connection, Connection):
-    raise RuntimeError("journal migrations run only through ledger.journal (no alembic.ini)")
+    raise RuntimeError("journal migrations run only through terminal.journal (no alembic.ini)")
 
 context.configure(
     connection=connection,

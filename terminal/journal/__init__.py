@@ -6,10 +6,10 @@ upgraded by the Alembic migrations packaged in ``migrations/`` when a journal is
 here touches a database at import time.
 """
 
-from ledger.journal.audit import AuditReport, BadRecord
-from ledger.journal.checks import RecordRefusedError
-from ledger.journal.journal import FAULT_POINTS, Journal, PrintJobs
-from ledger.journal.models import (
+from terminal.journal.audit import AuditReport, BadRecord
+from terminal.journal.checks import RecordRefusedError
+from terminal.journal.journal import FAULT_POINTS, Journal, PrintJobs
+from terminal.journal.models import (
     Acknowledgement,
     FaultHook,
     Intent,

@@ -1,4 +1,5 @@
-"""What every console script shares: subcommand registration, JSON output and clear errors.
+"""What every console script shares (terminal, gateway, simulators, demo): subcommand
+registration, JSON output and clear errors.
 
 Each command module offers ``register(subparsers)``; its handlers take the parsed arguments and
 return an exit code. A :class:`UserError` becomes one clear line on stderr and exit code 2,

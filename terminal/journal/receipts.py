@@ -1,4 +1,4 @@
-"""Receipt print jobs in the journal (:class:`ledger.printjobs.ReceiptStore`).
+"""Receipt print jobs in the journal (:class:`terminal.receipts.jobs.ReceiptStore`).
 
 A sale's receipts are committed with its record (see ``complete_intent``); the print queue then
 prints them and records each attempt here. The bytes never change; a printed job is final; the
@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Row
 
-from ledger.journal.base import JournalBase
-from ledger.journal.models import JournalError
-from ledger.journal.schema import print_jobs, records
-from ledger.printjobs import JobKind, JobStatus, PrintJob
+from terminal.journal.base import JournalBase
+from terminal.journal.models import JournalError
+from terminal.journal.schema import print_jobs, records
+from terminal.receipts.jobs import JobKind, JobStatus, PrintJob
 
 _JOBS = select(
     print_jobs, records.c.seq.label("record_seq"), records.c.time.label("record_time")

@@ -17,8 +17,8 @@ from typing import Any
 from ledger.binary import FormatError
 from ledger.bodies import BlockBody, DayCloseBody, LoadBody, SaleBody, VoidBody
 from ledger.cardproofs import BlockReceipt, DebitProof, LoadReceipt, VoidProof
-from ledger.journal.models import IntentKind, JournalError
 from ledger.record import RecordType
+from terminal.journal.models import IntentKind, JournalError
 
 
 class RecordRefusedError(JournalError):

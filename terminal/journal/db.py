@@ -18,8 +18,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
-from ledger.journal.models import JournalError
-from ledger.journal.schema import SCHEMA_REVISION
+from terminal.journal.models import JournalError
+from terminal.journal.schema import SCHEMA_REVISION
 
 BUSY_TIMEOUT_MS = 10_000
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")

@@ -19,12 +19,12 @@ from sqlalchemy import func, select, text
 
 from ledger.binary import FormatError
 from ledger.crypto import sha256
-from ledger.journal import checks
-from ledger.journal.base import JournalBase
-from ledger.journal.models import IntentKind, IntentStatus
-from ledger.journal.schema import APPEND_ONLY_TRIGGERS, acks, intents, print_jobs, records, state
 from ledger.record import Record, RecordType
 from ledger.verify import TrustAnchors, verify_chain
+from terminal.journal import checks
+from terminal.journal.base import JournalBase
+from terminal.journal.models import IntentKind, IntentStatus
+from terminal.journal.schema import APPEND_ONLY_TRIGGERS, acks, intents, print_jobs, records, state
 
 _BATCH = 500
 

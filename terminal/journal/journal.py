@@ -29,11 +29,13 @@ from ledger.cardnumber import is_valid_card_number
 from ledger.cardproofs import NONCE_SIZE, check_terminal_id
 from ledger.crypto import SigningKey, sha256
 from ledger.ids import new_id
-from ledger.journal import checks, daysummary
-from ledger.journal.audit import AuditMixin
-from ledger.journal.db import begin_write, connect, fsync_directory, migrate
-from ledger.journal.evidence import EvidenceMixin
-from ledger.journal.models import (
+from ledger.record import GENESIS_HASH, Record, RecordType
+from ledger.verify import business_date
+from terminal.journal import checks, daysummary
+from terminal.journal.audit import AuditMixin
+from terminal.journal.db import begin_write, connect, fsync_directory, migrate
+from terminal.journal.evidence import EvidenceMixin
+from terminal.journal.models import (
     FaultHook,
     Intent,
     IntentKind,
@@ -41,12 +43,10 @@ from ledger.journal.models import (
     IntentStatus,
     JournalError,
 )
-from ledger.journal.outbox import OutboxMixin
-from ledger.journal.receipts import ReceiptsMixin
-from ledger.journal.schema import intents, records, terminal
-from ledger.printjobs import JobKind
-from ledger.record import GENESIS_HASH, Record, RecordType
-from ledger.verify import business_date
+from terminal.journal.outbox import OutboxMixin
+from terminal.journal.receipts import ReceiptsMixin
+from terminal.journal.schema import intents, records, terminal
+from terminal.receipts.jobs import JobKind
 
 PrintJobs = Sequence[tuple[JobKind, bytes]] | Callable[[Record], Sequence[tuple[JobKind, bytes]]]
 """Receipt bytes to commit with a record, in printing order; or a function that composes them
@@ -222,7 +222,7 @@ class Journal(OutboxMixin, ReceiptsMixin, EvidenceMixin, AuditMixin):
 
         The record gets the next sequence number and the previous record's hash and enters the
         outbox. It must be the card's answer to this intent: same card, nonce and counter
-        (:class:`~ledger.journal.checks.RecordRefusedError` otherwise, and nothing changes).
+        (:class:`~terminal.journal.checks.RecordRefusedError` otherwise, and nothing changes).
         """
         with self._writing_direct("complete intent") as driver:
             facts = driver.execute(_INTENT_FACTS, (intent_id.bytes,)).fetchone()

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from sqlalchemy import exists, func, select
 from sqlalchemy.engine import Connection
 
-from ledger.journal.base import JournalBase
-from ledger.journal.models import (
+from ledger.record import Record, RecordType
+from terminal.journal.base import JournalBase
+from terminal.journal.models import (
     Acknowledgement,
     IntentStatus,
     JournalCounts,
@@ -25,9 +26,8 @@ from ledger.journal.models import (
     StaleDocumentError,
     StoredDocument,
 )
-from ledger.journal.schema import acks, documents, intents, print_jobs, records, state
-from ledger.printjobs import JobStatus
-from ledger.record import Record, RecordType
+from terminal.journal.schema import acks, documents, intents, print_jobs, records, state
+from terminal.receipts.jobs import JobStatus
 
 _NOT_ACKED = ~exists().where(acks.c.seq == records.c.seq)
 _ADVANCE_ACK_FLOOR = """

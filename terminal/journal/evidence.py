@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.dialects.sqlite import insert
 
-from ledger.journal.base import JournalBase
-from ledger.journal.schema import evidence
+from terminal.journal.base import JournalBase
+from terminal.journal.schema import evidence
 
 
 class EvidenceMixin(JournalBase):
