@@ -36,9 +36,9 @@ from host_gateway import cards, distribution, enrollment, loads, shops
 from host_gateway.db import make_engine, migrate, session_factory, transaction
 from host_gateway.gateway import Gateway
 from host_gateway.ingest import TerminalContext
+from host_gateway.ingest.verification import TerminalKey
 from host_gateway.models import Terminal
 from host_gateway.pki import create_issuer_keys
-from host_gateway.verification import TerminalKey
 from ledger.bodies import SaleBody
 from ledger.cardproofs import CardCertificate, DebitProof, LoadAuthorization
 from ledger.crypto import Domain, SigningKey, verify

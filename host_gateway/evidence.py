@@ -11,7 +11,7 @@ moves what no record moved:
   exactly as if the terminal's void record had arrived (a shop that hid its void loses the sale);
   with no sale held, or one refused, the money comes from suspense;
 - a debit no journal holds: from the purse to suspense (``debit_unrecorded``), until the
-  terminal's own record arrives and moves it to the shop once (:mod:`host_gateway.ingest_catchup`);
+  terminal's own record arrives and moves it to the shop once (:mod:`host_gateway.ingest.catchup`);
 - a load receipt closes its load like a load record.
 """
 
@@ -21,12 +21,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from host_gateway import counters, gaps, ingest_catchup, postings
+from host_gateway import counters, gaps, postings
 from host_gateway.cards import BLOCK_CLONED, hotlist_card, hotlisted_since
 from host_gateway.continuity import movement_rows
 from host_gateway.db import bulk_insert, lock_ingest
 from host_gateway.distribution import note_served
 from host_gateway.events import EventRow, record_events
+from host_gateway.ingest import catchup as ingest_catchup
 from host_gateway.models import (
     Card,
     CardEvidence,

@@ -131,7 +131,7 @@ class SigningKey:
 
 SignatureCheck = Callable[[bytes, Domain, bytes, bytes], bool]
 """(public key, domain, message, signature) -> valid: :func:`verify`, or a stand-in that defers
-the checks to run them together (host ingest, :mod:`host_gateway.verification`)."""
+the checks to run them together (host ingest, :mod:`host_gateway.ingest.verification`)."""
 
 
 def verify(public_key: bytes, domain: Domain, message: bytes, signature: bytes) -> bool:

@@ -86,7 +86,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from host_gateway.app import create_app
+    from host_gateway.api.app import create_app
     from host_gateway.gateway import Gateway
     from host_gateway.pki import PkiError
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from host_gateway.verification import Facts
+from host_gateway.ingest.verification import Facts
 from ledger import canonical
 from ledger.binary import FormatError
 from ledger.bodies import SaleBody

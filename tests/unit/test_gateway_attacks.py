@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from host_gateway import events, postings
-from host_gateway.app import _updates
-from host_gateway.auth import SignedRequest, authenticate
+from host_gateway.api.app import _updates
+from host_gateway.api.auth import SignedRequest, authenticate
 from host_gateway.cards import hotlist_card
 from host_gateway.check import run_check
 from host_gateway.db import transaction

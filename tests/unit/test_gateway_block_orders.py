@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from host_gateway import cards
-from host_gateway.app import _updates
+from host_gateway.api.app import _updates
 from host_gateway.db import transaction
 from host_gateway.errors import GatewayError
 from host_gateway.models import Card, HotlistEntry

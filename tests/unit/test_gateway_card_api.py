@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from host_gateway import distribution
-from host_gateway.app import create_app
+from host_gateway.api.app import create_app
 from host_gateway.db import transaction
 from host_gateway.errors import GatewayError
 from ledger.bodies import SaleBody

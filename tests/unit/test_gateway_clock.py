@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from host_gateway import events, postings
-from host_gateway.auth import SKEW_FLAG, SignedRequest, authenticate
+from host_gateway.api.auth import SKEW_FLAG, SignedRequest, authenticate
 from host_gateway.db import transaction
 from host_gateway.errors import GatewayError
-from host_gateway.ingest_time import FUTURE_SLACK
+from host_gateway.ingest.clock import FUTURE_SLACK
 from host_gateway.models import Account, StoredRecord, Terminal
 from ledger.request_auth import REPLAY_WINDOW, sign_request
 from tests.fixtures.gateway import World, load_record

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from host_gateway import cards, distribution, postings
-from host_gateway.app import _updates, create_app
+from host_gateway.api.app import _updates, create_app
 from host_gateway.db import transaction
 from host_gateway.errors import GatewayError
 from host_gateway.gateway import Gateway

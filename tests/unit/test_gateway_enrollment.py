@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from host_gateway import enrollment
-from host_gateway.auth import SignedRequest, authenticate
+from host_gateway.api.auth import SignedRequest, authenticate
 from host_gateway.db import transaction
 from host_gateway.errors import GatewayError
 from host_gateway.gateway import Gateway

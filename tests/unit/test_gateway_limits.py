@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from starlette.types import Message
 
 from host_gateway import postings
-from host_gateway.app import create_app
+from host_gateway.api.app import create_app
+from host_gateway.api.limits import MAX_BODY
 from host_gateway.db import transaction
-from host_gateway.limits import MAX_BODY
 from host_gateway.models import Account, StoredRecord
 from ledger.request_auth import HEADER_HOST_TIME, b64encode, sign_request
 from tests.factories import RICE_5KG

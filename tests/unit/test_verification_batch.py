@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from host_gateway.verification import Facts, TerminalKey, _verify_one, verify_items
+from host_gateway.ingest.verification import Facts, TerminalKey, _verify_one, verify_items
 from ledger.bodies import SaleBody
 from ledger.crypto import SigningKey, verify
 from ledger.record import Record

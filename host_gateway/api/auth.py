@@ -18,8 +18,8 @@ from host_gateway.errors import GatewayError
 from host_gateway.events import EventRow, record_events
 from host_gateway.gateway import Gateway
 from host_gateway.ingest import TerminalContext
+from host_gateway.ingest.verification import TerminalKey
 from host_gateway.models import RequestNonce, Terminal
-from host_gateway.verification import TerminalKey
 from ledger.request_auth import REPLAY_WINDOW, RequestAuthError, parse_headers
 
 SKEW_FLAG = 60

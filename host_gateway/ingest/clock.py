@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from host_gateway import distribution
 from host_gateway.fastsql import Raw
-from host_gateway.verification import Facts
+from host_gateway.ingest.verification import Facts
 from ledger.binary import FormatError, encode_period
 from ledger.cardproofs import LoadAuthorization
 from ledger.documents import DocumentError, SignedDocument

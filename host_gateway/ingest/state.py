@@ -2,7 +2,7 @@
 
 Built inside the ingest transaction (under the ingest lock): the chain around the batch's
 sequence numbers, the card counters it uses, the cards, programs and hotlist entries, the sales
-its voids name and the loads its receipts close. :mod:`host_gateway.ingest_rules` decides on it.
+its voids name and the loads its receipts close. :mod:`host_gateway.ingest.rules` decides on it.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from host_gateway import postings
 from host_gateway.cards import hotlisted_since
 from host_gateway.events import EventRow
 from host_gateway.fastsql import Raw
+from host_gateway.ingest.verification import Facts
 from host_gateway.models import (
     HotlistFetch,
     Load,
     StoredRecord,
 )
-from host_gateway.verification import Facts
 
 
 @dataclass

@@ -25,17 +25,18 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from host_gateway import counters, gaps, ingest_catchup, postings
+from host_gateway import counters, gaps, postings
 from host_gateway.cards import BLOCK_CLONED, BLOCK_ORDER_DAYS, hotlist_card
 from host_gateway.db import bulk_insert, lock_ingest, transaction
 from host_gateway.distribution import CatalogCache, note_served
 from host_gateway.events import EventRow, record_events
 from host_gateway.fastsql import Raw
-from host_gateway.ingest_rules import BatchRules
-from host_gateway.ingest_time import OfflineHours
+from host_gateway.ingest import catchup as ingest_catchup
+from host_gateway.ingest.clock import OfflineHours
+from host_gateway.ingest.rules import BatchRules
+from host_gateway.ingest.verification import Facts, TerminalKey, verify_items
 from host_gateway.models import Card, CardTransaction, Load, PurseProof, StoredRecord, Terminal
 from host_gateway.pki import IssuerKeys
-from host_gateway.verification import Facts, TerminalKey, verify_items
 from ledger.crypto import sha256
 from ledger.verify import TrustAnchors
 

@@ -18,19 +18,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from host_gateway import distribution, enrollment, gaps, intents
-from host_gateway.app_cards import add_card_routes
-from host_gateway.auth import SignedRequest, authenticate
-from host_gateway.db import transaction
-from host_gateway.errors import GatewayError, error_response
-from host_gateway.events import EventRow, record_events
-from host_gateway.gateway import Gateway
-from host_gateway.ingest import MAX_BATCH, TerminalContext
-from host_gateway.limits import BodyLimit
-from host_gateway.models import Terminal
-from host_gateway.schemas import (
+from host_gateway.api.auth import SignedRequest, authenticate
+from host_gateway.api.card_routes import add_card_routes
+from host_gateway.api.limits import BodyLimit
+from host_gateway.api.schemas import (
     ERRORS as _ERRORS,
 )
-from host_gateway.schemas import (
+from host_gateway.api.schemas import (
     Anchors,
     DocumentBody,
     EnrollRequest,
@@ -49,6 +43,12 @@ from host_gateway.schemas import (
     UpdatesResponse,
     WantedBody,
 )
+from host_gateway.db import transaction
+from host_gateway.errors import GatewayError, error_response
+from host_gateway.events import EventRow, record_events
+from host_gateway.gateway import Gateway
+from host_gateway.ingest import MAX_BATCH, TerminalContext
+from host_gateway.models import Terminal
 from ledger.binary import FormatError
 from ledger.catalog import CATALOG_KIND
 from ledger.request_auth import HEADER_HOST_TIME, b64decode, b64encode

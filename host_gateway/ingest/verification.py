@@ -1,7 +1,7 @@
 """The part of ingest that needs no database: decode, signatures, card proofs (ledger.verify).
 
 It runs in worker processes (signature checks are most of the cost) and returns :class:`Facts`,
-small picklable summaries that the stateful rules (:mod:`host_gateway.ingest_rules`) decide on.
+small picklable summaries that the stateful rules (:mod:`host_gateway.ingest.rules`) decide on.
 A rejection here is ``stored`` (kept under the record id, returned again on retry) only when the
 terminal's signature verifies: bytes the terminal did not sign must not occupy its record id.
 """

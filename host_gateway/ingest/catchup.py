@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from host_gateway import postings
 from host_gateway.events import EventRow
-from host_gateway.ingest_state import CatchUp
+from host_gateway.ingest.state import CatchUp
+from host_gateway.ingest.verification import Facts
 from host_gateway.models import CardEvidence, CardTransaction, StuckIntent
-from host_gateway.verification import Facts
 
 
 def entries(

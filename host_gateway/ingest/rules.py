@@ -1,7 +1,7 @@
 """The rules of ingest that need the host's memory: chain, card counters, catalog, voids, loads.
 
 :class:`BatchRules` is built inside the ingest transaction (under the ingest lock) on the
-batch's :class:`~host_gateway.ingest_state.BatchState`, then decides record by record in sequence
+batch's :class:`~host_gateway.ingest.state.BatchState`, then decides record by record in sequence
 order, so a void can refer to a sale earlier in the same batch. It collects what to write; it
 writes nothing itself (:mod:`host_gateway.ingest` does, in the same transaction).
 """
@@ -13,11 +13,11 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from host_gateway.events import EventRow
-from host_gateway.ingest_state import Link, Writes
-from host_gateway.ingest_time import FUTURE_SLACK, CardTimeline, Window
-from host_gateway.ingest_writes import CardWrites
+from host_gateway.ingest.clock import FUTURE_SLACK, CardTimeline, Window
+from host_gateway.ingest.state import Link, Writes
+from host_gateway.ingest.verification import Facts
+from host_gateway.ingest.writes import CardWrites
 from host_gateway.models import StoredRecord
-from host_gateway.verification import Facts
 from ledger.bodies import SaleBody
 from ledger.cardproofs import DebitProof
 from ledger.catalog import Catalog

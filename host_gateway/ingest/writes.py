@@ -1,22 +1,23 @@
 """What a decided record writes about the card: its counter, every purse's balance, its money.
 
-:class:`CardWrites` is the part of :class:`~host_gateway.ingest_rules.BatchRules` that turns a
+:class:`CardWrites` is the part of :class:`~host_gateway.ingest.rules.BatchRules` that turns a
 record with genuine card evidence into writes: the card counter (clone and replay evidence), the
 balances of every purse after it with its own movement (continuity,
 :mod:`host_gateway.continuity`) and the journal entry. A counter the host already held from the
 card's log or from an operator's settlement is taken over by the record, and its money moves once
-(:mod:`host_gateway.ingest_catchup`).
+(:mod:`host_gateway.ingest.catchup`).
 """
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from host_gateway import ingest_catchup, postings
+from host_gateway import postings
 from host_gateway.continuity import movement_rows
 from host_gateway.fastsql import Raw
-from host_gateway.ingest_state import BatchState, CatchUp, Writes
-from host_gateway.verification import Facts
+from host_gateway.ingest import catchup as ingest_catchup
+from host_gateway.ingest.state import BatchState, CatchUp, Writes
+from host_gateway.ingest.verification import Facts
 
 
 class CardWrites(BatchState):
