@@ -13,7 +13,6 @@ protocol.
 from __future__ import annotations
 
 import json
-import random
 import threading
 import time
 import uuid
@@ -31,6 +30,7 @@ from ledger.crypto import SigningKey
 from ledger.documents import DocumentError, SignedDocument
 from ledger.request_auth import b64decode, b64encode, enrollment_proof, sign_request
 from terminal import documents
+from terminal.backoff import Backoff
 from terminal.host_requests import (
     AskHost,
     HostCard,
@@ -57,21 +57,6 @@ class SyncError(Exception):
     def __init__(self, message: str, code: str = "unreachable") -> None:
         super().__init__(message)
         self.code = code
-
-
-@dataclass
-class Backoff:
-    """Exponential backoff with full jitter: base·2ⁿ capped, times a random factor in [½, 1]."""
-
-    attempts: int = 6
-    base: float = 0.2
-    cap: float = 10.0
-    sleep: Callable[[float], None] = time.sleep
-    rng: random.Random = field(default_factory=random.Random)
-
-    def delay(self, attempt: int) -> float:
-        jitter: float = 0.5 + self.rng.random() / 2
-        return min(self.cap, self.base * 2.0**attempt) * jitter
 
 
 class GatewayClient:

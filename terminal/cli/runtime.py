@@ -21,6 +21,7 @@ from drivers.card.readers import connected_card
 from drivers.card.session import CardSession
 from drivers.card.transport import CardError, NoCard, NoReader, PcscdNotRunning
 from drivers.printer.printer import open_printer
+from terminal.backoff import Backoff
 from terminal.cli.card import EXIT_NO_CARD, EXIT_NO_READER, EXIT_PCSCD
 from terminal.home import TerminalHome, add_data_dir_argument, default_data_dir
 from terminal.messages import message
@@ -30,7 +31,7 @@ from terminal.receipts.printlock import PrinterLock
 from terminal.receipts.queue import HeldPolicy, PrintQueue
 from terminal.receipts.strings import strings_for
 from terminal.sale import Outcome, Status, Till, mark_interrupted
-from terminal.sync import Backoff, GatewayClient, card_lookup
+from terminal.sync import GatewayClient, card_lookup
 
 EXIT_REFUSED = 10
 EXIT_UNRESOLVED = 11

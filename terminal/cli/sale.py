@@ -1,6 +1,7 @@
 """``ssn-terminal sale | balance | day-close``: card operations run headless.
 
-What tests, the fleet driver and automation use; the cashier app calls the same engine.
+What tests, the fleet driver and automation use; the cashier app (to come) calls the same
+engine.
 Exit codes: 0 done, 10 refused (nothing moved), 11 unresolved (present the same card again),
 2 bad input, 3 pcscd not running, 4 no reader, 5 no card.
 """

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from drivers.printer.errors import PrinterBusyError, PrinterError
 from drivers.printer.printer import ReceiptPrinter
+from terminal.backoff import Backoff, printer_backoff
 from terminal.receipts.compose import mark_held, mark_reprint
 from terminal.receipts.config import ReceiptConfig
 from terminal.receipts.jobs import JobKind, JobStatus, PrintJob, ReceiptStore
@@ -68,18 +69,6 @@ class HeldPolicy(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class Backoff:
-    """Seconds to wait before trying a failing printer again: 2, 4, 8 ... up to a minute."""
-
-    first: float = 2.0
-    factor: float = 2.0
-    limit: float = 60.0
-
-    def delay(self, failures: int) -> float:
-        return float(min(self.first * self.factor ** max(failures - 1, 0), self.limit))
-
-
-@dataclass(frozen=True)
 class _Run:
     """Which jobs a run prints and how."""
 
@@ -110,7 +99,7 @@ class PrintQueue:
         self.store = store
         self.printer = printer
         self.config = config or ReceiptConfig()
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or printer_backoff()
         self.lock = lock or PrinterLock()
         self.held_policy = held
         self.foreground_seconds = foreground_seconds
@@ -337,7 +326,7 @@ class PrintQueue:
             log.exception("recording the failure of print job %s failed", job.job_id)
         with self._state:
             self._failures += 1
-            self._next_try = self._clock() + self.backoff.delay(self._failures)
+            self._next_try = self._clock() + self.backoff.delay(self._failures - 1)
         return PrintOutcome(job.job_id, False, code, str(exc), sent, reason)
 
     def _failure_message(self, outcome: PrintOutcome, left: list[PrintJob], run: _Run) -> str:

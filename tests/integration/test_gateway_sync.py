@@ -22,13 +22,14 @@ from ledger.cardproofs import LoadAuthorization
 from ledger.record import Record
 from ledger.request_auth import b64decode
 from terminal import documents
+from terminal.backoff import Backoff
 from terminal.cli import main as terminal_main
 from terminal.home import TerminalHome
 from terminal.host_requests import resolutions
 from terminal.journal import IntentKind
 from terminal.sale import Till
 from terminal.sale.evidence import settle_from_host
-from terminal.sync import Backoff, GatewayClient, Syncer
+from terminal.sync import GatewayClient, Syncer
 from tests.factories import FakeCard
 from tests.fixtures.gateway import Served, World
 from tests.fixtures.journal import JournalKit, Pending, complete

@@ -9,8 +9,9 @@ from drivers.card.protocol import Ins
 from drivers.printer.printer import open_printer
 from simulators.card.card import Fault
 from simulators.printer.server import PrinterSimulator
+from terminal.backoff import Backoff
 from terminal.basket import ScannedItem
-from terminal.receipts.queue import Backoff, PrintQueue
+from terminal.receipts.queue import PrintQueue
 from terminal.sale import Status, balance_inquiry, sell
 from tests.fixtures.card import PIN
 from tests.fixtures.sale import OIL, RICE_5KG, Counter
@@ -20,7 +21,7 @@ FAULTS = ["paper_end", "paper_after 6", "cover_open", "offline", "refuse", "mute
 
 def with_printer(counter: Counter, sim: PrinterSimulator) -> PrintQueue:
     printer = open_printer(sim.tcp_url)
-    queue = PrintQueue(counter.home.journal, printer, backoff=Backoff(0, 1, 0))
+    queue = PrintQueue(counter.home.journal, printer, backoff=Backoff(base=0, cap=0, jitter=False))
     counter.till.print_queue = queue
     return queue
 

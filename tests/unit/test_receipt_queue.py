@@ -20,11 +20,12 @@ from drivers.printer.errors import (
 )
 from drivers.printer.printer import JobReport
 from drivers.printer.status import PrinterStatus
+from terminal.backoff import Backoff
 from terminal.receipts.config import ReceiptConfig
 from terminal.receipts.jobs import JobKind, JobStatus
 from terminal.receipts.model import Language
 from terminal.receipts.printlock import PrinterLock
-from terminal.receipts.queue import Backoff, HeldPolicy, PrintQueue
+from terminal.receipts.queue import HeldPolicy, PrintQueue
 from terminal.receipts.reports import QueueReport
 from tests.fixtures.printer import MemoryReceiptStore
 
@@ -90,7 +91,7 @@ def make(
     return PrintQueue(
         store,
         printer,
-        backoff=Backoff(first=2, factor=2, limit=10),
+        backoff=Backoff(base=2, cap=10, jitter=False),
         clock=clock or Clock(),
         wall_clock=lambda: 1_795_003_600,
         **options,  # type: ignore[arg-type]

@@ -16,8 +16,9 @@ import pytest
 from ledger.crypto import SigningKey
 from ledger.record import Record
 from ledger.request_auth import parse_headers
+from terminal.backoff import Backoff
 from terminal.journal import Journal
-from terminal.sync import Backoff, GatewayClient, Syncer, SyncError, SyncReport
+from terminal.sync import GatewayClient, Syncer, SyncError, SyncReport
 from tests.fixtures.journal import JournalKit, complete
 
 
