@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import functools
 from dataclasses import dataclass
-from typing import ClassVar, Self
+from typing import ClassVar, Generic, Self, TypeVar
 
 from ledger.binary import BinaryReader, BinaryWriter, FormatError
 from ledger.crypto import (
@@ -30,6 +30,7 @@ from ledger.layout import (
     PERIOD,
     U8,
     U32,
+    Fields,
     Fixed,
     Layout,
     ListOf,
@@ -73,21 +74,8 @@ def check_terminal_id(terminal_id: str) -> str:
     return TERMINAL_ID.check(terminal_id)
 
 
-class _Record:
-    """A small fixed-layout record (a list item): written and read by its ``LAYOUT``."""
-
-    LAYOUT: ClassVar[Layout]
-
-    def write(self, out: BinaryWriter) -> None:
-        self.LAYOUT.write(out, self)
-
-    @classmethod
-    def read(cls, reader: BinaryReader) -> Self:
-        return cls(**cls.LAYOUT.read(reader))
-
-
 @dataclass(frozen=True)
-class PurseMovement(_Record):
+class PurseMovement(Fields):
     """One purse's part of a transaction: the amount moved and the balance it left."""
 
     LAYOUT: ClassVar[Layout] = layout(("code", PURSE_CODE), ("amount", U32), ("balance_after", U32))
@@ -98,7 +86,7 @@ class PurseMovement(_Record):
 
 
 @dataclass(frozen=True)
-class QuantityMovement(_Record):
+class QuantityMovement(Fields):
     """A change to a per-period quantity counter (e.g. grams of rice this month)."""
 
     LAYOUT: ClassVar[Layout] = layout(
@@ -112,7 +100,7 @@ class QuantityMovement(_Record):
 
 
 @dataclass(frozen=True)
-class PurseBalance(_Record):
+class PurseBalance(Fields):
     """A purse the transaction did not move, with its balance: every card message carries the
     balance of every purse after it, so the host can check continuity across counters it never
     saw (docs/card-protocol.md, "the host sees every counter")."""
@@ -220,6 +208,24 @@ class CardCertificate(Signed):
     public_key: bytes
     valid_until: dt.date
     issuer_key_id: bytes
+
+
+_S = TypeVar("_S", bound=Signed)
+
+
+@dataclass(frozen=True)
+class SignedOf(Generic[_S]):
+    """A signed message carried inside another (an issuer order inside a card command, a
+    certificate inside the card's answer): exactly ``size`` bytes."""
+
+    kind: type[_S]
+    size: int
+
+    def write(self, out: BinaryWriter, value: _S) -> None:
+        out.raw(value.encode(), self.size)
+
+    def read(self, reader: BinaryReader) -> _S:
+        return self.kind.decode(reader.take(self.size))
 
 
 @functools.lru_cache(maxsize=65536)
@@ -333,6 +339,7 @@ class LoadAuthorization(Signed):
     )
     BENEFIT: ClassVar[int] = 0
     REFUND: ClassVar[int] = 1
+    SIZE: ClassVar[int] = 1 + 8 + 4 + PURSE_CODE_SIZE + 4 + 4 + 4 + KEY_ID_SIZE + 1 + 4 + 64
 
     card_number: str
     load_seq: int
@@ -407,6 +414,7 @@ class BlockOrder(Signed):
         ("issuer_key_id", KEY_ID),
         ("valid_until", DATE),
     )
+    SIZE: ClassVar[int] = 1 + 8 + 1 + 4 + KEY_ID_SIZE + 4 + SIGNATURE_SIZE
 
     card_number: str
     reason: int

@@ -12,24 +12,41 @@ import dataclasses
 import datetime as dt
 import enum
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import ClassVar
 
 from drivers.card.apdu import CommandAPDU
-from ledger.binary import BinaryReader, BinaryWriter, FormatError, decode_period
+from ledger.binary import BinaryReader, BinaryWriter, FormatError
 from ledger.cardproofs import (
-    DIGEST_SIZE,
+    DIGEST,
     MAX_PURSES,
     MAX_QUANTITIES,
+    NONCE,
     NONCE_SIZE,
-    PURSE_CODE_SIZE,
+    PURSE_CODE,
+    TERMINAL_ID,
     TERMINAL_ID_SIZE,
     BlockOrder,
     CardCertificate,
     LoadAuthorization,
-    check_purse_code,
-    check_terminal_id,
+    SignedOf,
 )
 from ledger.crypto import PUBLIC_KEY_SIZE
+from ledger.layout import (
+    DATE,
+    PERIOD,
+    U8,
+    U32,
+    Const,
+    EnumOf,
+    Fields,
+    Fixed,
+    LaidOut,
+    Layout,
+    ListOf,
+    PairsOf,
+    Utf8,
+    layout,
+)
 
 AID = bytes.fromhex("F053534E534D4402")
 """Proprietary AID (RID F0...: not registered): 'SSN' + 'SMD' (Samarinda) + protocol version 02."""
@@ -46,7 +63,6 @@ LOAD_WINDOW = 32
 NO_DATE = dt.date(1970, 1, 1)
 """The trusted date of a card that has seen no issuer-signed message yet."""
 
-_E = TypeVar("_E", bound=enum.IntEnum)
 
 
 class Ins(enum.IntEnum):
@@ -78,7 +94,9 @@ class TransactionKind(enum.IntEnum):
 
 
 @dataclass(frozen=True)
-class Purse:
+class Purse(Fields):
+    LAYOUT: ClassVar[Layout] = layout(("code", PURSE_CODE), ("balance", U32), ("expiry", DATE))
+
     code: str
     balance: int
     expiry: dt.date
@@ -88,79 +106,66 @@ class Purse:
 
 
 @dataclass(frozen=True)
-class QuantityCounter:
+class QuantityCounter(Fields):
     """How much of a category the holder took in a period (YYMM), in the category's base unit."""
+
+    LAYOUT: ClassVar[Layout] = layout(("category", U8), ("period", PERIOD), ("used", U32))
 
     category: int
     period: int
     used: int
 
 
+NAME = Utf8(0, MAX_NAME_BYTES, "holder name")
+
+
 @dataclass(frozen=True)
-class HolderInfo:
+class HolderInfo(LaidOut):
     """What the card tells only after the holder's PIN (the VERIFY PIN answer): name, purses
     and quantity counters. A reader without the PIN never sees them (docs/card-protocol.md)."""
+
+    LAYOUT: ClassVar[Layout] = layout(
+        ("holder_name", NAME),
+        ("purses", ListOf(Purse.read, MAX_PURSES, lambda p: p.code, "purse")),
+        ("quantities", ListOf(QuantityCounter.read, MAX_QUANTITIES, lambda q: q, "counter")),
+    )
 
     holder_name: str
     purses: tuple[Purse, ...]
     quantities: tuple[QuantityCounter, ...]
 
-    def encode(self) -> bytes:
-        out = BinaryWriter()
-        name = self.holder_name.encode("utf-8")
-        if len(name) > MAX_NAME_BYTES:
-            raise FormatError(f"holder name longer than {MAX_NAME_BYTES} bytes")
-        out.u8(len(name)).raw(name)
-        if len(self.purses) > MAX_PURSES or len(self.quantities) > MAX_QUANTITIES:
-            raise FormatError("too many purses or quantity counters")
-        out.u8(len(self.purses))
-        for purse in self.purses:
-            out.ascii(check_purse_code(purse.code), PURSE_CODE_SIZE)
-            out.u32(purse.balance).date(purse.expiry)
-        out.u8(len(self.quantities))
-        for qty in self.quantities:
-            decode_period(qty.period)
-            out.u8(qty.category).u16(qty.period).u32(qty.used)
-        return out.getvalue()
 
-    @classmethod
-    def decode(cls, data: bytes) -> HolderInfo:
-        reader = BinaryReader(data)
-        name_len = reader.u8()
-        if name_len > MAX_NAME_BYTES:
-            raise FormatError("holder name too long")
-        try:
-            holder_name = reader.take(name_len).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise FormatError("holder name is not UTF-8") from exc
-        purse_count = reader.u8()
-        if purse_count > MAX_PURSES:
-            raise FormatError("too many purses")
-        purses = tuple(
-            Purse(check_purse_code(reader.ascii(PURSE_CODE_SIZE)), reader.u32(), reader.date())
-            for _ in range(purse_count)
-        )
-        if len({p.code for p in purses}) != purse_count:
-            raise FormatError("a purse is listed twice")
-        qty_count = reader.u8()
-        if qty_count > MAX_QUANTITIES:
-            raise FormatError("too many quantity counters")
-        quantities = []
-        for _ in range(qty_count):
-            category, period, used = reader.u8(), reader.u16(), reader.u32()
-            decode_period(period)
-            quantities.append(QuantityCounter(category, period, used))
-        reader.end()
-        return cls(holder_name, purses, tuple(quantities))
+class _OptionalCertificate:
+    """A length byte (0 or the certificate's size), then the certificate if any."""
+
+    def write(self, out: BinaryWriter, value: CardCertificate | None) -> None:
+        raw = value.encode() if value is not None else b""
+        out.u8(len(raw)).raw(raw)
+
+    def read(self, reader: BinaryReader) -> CardCertificate | None:
+        size = reader.u8()
+        if size not in (0, CardCertificate.SIZE):
+            raise FormatError(f"card certificate length {size}")
+        return CardCertificate.decode(reader.take(size)) if size else None
 
 
 @dataclass(frozen=True)
-class CardInfo:
+class CardInfo(LaidOut):
     """What the terminal knows of the card in the field.
 
     The SELECT answer gives the public part (state, PIN tries, counters, the latest date the
     card has seen in issuer-signed messages, the certificate); the holder's part (name, purses,
     quantity counters) is empty until the PIN is verified (``holder_known``)."""
+
+    LAYOUT: ClassVar[Layout] = layout(
+        ("_version", Const(INFO_VERSION, "card info version")),
+        ("state", EnumOf(CardState, "card state")),
+        ("pin_tries_left", U8),
+        ("counter", U32),
+        ("last_load_seq", U32),
+        ("trusted_date", DATE),
+        ("certificate", _OptionalCertificate()),
+    )
 
     state: CardState
     pin_tries_left: int
@@ -193,36 +198,6 @@ class CardInfo:
     def holder(self) -> HolderInfo:
         return HolderInfo(self.holder_name, self.purses, self.quantities)
 
-    def encode(self) -> bytes:
-        """The public SELECT answer (the holder's part is never in it)."""
-        out = BinaryWriter().u8(INFO_VERSION).u8(self.state).u8(self.pin_tries_left)
-        out.u32(self.counter).u32(self.last_load_seq).date(self.trusted_date)
-        cert = self.certificate.encode() if self.certificate else b""
-        return out.u8(len(cert)).raw(cert).getvalue()
-
-    @classmethod
-    def decode(cls, data: bytes) -> CardInfo:
-        reader = BinaryReader(data)
-        version = reader.u8()
-        if version != INFO_VERSION:
-            raise FormatError(f"unsupported card info version {version}")
-        state = _enum(CardState, reader.u8(), "card state")
-        pin_tries_left, counter, last_load_seq = reader.u8(), reader.u32(), reader.u32()
-        trusted_date = reader.date()
-        cert_len = reader.u8()
-        if cert_len not in (0, CardCertificate.SIZE):
-            raise FormatError(f"card certificate length {cert_len}")
-        certificate = CardCertificate.decode(reader.take(cert_len)) if cert_len else None
-        reader.end()
-        return cls(state, pin_tries_left, counter, last_load_seq, certificate, trusted_date)
-
-
-def _enum(kind: type[_E], value: int, what: str) -> _E:
-    try:
-        return kind(value)
-    except ValueError as exc:
-        raise FormatError(f"unknown {what} {value}") from exc
-
 
 def pin_block(pin: str) -> bytes:
     """ISO 9564 format 2 PIN block: 0x2N, the digits as nibbles, padded with F to 8 bytes."""
@@ -243,92 +218,58 @@ def pin_from_block(block: bytes) -> str:
     return pin
 
 
+class _PinBlock:
+    def write(self, out: BinaryWriter, pin: str) -> None:
+        out.raw(pin_block(pin))
+
+    def read(self, reader: BinaryReader) -> str:
+        return pin_from_block(reader.take(8))
+
+
 @dataclass(frozen=True)
-class DebitRequest:
+class DebitRequest(LaidOut):
+    LAYOUT: ClassVar[Layout] = layout(
+        ("terminal_id", TERMINAL_ID),
+        ("nonce", NONCE),
+        ("time", U32),
+        ("basket_digest", DIGEST),
+        ("amounts", PairsOf(PURSE_CODE, U32, 1, MAX_PURSES, "purse amount", unique=False)),
+        ("quantities", PairsOf(U8, U32, 0, MAX_QUANTITIES, "quantity", unique=False)),
+    )
+
     terminal_id: str
     nonce: bytes
     time: int
     basket_digest: bytes
     amounts: tuple[tuple[str, int], ...]
-    """(purse code, rupiah) per purse, each purse at most once."""
+    """(purse code, rupiah) per purse, each purse at most once (the card refuses a repeat)."""
     quantities: tuple[tuple[int, int], ...] = ()
     """(category, quantity in base units) to add to this period's counters."""
 
-    def encode(self) -> bytes:
-        out = BinaryWriter().ascii(check_terminal_id(self.terminal_id), TERMINAL_ID_SIZE)
-        out.raw(self.nonce, NONCE_SIZE).u32(self.time).raw(self.basket_digest, DIGEST_SIZE)
-        if not 1 <= len(self.amounts) <= MAX_PURSES or len(self.quantities) > MAX_QUANTITIES:
-            raise FormatError("debit needs 1 to 4 purse amounts and at most 4 quantities")
-        out.u8(len(self.amounts))
-        for code, amount in self.amounts:
-            out.ascii(check_purse_code(code), PURSE_CODE_SIZE).u32(amount)
-        out.u8(len(self.quantities))
-        for category, quantity in self.quantities:
-            out.u8(category).u32(quantity)
-        return out.getvalue()
-
-    @classmethod
-    def decode(cls, data: bytes) -> DebitRequest:
-        reader = BinaryReader(data)
-        terminal_id = check_terminal_id(reader.ascii(TERMINAL_ID_SIZE))
-        nonce, time, digest = reader.take(NONCE_SIZE), reader.u32(), reader.take(DIGEST_SIZE)
-        count = reader.u8()
-        if not 1 <= count <= MAX_PURSES:
-            raise FormatError("debit needs 1 to 4 purse amounts")
-        amounts = tuple(
-            (check_purse_code(reader.ascii(PURSE_CODE_SIZE)), reader.u32()) for _ in range(count)
-        )
-        qty_count = reader.u8()
-        if qty_count > MAX_QUANTITIES:
-            raise FormatError("at most 4 quantities")
-        quantities = tuple((reader.u8(), reader.u32()) for _ in range(qty_count))
-        reader.end()
-        return cls(terminal_id, nonce, time, digest, amounts, quantities)
-
 
 @dataclass(frozen=True)
-class FindRequest:
+class FindRequest(LaidOut):
     """FIND TRANSACTION: the terminal that lost an answer asks by its own nonce, without the
     PIN (only the terminal that made the request knows the nonce)."""
+
+    LAYOUT: ClassVar[Layout] = layout(("nonce", NONCE), ("expected_counter", U32))
 
     nonce: bytes
     expected_counter: int
 
-    def encode(self) -> bytes:
-        return BinaryWriter().raw(self.nonce, NONCE_SIZE).u32(self.expected_counter).getvalue()
-
-    @classmethod
-    def decode(cls, data: bytes) -> FindRequest:
-        reader = BinaryReader(data)
-        request = cls(reader.take(NONCE_SIZE), reader.u32())
-        reader.end()
-        return request
-
 
 @dataclass(frozen=True)
-class VoidRequest:
+class VoidRequest(LaidOut):
     """Cancels the card's last debit, made in this same card session (Calypso's undebit)."""
+
+    LAYOUT: ClassVar[Layout] = layout(
+        ("terminal_id", TERMINAL_ID), ("nonce", NONCE), ("time", U32), ("original_counter", U32)
+    )
 
     terminal_id: str
     nonce: bytes
     time: int
     original_counter: int
-
-    def encode(self) -> bytes:
-        out = BinaryWriter().ascii(check_terminal_id(self.terminal_id), TERMINAL_ID_SIZE)
-        return out.raw(self.nonce, NONCE_SIZE).u32(self.time).u32(self.original_counter).getvalue()
-
-    @classmethod
-    def decode(cls, data: bytes) -> VoidRequest:
-        reader = BinaryReader(data)
-        request = cls(
-            check_terminal_id(reader.ascii(TERMINAL_ID_SIZE)),
-            reader.take(NONCE_SIZE),
-            reader.u32(),
-            reader.u32(),
-        )
-        reader.end()
-        return request
 
 
 LOAD_REQUEST_TAIL = TERMINAL_ID_SIZE + NONCE_SIZE + 4
@@ -336,63 +277,44 @@ LOAD_REQUEST_TAIL = TERMINAL_ID_SIZE + NONCE_SIZE + 4
 
 
 @dataclass(frozen=True)
-class LoadRequest:
+class LoadRequest(LaidOut):
+    LAYOUT: ClassVar[Layout] = layout(
+        ("authorization", SignedOf(LoadAuthorization, LoadAuthorization.SIZE)),
+        ("terminal_id", TERMINAL_ID),
+        ("nonce", NONCE),
+        ("time", U32),
+    )
+
     authorization: LoadAuthorization
     terminal_id: str
     nonce: bytes
     time: int
 
-    def encode(self) -> bytes:
-        out = BinaryWriter().raw(self.authorization.encode())
-        out.ascii(check_terminal_id(self.terminal_id), TERMINAL_ID_SIZE)
-        return out.raw(self.nonce, NONCE_SIZE).u32(self.time).getvalue()
-
-    @classmethod
-    def decode(cls, data: bytes) -> LoadRequest:
-        tail = LOAD_REQUEST_TAIL
-        if len(data) <= tail:
-            raise FormatError("load request too short")
-        authorization = LoadAuthorization.decode(data[:-tail])
-        reader = BinaryReader(data[-tail:])
-        request = cls(
-            authorization,
-            check_terminal_id(reader.ascii(TERMINAL_ID_SIZE)),
-            reader.take(NONCE_SIZE),
-            reader.u32(),
-        )
-        reader.end()
-        return request
-
 
 @dataclass(frozen=True)
-class BlockRequest:
+class BlockRequest(LaidOut):
+    LAYOUT: ClassVar[Layout] = layout(
+        ("order", SignedOf(BlockOrder, BlockOrder.SIZE)),
+        ("terminal_id", TERMINAL_ID),
+        ("time", U32),
+    )
+
     order: BlockOrder
     terminal_id: str
     time: int
 
-    def encode(self) -> bytes:
-        out = BinaryWriter().raw(self.order.encode())
-        return (
-            out.ascii(check_terminal_id(self.terminal_id), TERMINAL_ID_SIZE)
-            .u32(self.time)
-            .getvalue()
-        )
-
-    @classmethod
-    def decode(cls, data: bytes) -> BlockRequest:
-        tail = TERMINAL_ID_SIZE + 4
-        if len(data) <= tail:
-            raise FormatError("block request too short")
-        order = BlockOrder.decode(data[:-tail])
-        reader = BinaryReader(data[-tail:])
-        request = cls(order, check_terminal_id(reader.ascii(TERMINAL_ID_SIZE)), reader.u32())
-        reader.end()
-        return request
-
 
 @dataclass(frozen=True)
-class Personalization:
+class Personalization(LaidOut):
     """What the issuance station writes to a blank card that has generated its key."""
+
+    LAYOUT: ClassVar[Layout] = layout(
+        ("certificate", SignedOf(CardCertificate, CardCertificate.SIZE)),
+        ("holder_name", Utf8(1, MAX_NAME_BYTES, "holder name")),
+        ("authority_public_key", Fixed(PUBLIC_KEY_SIZE)),
+        ("pin", _PinBlock()),
+        ("pin_max_tries", U8),
+    )
 
     certificate: CardCertificate
     holder_name: str
@@ -400,34 +322,9 @@ class Personalization:
     pin: str
     pin_max_tries: int = 3
 
-    def encode(self) -> bytes:
-        name = self.holder_name.encode("utf-8")
-        if not 1 <= len(name) <= MAX_NAME_BYTES:
-            raise FormatError(f"holder name must be 1 to {MAX_NAME_BYTES} bytes of UTF-8")
+    def check(self) -> None:
         if not 1 <= self.pin_max_tries <= 15:
             raise FormatError("PIN tries must be 1 to 15")
-        out = BinaryWriter().raw(self.certificate.encode()).u8(len(name)).raw(name)
-        out.raw(self.authority_public_key, PUBLIC_KEY_SIZE).raw(pin_block(self.pin))
-        return out.u8(self.pin_max_tries).getvalue()
-
-    @classmethod
-    def decode(cls, data: bytes) -> Personalization:
-        reader = BinaryReader(data)
-        certificate = CardCertificate.decode(reader.take(CardCertificate.SIZE))
-        name_len = reader.u8()
-        if not 1 <= name_len <= MAX_NAME_BYTES:
-            raise FormatError("holder name length out of range")
-        try:
-            name = reader.take(name_len).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise FormatError("holder name is not UTF-8") from exc
-        authority = reader.take(PUBLIC_KEY_SIZE)
-        pin = pin_from_block(reader.take(8))
-        tries = reader.u8()
-        reader.end()
-        if not 1 <= tries <= 15:
-            raise FormatError("PIN tries must be 1 to 15")
-        return cls(certificate, name, authority, pin, tries)
 
 
 def _u32(value: int) -> bytes:
