@@ -69,14 +69,16 @@ def store_wanted(journal: Journal, rows: Iterable[Mapping[str, Any]], now: int) 
     return sum(len(c) for c in wanted.values())
 
 
-def wanted_counters(journal: Journal, card_number: str) -> tuple[int, ...]:
+def all_wanted(journal: Journal) -> dict[str, tuple[int, ...]]:
+    """Every card's wanted counters, as the last sync left them."""
     stored = journal.document(WANTED_DOCUMENT)
     if stored is None:
-        return ()
-    for row in canonical.decode(stored.data)["cards"]:
-        if row["card"] == card_number:
-            return tuple(row["counters"])
-    return ()
+        return {}
+    return {row["card"]: tuple(row["counters"]) for row in canonical.decode(stored.data)["cards"]}
+
+
+def wanted_counters(journal: Journal, card_number: str) -> tuple[int, ...]:
+    return all_wanted(journal).get(card_number, ())
 
 
 def store_resolutions(journal: Journal, rows: Iterable[Mapping[str, Any]], now: int) -> int:

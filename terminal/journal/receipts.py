@@ -54,6 +54,16 @@ class ReceiptsMixin(JournalBase):
         with self._reading() as conn:
             return [_job(row) for row in conn.execute(_UNPRINTED)]
 
+    def job_ids_for_record(self, record_id: uuid.UUID) -> tuple[int, ...]:
+        """The ids of a record's print jobs, in printing order: one indexed read, asked after
+        every sale (what the whole jobs would cost a millisecond)."""
+        with self._reading_direct() as driver:
+            rows = driver.execute(
+                "SELECT job_id FROM print_jobs WHERE record_id = ? ORDER BY job_id",
+                (record_id.bytes,),
+            ).fetchall()
+        return tuple(int(row[0]) for row in rows)
+
     def jobs_for_record(self, record_id: uuid.UUID) -> list[PrintJob]:
         query = _JOBS.where(print_jobs.c.record_id == record_id.bytes).order_by(print_jobs.c.job_id)
         with self._reading() as conn:

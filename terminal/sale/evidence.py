@@ -17,7 +17,7 @@ from ledger.cardproofs import (
     VoidProof,
     decode_card_transaction,
 )
-from terminal.host_requests import HostResolution, resolutions, wanted_counters
+from terminal.host_requests import HostResolution
 from terminal.journal import Intent, IntentKind
 from terminal.sale.outcome import Resolution
 from terminal.sale.till import Till
@@ -41,7 +41,7 @@ def fetch_wanted(till: Till, session: CardSession, asked_now: tuple[int, ...] = 
         return 0
     oldest = session.counter - LOG_ENTRIES + 1
     kept = 0
-    for counter in sorted({*wanted_counters(till.journal, number), *asked_now}):
+    for counter in sorted({*till.wanted_counters(number), *asked_now}):
         if not oldest <= counter <= session.counter:
             continue
         try:
@@ -54,7 +54,7 @@ def fetch_wanted(till: Till, session: CardSession, asked_now: tuple[int, ...] = 
 
 def settle_from_host(till: Till) -> list[Resolution]:
     """Apply the host's resolutions to this terminal's stuck intents."""
-    found = resolutions(till.journal)
+    found = till.host_resolutions()
     if not found:
         return []
     done = []

@@ -36,7 +36,15 @@ from terminal.documents import (
     pending_loads,
 )
 from terminal.home import RiskLimits, TerminalConfig
-from terminal.host_requests import AskHost, HostCard
+from terminal.host_requests import (
+    RESOLUTIONS_DOCUMENT,
+    WANTED_DOCUMENT,
+    AskHost,
+    HostCard,
+    HostResolution,
+    all_wanted,
+    resolutions,
+)
 from terminal.journal import Intent, IntentKind, IntentStateError, Journal
 from terminal.messages import message
 from terminal.receipts.config import PurseInfo, ReceiptConfig, ReceiptContext
@@ -131,6 +139,20 @@ class Till:
     @property
     def language(self) -> str:
         return self.config.receipt_language
+
+    def wanted_counters(self, card_number: str) -> tuple[int, ...]:
+        """The counters of this card the host asked for at the last sync."""
+        wanted: dict[str, tuple[int, ...]] = self._cached(
+            WANTED_DOCUMENT, lambda: all_wanted(self.journal)
+        )
+        return wanted.get(card_number, ())
+
+    def host_resolutions(self) -> dict[uuid.UUID, HostResolution]:
+        """The host's answers on this terminal's stuck intents, as the last sync left them."""
+        found: dict[uuid.UUID, HostResolution] = self._cached(
+            RESOLUTIONS_DOCUMENT, lambda: resolutions(self.journal)
+        )
+        return found
 
     def host_config(self) -> HostConfig | None:
         """The host's config document as the last sync stored it: whatever process synced
@@ -323,7 +345,7 @@ class Till:
 
     def receipt_jobs(self, record_id: uuid.UUID) -> tuple[int, ...]:
         """The print jobs committed with a record, in printing order."""
-        return tuple(job.job_id for job in self.journal.jobs_for_record(record_id))
+        return self.journal.job_ids_for_record(record_id)
 
     def serving(self) -> contextlib.AbstractContextManager[None]:
         """Around an operation done in front of its holder: background printing pauses, so it
