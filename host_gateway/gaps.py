@@ -59,7 +59,8 @@ def cards_to_refresh(
         for (number,) in raw.rows(
             f"{table} SELECT card FROM new WHERE n > 1 AND NOT EXISTS (SELECT 1"
             " FROM card_transactions t WHERE t.card_number = new.card AND t.counter = n - 1)"
-            " UNION SELECT g.card_number FROM new JOIN card_gaps g ON g.card_number = new.card"
+            " UNION SELECT g.card_number FROM new CROSS JOIN card_gaps g"
+            " WHERE g.card_number = new.card"
             " AND g.after_counter < new.n AND new.n < g.before_counter",
             params,
         )
@@ -69,11 +70,14 @@ def cards_to_refresh(
     found.update(
         number
         for (number,) in raw.rows(
+            # CROSS JOIN: the step list drives (SQLite would otherwise walk a card's whole
+            # history for each step); PostgreSQL reads it as the same inner join.
             f"{table} SELECT DISTINCT p.card_number FROM step"
-            " JOIN purse_proofs p ON p.card_number = step.card AND p.counter = step.n"
-            " JOIN purse_proofs q ON q.card_number = p.card_number"
+            " CROSS JOIN purse_proofs p CROSS JOIN purse_proofs q"
+            " WHERE p.card_number = step.card AND p.counter = step.n"
+            " AND q.card_number = p.card_number"
             " AND q.counter = p.counter - 1 AND q.purse_code = p.purse_code"
-            " WHERE q.balance_after <> p.balance_after - p.delta",
+            " AND q.balance_after <> p.balance_after - p.delta",
             params,
         )
     )
