@@ -16,6 +16,7 @@ import pytest
 from ledger.crypto import SigningKey
 from ledger.record import Record
 from ledger.request_auth import parse_headers
+from ledger.wire import HotlistBody, IngestResponse, LoadsBody, RecordResultBody, UpdatesResponse
 from terminal.backoff import Backoff
 from terminal.journal import Journal
 from terminal.sync import GatewayClient, Syncer, SyncError, SyncReport
@@ -94,20 +95,52 @@ class ScriptedHost:
         self.uploads: list[list[int]] = []
         self.lock = threading.Lock()
 
-    def upload(self, records: list[Record]) -> dict[str, Any]:
+    def upload(self, records: list[Record]) -> IngestResponse:
         with self.lock:
             self.uploads.append([r.seq for r in records])
         results = []
         for record in records:
             status, stored = self.answer(record)
             results.append(
-                {"id": str(record.id), "seq": record.seq, "status": status, "code": status}
-                | {"message": "", "stored": stored, "duplicate": False}
+                RecordResultBody(
+                    id=str(record.id),
+                    seq=record.seq,
+                    status=status,
+                    code=status,
+                    message="",
+                    stored=stored,
+                    duplicate=False,
+                )
             )
-        return {"results": results}
+        return ingest_answer(results)
 
-    def updates(self, held: dict[str, int], seq: int) -> dict[str, Any]:
-        return {"host_time": self.host_time, "hotlist": {"version": 0, "document": None}}
+    def updates(self, held: dict[str, int], seq: int) -> UpdatesResponse:
+        return nothing_new(self.host_time or 0)
+
+
+def ingest_answer(results: list[RecordResultBody]) -> IngestResponse:
+    """The records answer around ``results`` (the counts are not what the syncer reads)."""
+    return IngestResponse(
+        terminal_id="SMD-0001",
+        host_time=1_795_000_000,
+        results=results,
+        **dict.fromkeys(("accepted", "rejected", "duplicates", "conflicts", "deferred"), 0),
+        contiguous_seq=0,
+        last_seq=0,
+        gaps=[],
+    )
+
+
+def nothing_new(host_time: int) -> UpdatesResponse:
+    return UpdatesResponse(
+        host_time=host_time,
+        catalog=None,
+        config=None,
+        hotlist=HotlistBody(version=0, document=None),
+        loads=LoadsBody(version=0, pending=[], applied=[], more=False),
+        wanted=[],
+        resolutions=[],
+    )
 
 
 def _journal_with_sales(kit: JournalKit, journal: Journal, count: int) -> list[Record]:
@@ -205,9 +238,9 @@ def test_an_answer_the_journal_cannot_take_is_reported_and_the_background_sync_g
     host = ScriptedHost(lambda r: ("accepted", True))
     honest_upload = host.upload
 
-    def acknowledging_a_stranger(records: list[Record]) -> dict[str, Any]:
+    def acknowledging_a_stranger(records: list[Record]) -> IngestResponse:
         answer = honest_upload(records)
-        answer["results"][0]["id"] = str(uuid.uuid4())  # a record this terminal never made
+        answer.results[0].id = str(uuid.uuid4())  # a record this terminal never made
         return answer
 
     host.upload = acknowledging_a_stranger  # type: ignore[method-assign]
