@@ -180,7 +180,6 @@ class TerminalConfig:
             file = _ConfigFile.model_validate(value)
         except ValidationError as exc:
             raise FormatError(_first_error(exc)) from exc
-        limits = file.risk_limits
         config = cls(
             terminal_id=check_terminal_id(file.terminal_id),
             shop_name=file.shop.name,
@@ -188,11 +187,7 @@ class TerminalConfig:
             gateway_url=file.gateway_url,
             ca_keys=_keys(file.trust_anchors.ca, "ca"),
             authority_keys=_keys(file.trust_anchors.authority, "authority"),
-            risk=RiskLimits(
-                max_offline_sale=limits.max_offline_sale,
-                max_offline_total=limits.max_offline_total,
-                max_offline_hours=limits.max_offline_hours,
-            ),
+            risk=RiskLimits(**file.risk_limits.model_dump()),
             split_tender=file.split_tender,
             receipt_language=file.receipt_language,
             printer_url=file.printer_url,
