@@ -33,11 +33,10 @@ from host_gateway.models import (
 )
 from host_gateway.pki import IssuerKeys
 from ledger.binary import FormatError
-from ledger.catalog import CATALOG_KIND, Catalog
+from ledger.catalog import Catalog
 from ledger.documents import DocumentError, SignedDocument
+from ledger.wire import CATALOG_KIND, CONFIG_KIND, HOTLIST_KIND
 
-CONFIG_KIND = "config"
-HOTLIST_KIND = "hotlist"
 LOADS_PAGE = 5_000
 
 DEFAULT_CONFIG: dict[str, Any] = {

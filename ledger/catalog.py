@@ -16,7 +16,6 @@ from ledger.binary import FormatError
 from ledger.cardproofs import check_purse_code
 from ledger.documents import DocumentError, SignedDocument
 
-CATALOG_KIND = "catalog"
 _GTIN = re.compile(r"\d{4,14}")
 
 

@@ -16,14 +16,11 @@ from ledger import canonical
 from ledger.binary import FormatError
 from ledger.cardnumber import validate_card_number
 from ledger.cardproofs import BlockOrder, LoadAuthorization
-from ledger.catalog import CATALOG_KIND, Catalog
+from ledger.catalog import Catalog
 from ledger.documents import DocumentError, SignedDocument
+from ledger.wire import CATALOG_KIND, CONFIG_KIND, HOTLIST_KIND, LOADS_KIND
 from terminal.home import RiskLimits
 from terminal.journal import Journal
-
-HOTLIST_KIND = "hotlist"
-LOADS_DOCUMENT = "loads"
-CONFIG_KIND = "config"
 
 
 @dataclass(frozen=True)
@@ -172,7 +169,7 @@ def apply_hotlist_delta(
 
 
 def pending_loads(journal: Journal) -> list[LoadAuthorization]:
-    stored = journal.document(LOADS_DOCUMENT)
+    stored = journal.document(LOADS_KIND)
     if stored is None:
         return []
     return [LoadAuthorization.decode(raw) for raw in canonical.decode(stored.data)["loads"]]
@@ -205,5 +202,5 @@ def store_pending_loads(
     """Keep the loads the host says are pending; each must carry the issuer's signature."""
     decoded = verified_loads(loads, authority_keys)
     value = {"loads": [auth.encode() for auth in decoded]}
-    journal.put_document(LOADS_DOCUMENT, version, canonical.encode(value), time=now)
+    journal.put_document(LOADS_KIND, version, canonical.encode(value), time=now)
     return decoded

@@ -26,7 +26,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from console import UserError
 from ledger.binary import FormatError
@@ -168,39 +170,34 @@ class TerminalConfig:
     @classmethod
     def from_json(cls, value: Any) -> Self:
         """Strict: a config with a missing, extra or mistyped field is refused whole."""
-        top = _Fields(value, "config")
-        if top.int("format") != CONFIG_FORMAT:
-            raise FormatError(f"config format {value['format']!r} is not {CONFIG_FORMAT}")
-        shop = _Fields(top.get("shop", dict), "shop")
-        anchors = _Fields(top.get("trust_anchors", dict), "trust_anchors")
-        limits = _Fields(top.get("risk_limits", dict), "risk_limits")
-        risk = RiskLimits(
-            max_offline_sale=limits.int("max_offline_sale"),
-            max_offline_total=limits.int("max_offline_total"),
-            max_offline_hours=limits.int("max_offline_hours"),
-        )
-        limits.done()
+        if not isinstance(value, dict):
+            raise FormatError("config must be an object")
+        found = value.get("format")
+        if type(found) is int and found != CONFIG_FORMAT:
+            # Another format's fields are not this one's: say that, not the first odd field.
+            raise FormatError(f"config format {found!r} is not {CONFIG_FORMAT}")
+        try:
+            file = _ConfigFile.model_validate(value)
+        except ValidationError as exc:
+            raise FormatError(_first_error(exc)) from exc
         config = cls(
-            terminal_id=check_terminal_id(top.get("terminal_id", str)),
-            shop_name=shop.get("name", str),
-            shop_address=shop.get("address", str),
-            gateway_url=top.get("gateway_url", str),
-            ca_keys=_keys(anchors.get("ca", dict), "ca"),
-            authority_keys=_keys(anchors.get("authority", dict), "authority"),
-            risk=risk,
-            split_tender=top.get("split_tender", bool),
-            receipt_language=top.get("receipt_language", str),
-            printer_url=top.optional("printer_url", str),
-            reader_name=top.optional("reader_name", str),
-            supervisor_pin_hash=top.optional("supervisor_pin_hash", str),
-            print_wait_seconds=top.seconds("print_wait_seconds", 10.0),
-            held_receipts=top.optional("held_receipts", str) or "hold",
-            terminal_public_key=_unhex(top.get("terminal_public_key", str), "terminal_public_key"),
-            terminal_certificate=_optional_unhex(top.optional("terminal_certificate", str)),
+            terminal_id=check_terminal_id(file.terminal_id),
+            shop_name=file.shop.name,
+            shop_address=file.shop.address,
+            gateway_url=file.gateway_url,
+            ca_keys=_keys(file.trust_anchors.ca, "ca"),
+            authority_keys=_keys(file.trust_anchors.authority, "authority"),
+            risk=RiskLimits(**file.risk_limits.model_dump()),
+            split_tender=file.split_tender,
+            receipt_language=file.receipt_language,
+            printer_url=file.printer_url,
+            reader_name=file.reader_name,
+            supervisor_pin_hash=file.supervisor_pin_hash,
+            print_wait_seconds=10.0 if file.print_wait_seconds is None else file.print_wait_seconds,
+            held_receipts=file.held_receipts or "hold",
+            terminal_public_key=_unhex(file.terminal_public_key, "terminal_public_key"),
+            terminal_certificate=_optional_unhex(file.terminal_certificate),
         )
-        shop.done()
-        anchors.done()
-        top.done()
         if config.receipt_language not in LANGUAGES:
             raise FormatError(f"receipt_language must be one of {', '.join(LANGUAGES)}")
         if config.held_receipts not in HELD_RECEIPTS:
@@ -214,47 +211,58 @@ class TerminalConfig:
         return config
 
 
-class _Fields:
-    """Reads a JSON object field by field and proves at the end nothing unknown was left."""
+class _Exact(BaseModel):
+    """A part of terminal.json: JSON types only (no "300000" for a number, no true for 1) and
+    no unknown field, so a hand edit that does not mean what it says is refused."""
 
-    def __init__(self, value: Any, where: str) -> None:
-        if not isinstance(value, dict):
-            raise FormatError(f"{where} must be an object")
-        self._value, self._where, self._seen = value, where, set[str]()
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
-    def get(self, name: str, kind: type) -> Any:
-        self._seen.add(name)
-        if name not in self._value:
-            raise FormatError(f"{self._where}: missing {name!r}")
-        item = self._value[name]
-        if not isinstance(item, kind) or (kind is int and isinstance(item, bool)):
-            raise FormatError(f"{self._where}: {name!r} must be {kind.__name__}")
-        return item
 
-    def int(self, name: str) -> int:
-        number: int = self.get(name, int)
-        if number < 0:
-            raise FormatError(f"{self._where}: {name!r} must not be negative")
-        return number
+Count = Annotated[int, Field(ge=0)]
 
-    def optional(self, name: str, kind: type) -> Any:
-        self._seen.add(name)
-        return None if self._value.get(name) is None else self.get(name, kind)
 
-    def seconds(self, name: str, default: float) -> float:
-        """A number of seconds (whole or not); ``default`` when absent (older configs)."""
-        self._seen.add(name)
-        item = self._value.get(name)
-        if item is None:
-            return default
-        if isinstance(item, bool) or not isinstance(item, int | float):
-            raise FormatError(f"{self._where}: {name!r} must be a number of seconds")
-        return float(item)
+class _Shop(_Exact):
+    name: str
+    address: str
 
-    def done(self) -> None:
-        extra = set(self._value) - self._seen
-        if extra:
-            raise FormatError(f"{self._where}: unknown fields {sorted(extra)}")
+
+class _Anchors(_Exact):
+    ca: dict[str, str]
+    authority: dict[str, str]
+
+
+class _Risk(_Exact):
+    max_offline_sale: Count
+    max_offline_total: Count
+    max_offline_hours: Count
+
+
+class _ConfigFile(_Exact):
+    """terminal.json as written by :meth:`TerminalConfig.to_json`; fields added after the first
+    version (``print_wait_seconds``, ``held_receipts``) may be absent or null."""
+
+    format: Count
+    terminal_id: str
+    terminal_public_key: str
+    terminal_certificate: str | None = None
+    shop: _Shop
+    gateway_url: str
+    trust_anchors: _Anchors
+    risk_limits: _Risk
+    split_tender: bool
+    receipt_language: str
+    printer_url: str | None = None
+    reader_name: str | None = None
+    supervisor_pin_hash: str | None = None
+    print_wait_seconds: float | None = None
+    held_receipts: str | None = None
+
+
+def _first_error(exc: ValidationError) -> str:
+    """The first thing wrong, named by its path in the file (``risk_limits.max_offline_sale``)."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "config"
+    return f"{where}: {first['msg']}"
 
 
 def _unhex(text: str, what: str) -> bytes:
@@ -272,11 +280,9 @@ def _hex_or_none(data: bytes | None) -> str | None:
     return None if data is None else data.hex()
 
 
-def _keys(value: dict[str, Any], what: str) -> dict[bytes, bytes]:
+def _keys(value: Mapping[str, str], what: str) -> dict[bytes, bytes]:
     keys = {}
     for kid_hex, key_hex in value.items():
-        if not isinstance(key_hex, str):
-            raise FormatError(f"trust_anchors.{what}: keys are hex strings")
         kid, key = _unhex(kid_hex, "key id"), _unhex(key_hex, "public key")
         if len(kid) != KEY_ID_SIZE or len(key) != PUBLIC_KEY_SIZE or key_id(key) != kid:
             raise FormatError(f"trust_anchors.{what}: {kid_hex} is not the id of its key")

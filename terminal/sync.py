@@ -7,7 +7,8 @@ accepted or rejected; nothing else is ever dropped. Transport errors and 5xx are
 exponential backoff and jitter (every retry is a new signed request; the host's idempotency makes
 the resend harmless). Download: catalog, config, hotlist delta and loads, each verified against
 the issuer authority keys before it is stored (terminal.documents). docs/api.md describes the
-protocol.
+protocol; every body is a model of ledger.wire, the host's own, so an answer that does not
+follow the contract is one SyncError (``bad_answer``) before anything is stored.
 """
 
 from __future__ import annotations
@@ -20,15 +21,36 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
+from ledger.binary import FormatError
 from ledger.cardproofs import LoadAuthorization
-from ledger.catalog import CATALOG_KIND
 from ledger.crypto import SigningKey
 from ledger.documents import DocumentError, SignedDocument
 from ledger.request_auth import b64decode, b64encode, enrollment_proof, sign_request
+from ledger.wire import (
+    CATALOG_KIND,
+    CONFIG_KIND,
+    HOTLIST_KIND,
+    LOADS_KIND,
+    CardStatusResponse,
+    EnrollRequest,
+    EnrollResponse,
+    ErrorBody,
+    EvidenceRequest,
+    EvidenceResponse,
+    IngestRequest,
+    IngestResponse,
+    IntentBody,
+    IntentsRequest,
+    IntentsResponse,
+    LoadsBody,
+    RecordUpload,
+    UpdatesResponse,
+)
 from terminal import documents
 from terminal.backoff import Backoff
 from terminal.host_requests import (
@@ -47,7 +69,6 @@ EVIDENCE_BATCH = 64
 INTENTS_BATCH = 100
 IN_FLIGHT = 2
 """Upload requests at the host at once: it verifies one batch while it writes the other."""
-CONFIG_KIND = "config"
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 
 
@@ -57,6 +78,32 @@ class SyncError(Exception):
     def __init__(self, message: str, code: str = "unreachable") -> None:
         super().__init__(message)
         self.code = code
+
+
+AnswerModel = TypeVar("AnswerModel", bound=BaseModel)
+
+
+def read_answer(model: type[AnswerModel], value: Any, what: str) -> AnswerModel:
+    """The host's answer as ``model``, or one clear SyncError naming the first field that is
+    wrong: nothing downstream has to guess at a missing key or a wrong type."""
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the body"
+        raise SyncError(
+            f"the host's answer to {what} does not follow the contract: {where}: {first['msg']}",
+            "bad_answer",
+        ) from exc
+
+
+def _request(build: Callable[[], BaseModel]) -> BaseModel:
+    """A request body built through its model, so the terminal never sends what the host would
+    refuse with 422 anyway; a body that does not fit is the same ``invalid_request``."""
+    try:
+        return build()
+    except ValidationError as exc:
+        raise SyncError(f"request not sent: {exc.errors()[0]['msg']}", "invalid_request") from exc
 
 
 class GatewayClient:
@@ -81,9 +128,9 @@ class GatewayClient:
     def close(self) -> None:
         self.http.close()
 
-    def call(self, method: str, path: str, payload: Any = None) -> dict[str, Any]:
+    def call(self, method: str, path: str, payload: BaseModel | None = None) -> dict[str, Any]:
         """One signed request, retried on transport errors and 5xx; refusals raise SyncError."""
-        body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+        body = b"" if payload is None else _json(payload)
         last = "no attempt"
         for attempt in range(self.backoff.attempts):
             if attempt:
@@ -112,39 +159,65 @@ class GatewayClient:
         if isinstance(value, dict) and isinstance(value.get("host_time"), int):
             self.host_time = value["host_time"]
         if response.status_code != 200:
-            error = value.get("error", {}) if isinstance(value, dict) else {}
-            code = str(error.get("code", "refused"))
-            raise SyncError(f"host refused: {error.get('message', response.text)}", code)
+            raise _refusal(response, value, "host refused")
         if not isinstance(value, dict):
-            raise SyncError("host answered something that is not an object")
+            raise SyncError("host answered something that is not an object", "bad_answer")
         return value
 
-    def upload(self, records: list[Outgoing]) -> dict[str, Any]:
-        payload = {"records": [{"id": str(r.id), "data": b64encode(r.encoded)} for r in records]}
-        return self.call("POST", "/v1/records", payload)
-
-    def evidence(self, messages: list[bytes]) -> dict[str, Any]:
-        return self.call("POST", "/v1/evidence", {"messages": [b64encode(m) for m in messages]})
-
-    def report_intents(self, stuck: list[Intent], closed: list[uuid.UUID]) -> dict[str, Any]:
-        rows = [
-            {
-                "intent_id": str(i.id),
-                "card_number": i.card_number,
-                "kind": str(i.kind),
-                "nonce": b64encode(i.nonce),
-                "expected_counter": i.expected_counter,
-                "amounts": intent_amounts(str(i.kind), i.request),
-            }
-            for i in stuck
-        ]
-        return self.call(
-            "POST", "/v1/intents", {"intents": rows, "closed": [str(c) for c in closed]}
+    def upload(self, records: list[Outgoing]) -> IngestResponse:
+        payload = _request(
+            lambda: IngestRequest(
+                records=[RecordUpload(id=r.id, data=b64encode(r.encoded)) for r in records]
+            )
         )
+        return read_answer(IngestResponse, self.call("POST", "/v1/records", payload), "records")
 
-    def updates(self, held: dict[str, int], seq: int) -> dict[str, Any]:
+    def evidence(self, messages: list[bytes]) -> EvidenceResponse:
+        payload = _request(lambda: EvidenceRequest(messages=[b64encode(m) for m in messages]))
+        answer = self.call("POST", "/v1/evidence", payload)
+        return read_answer(EvidenceResponse, answer, "evidence")
+
+    def report_intents(self, stuck: list[Intent], closed: list[uuid.UUID]) -> IntentsResponse:
+        def build() -> IntentsRequest:
+            rows = [
+                IntentBody(
+                    intent_id=i.id,
+                    card_number=i.card_number,
+                    kind=str(i.kind),  # type: ignore[arg-type]  # the model checks it
+                    nonce=b64encode(i.nonce),
+                    expected_counter=i.expected_counter,
+                    amounts=intent_amounts(str(i.kind), i.request),
+                )
+                for i in stuck
+            ]
+            return IntentsRequest(intents=rows, closed=closed)
+
+        answer = self.call("POST", "/v1/intents", _request(build))
+        return read_answer(IntentsResponse, answer, "intents")
+
+    def updates(self, held: dict[str, int], seq: int) -> UpdatesResponse:
         query = "&".join(f"{name}={held[name]}" for name in sorted(held))
-        return self.call("GET", f"/v1/updates?{query}&seq={seq}")
+        answer = self.call("GET", f"/v1/updates?{query}&seq={seq}")
+        return read_answer(UpdatesResponse, answer, "updates")
+
+    def card(self, card_number: str) -> CardStatusResponse:
+        answer = self.call("GET", f"/v1/cards/{card_number}")
+        return read_answer(CardStatusResponse, answer, "cards")
+
+
+def _json(payload: BaseModel) -> bytes:
+    """The body as the host reads it: compact JSON, fields in the model's order."""
+    return json.dumps(payload.model_dump(mode="json"), separators=(",", ":")).encode()
+
+
+def _refusal(response: httpx.Response, value: Any, prefix: str) -> SyncError:
+    """The host's error answer (``{"error": {code, message, host_time}}``) as a SyncError with its
+    code; an error body out of contract still refuses, as ``refused`` with the raw text."""
+    try:
+        error = ErrorBody.model_validate(value).error
+    except ValidationError:
+        return SyncError(f"{prefix}: {response.text}", "refused")
+    return SyncError(f"{prefix}: {error.message}", error.code)
 
 
 def card_lookup(client: GatewayClient) -> AskHost:
@@ -153,26 +226,33 @@ def card_lookup(client: GatewayClient) -> AskHost:
 
     def ask(card_number: str) -> HostCard | None:
         try:
-            answer = client.call("GET", f"/v1/cards/{card_number}")
+            answer = client.card(card_number)
             return HostCard(
-                tuple(b64decode(raw) for raw in answer.get("pending_loads", [])),
-                tuple(int(counter) for counter in answer.get("wanted_counters", [])),
+                tuple(b64decode(raw) for raw in answer.pending_loads),
+                tuple(answer.wanted_counters),
             )
-        except (SyncError, TypeError, ValueError):
+        except (SyncError, FormatError):
             return None
 
     return ask
 
 
-def enroll(base_url: str, code: str, key: SigningKey, timeout: float = 15.0) -> dict[str, Any]:
+def enroll(base_url: str, code: str, key: SigningKey, timeout: float = 15.0) -> EnrollResponse:
     """Exchange a one-time code for a certificate (retrying is safe: same code, same key)."""
-    body = {
-        "code": code,
-        "public_key": b64encode(key.public_key),
-        "proof": b64encode(enrollment_proof(key, code)),
-    }
+    body = _request(
+        lambda: EnrollRequest(
+            code=code,
+            public_key=b64encode(key.public_key),
+            proof=b64encode(enrollment_proof(key, code)),
+        )
+    )
     try:
-        response = httpx.post(f"{base_url.rstrip('/')}/v1/enroll", json=body, timeout=timeout)
+        response = httpx.post(
+            f"{base_url.rstrip('/')}/v1/enroll",
+            content=_json(body),
+            headers={"Content-Type": "application/json"},
+            timeout=timeout,
+        )
     except httpx.TransportError as exc:
         raise SyncError(f"cannot reach the gateway at {base_url}: {exc}") from exc
     try:
@@ -180,9 +260,8 @@ def enroll(base_url: str, code: str, key: SigningKey, timeout: float = 15.0) -> 
     except ValueError as exc:
         raise SyncError(f"gateway answered {response.status_code} without JSON") from exc
     if response.status_code != 200:
-        error = value.get("error", {}) if isinstance(value, dict) else {}
-        raise SyncError(f"enrollment refused: {error.get('message')}", str(error.get("code")))
-    return dict(value)
+        raise _refusal(response, value, "enrollment refused")
+    return read_answer(EnrollResponse, value, "enroll")
 
 
 @dataclass
@@ -238,7 +317,7 @@ class Syncer:
             self._download(report)
         except SyncError as exc:
             report.error = f"{exc.code}: {exc}"
-        except (JournalError, KeyError, TypeError, ValueError) as exc:
+        except (JournalError, ValueError) as exc:
             # An answer the journal cannot take (an unknown id acknowledged, a result without
             # an id): what was acknowledged so far stays acknowledged, the rest stays in the
             # outbox, and the cycle reports it instead of ending the background thread.
@@ -269,7 +348,7 @@ class Syncer:
             ThreadPoolExecutor(window, thread_name_prefix="ssn-upload") as senders,
             ThreadPoolExecutor(1, thread_name_prefix="ssn-outbox") as helper,
         ):
-            in_flight: deque[Future[dict[str, Any]]] = deque()
+            in_flight: deque[Future[IngestResponse]] = deque()
             acked: Future[int] | None = None
             records = self.journal.outgoing(self.batch)
             try:
@@ -297,14 +376,14 @@ class Syncer:
     def _upload_evidence(self, report: SyncReport) -> None:
         """Card-log entries read for the host; each leaves the queue once the host decided."""
         while pending := self.journal.pending_evidence(EVIDENCE_BATCH):
-            answer = self.client.evidence([message for _, message in pending])
-            results = answer.get("results", [])
+            results = self.client.evidence([message for _, message in pending]).results
             if len(results) != len(pending):
-                raise SyncError("the host answered another number of evidence results")
+                raise SyncError(
+                    "the host answered another number of evidence results", "bad_answer"
+                )
             decided = [
-                (entry_id, str(result["result"]))
+                (entry_id, str(result.result))
                 for (entry_id, _), result in zip(pending, results, strict=True)
-                if result.get("result") in ("stored", "known", "refused")
             ]
             self.journal.mark_evidence_sent(decided, int(self.clock()))
             report.evidence_uploaded += len(decided)
@@ -330,83 +409,84 @@ class Syncer:
 
     @staticmethod
     def _tally(
-        answer: dict[str, Any], report: SyncReport, deferred: list[str]
+        answer: IngestResponse, report: SyncReport, deferred: list[str]
     ) -> tuple[list[uuid.UUID], list[str]]:
         ids, outcomes = [], []
-        for result in answer.get("results", []):
-            status = result.get("status")
+        for result in answer.results:
+            status = result.status
             report.accepted += status == "accepted"
             report.rejected += status == "rejected"
             report.conflicts += status == "conflict"
-            if result.get("stored"):
-                ids.append(uuid.UUID(result["id"]))
-                outcomes.append(f"{status}:{result.get('code')}")
+            if result.stored:
+                ids.append(uuid.UUID(result.id))
+                outcomes.append(f"{status}:{result.code}")
             elif status == "conflict":
-                report.problems.append(f"{result['id']}: {status} {result.get('message')}")
+                report.problems.append(f"{result.id}: {status} {result.message}")
             elif status == "deferred":
-                deferred.append(f"{result['id']}: {status} {result.get('message')}")
+                deferred.append(f"{result.id}: {status} {result.message}")
         return ids, outcomes
 
     def _download(self, report: SyncReport) -> None:
         held = {
-            "catalog": _version(self.journal, CATALOG_KIND),
-            "config": _version(self.journal, CONFIG_KIND),
-            "hotlist": documents.current_hotlist(self.journal).version,
-            "loads": _version(self.journal, documents.LOADS_DOCUMENT),
+            CATALOG_KIND: _version(self.journal, CATALOG_KIND),
+            CONFIG_KIND: _version(self.journal, CONFIG_KIND),
+            HOTLIST_KIND: documents.current_hotlist(self.journal).version,
+            LOADS_KIND: _version(self.journal, LOADS_KIND),
         }
         last = self.journal.last_record()
         answer = self.client.updates(held, last.seq if last else 0)
         now = int(self.clock())
         try:
-            if answer.get("catalog"):
-                data = b64decode(answer["catalog"]["document"])
-                report.documents["catalog"] = documents.install_catalog(
+            if answer.catalog is not None:
+                data = b64decode(answer.catalog.document)
+                report.documents[CATALOG_KIND] = documents.install_catalog(
                     self.journal, self.authority_keys, data, now
                 ).version
-            if answer.get("config"):
-                data = b64decode(answer["config"]["document"])
+            if answer.config is not None:
+                data = b64decode(answer.config.document)
                 config = SignedDocument.decode_verified(
-                    data, CONFIG_KIND, self.authority_keys, newer_than=held["config"]
+                    data, CONFIG_KIND, self.authority_keys, newer_than=held[CONFIG_KIND]
                 )
                 self.journal.put_document(CONFIG_KIND, config.version, data, time=now)
-                report.documents["config"] = config.version
-            hotlist = answer.get("hotlist") or {}
-            if hotlist.get("document"):
+                report.documents[CONFIG_KIND] = config.version
+            if answer.hotlist.document:
                 merged = documents.apply_hotlist_delta(
-                    self.journal, self.authority_keys, b64decode(hotlist["document"]), now
+                    self.journal, self.authority_keys, b64decode(answer.hotlist.document), now
                 )
-                report.documents["hotlist"] = merged.version
-            report.pending_loads = self._loads(answer.get("loads") or {}, held["loads"], now)
-            if "wanted" in answer:
-                report.wanted_counters = store_wanted(self.journal, answer["wanted"], now)
-            if "resolutions" in answer:
-                rows = [
-                    {**row, "card_message": b64decode(row["card_message"])}
-                    if row.get("card_message")
-                    else row
-                    for row in answer["resolutions"]
-                ]
-                report.resolutions = store_resolutions(self.journal, rows, now)
-        except (DocumentError, KeyError, TypeError, ValueError) as exc:
+                report.documents[HOTLIST_KIND] = merged.version
+            report.pending_loads = self._loads(answer.loads, held[LOADS_KIND], now)
+            report.wanted_counters = store_wanted(
+                self.journal, [row.model_dump() for row in answer.wanted], now
+            )
+            rows = [
+                row.model_dump()
+                | ({"card_message": b64decode(row.card_message)} if row.card_message else {})
+                for row in answer.resolutions
+            ]
+            report.resolutions = store_resolutions(self.journal, rows, now)
+        except (DocumentError, ValueError) as exc:
             raise SyncError(f"download refused: {exc}", "bad_document") from exc
 
-    def _loads(self, loads: dict[str, Any], held_version: int, now: int) -> int:
-        version = int(loads.get("version", held_version))
+    def _loads(self, loads: LoadsBody, held_version: int, now: int) -> int:
         current = documents.pending_loads(self.journal)
-        if version <= held_version:
+        if loads.version <= held_version:
             return len(current)
-        done = {(row["card_number"], row["load_seq"]) for row in loads.get("applied", [])}
+        done = {(row.card_number, row.load_seq) for row in loads.applied}
         keep: dict[tuple[str, int], bytes] = {
             (a.card_number, a.load_seq): a.encode()
             for a in current
             if (a.card_number, a.load_seq) not in done
         }
-        for row in loads.get("pending", []):
-            raw = b64decode(row["authorization"])
+        for row in loads.pending:
+            if row.authorization is None:
+                raise SyncError(
+                    f"pending load {row.load_seq} without its authorization", "bad_document"
+                )
+            raw = b64decode(row.authorization)
             auth = LoadAuthorization.decode(raw)
             keep[(auth.card_number, auth.load_seq)] = raw
         stored = documents.store_pending_loads(
-            self.journal, self.authority_keys, version, list(keep.values()), now
+            self.journal, self.authority_keys, loads.version, list(keep.values()), now
         )
         return len(stored)
 

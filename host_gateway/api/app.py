@@ -21,15 +21,25 @@ from host_gateway import distribution, enrollment, gaps, intents
 from host_gateway.api.auth import SignedRequest, authenticate
 from host_gateway.api.card_routes import add_card_routes
 from host_gateway.api.limits import BodyLimit
-from host_gateway.api.schemas import (
-    ERRORS as _ERRORS,
-)
-from host_gateway.api.schemas import (
+from host_gateway.api.schemas import ERRORS as _ERRORS
+from host_gateway.api.schemas import Health, TerminalStatus, TimeBody
+from host_gateway.db import transaction
+from host_gateway.errors import GatewayError, error_response
+from host_gateway.events import EventRow, record_events
+from host_gateway.gateway import Gateway
+from host_gateway.ingest import MAX_BATCH, TerminalContext
+from host_gateway.models import Terminal
+from ledger.binary import FormatError
+from ledger.request_auth import HEADER_HOST_TIME, b64decode, b64encode
+from ledger.wire import (
+    CATALOG_KIND,
+    CONFIG_KIND,
+    HOTLIST_KIND,
+    LOADS_KIND,
     Anchors,
     DocumentBody,
     EnrollRequest,
     EnrollResponse,
-    Health,
     HotlistBody,
     IngestRequest,
     IngestResponse,
@@ -38,20 +48,9 @@ from host_gateway.api.schemas import (
     LoadsBody,
     ResolutionBody,
     ShopBody,
-    TerminalStatus,
-    TimeBody,
     UpdatesResponse,
     WantedBody,
 )
-from host_gateway.db import transaction
-from host_gateway.errors import GatewayError, error_response
-from host_gateway.events import EventRow, record_events
-from host_gateway.gateway import Gateway
-from host_gateway.ingest import MAX_BATCH, TerminalContext
-from host_gateway.models import Terminal
-from ledger.binary import FormatError
-from ledger.catalog import CATALOG_KIND
-from ledger.request_auth import HEADER_HOST_TIME, b64decode, b64encode
 
 
 def create_app(gateway: Gateway) -> FastAPI:
@@ -124,7 +123,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         try:
             with transaction(gateway.factory) as session:
                 done = enrollment.enroll(session, gateway.keys, body.code, public_key, proof, now)
-                config = distribution.latest_document(session, distribution.CONFIG_KIND)
+                config = distribution.latest_document(session, CONFIG_KIND)
                 shop = ShopBody(id=done.shop.id, name=done.shop.name, kind=done.shop.kind)
                 terminal_id, certificate = done.terminal.id, done.terminal.certificate
         except GatewayError as exc:
@@ -190,7 +189,12 @@ def create_app(gateway: Gateway) -> FastAPI:
     ) -> UpdatesResponse:
         """What changed since the versions the terminal holds (``seq``: its last journal seq)."""
         terminal = await signed_by_terminal(request)
-        held = {"catalog": catalog, "config": config, "hotlist": hotlist, "loads": loads}
+        held = {
+            CATALOG_KIND: catalog,
+            CONFIG_KIND: config,
+            HOTLIST_KIND: hotlist,
+            LOADS_KIND: loads,
+        }
         return await run_in_threadpool(_updates, gateway, terminal, held, seq)
 
     add_card_routes(app, gateway, signed_by_terminal)
@@ -219,7 +223,7 @@ def _updates(
     now = gateway.clock()
     with transaction(gateway.factory) as session:
         documents: dict[str, DocumentBody | None] = {}
-        for kind in (CATALOG_KIND, distribution.CONFIG_KIND):
+        for kind in (CATALOG_KIND, CONFIG_KIND):
             latest = distribution.latest_document(session, kind)
             fresh = latest is not None and latest[0] > held[kind]
             documents[kind] = (
@@ -230,13 +234,13 @@ def _updates(
         gateway.renew_block_orders(session, now)
         version = distribution.hotlist_version(session)
         hotlist = HotlistBody(version=version, document=None)
-        if version > held["hotlist"]:
-            doc = distribution.hotlist_delta(session, gateway.keys, held["hotlist"], now)
+        if version > held[HOTLIST_KIND]:
+            doc = distribution.hotlist_delta(session, gateway.keys, held[HOTLIST_KIND], now)
             hotlist = HotlistBody(version=version, document=b64encode(doc.encode()))
         if version:
             distribution.note_hotlist_fetch(session, terminal.key.terminal_id, version, seq, now)
         terminal_id = terminal.key.terminal_id
-        delta = distribution.loads_delta(session, terminal_id, held["loads"])
+        delta = distribution.loads_delta(session, terminal_id, held[LOADS_KIND])
         loads = LoadsBody(
             version=delta.version,
             pending=[
@@ -268,7 +272,7 @@ def _updates(
     return UpdatesResponse(
         host_time=now,
         catalog=documents[CATALOG_KIND],
-        config=documents[distribution.CONFIG_KIND],
+        config=documents[CONFIG_KIND],
         hotlist=hotlist,
         loads=loads,
         wanted=wanted,

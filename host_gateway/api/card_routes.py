@@ -15,18 +15,7 @@ from fastapi import FastAPI, Path, Request
 from starlette.concurrency import run_in_threadpool
 
 from host_gateway import distribution, gaps, intents
-from host_gateway.api.schemas import (
-    ERRORS as _ERRORS,
-)
-from host_gateway.api.schemas import (
-    CardStatusResponse,
-    EvidenceRequest,
-    EvidenceResponse,
-    EvidenceResultBody,
-    IntentResultBody,
-    IntentsRequest,
-    IntentsResponse,
-)
+from host_gateway.api.schemas import ERRORS as _ERRORS
 from host_gateway.db import transaction
 from host_gateway.errors import GatewayError, not_found
 from host_gateway.evidence import EvidenceIntake
@@ -35,6 +24,15 @@ from host_gateway.ingest import TerminalContext
 from host_gateway.models import Card
 from ledger.binary import FormatError
 from ledger.request_auth import b64decode, b64encode
+from ledger.wire import (
+    CardStatusResponse,
+    EvidenceRequest,
+    EvidenceResponse,
+    EvidenceResultBody,
+    IntentResultBody,
+    IntentsRequest,
+    IntentsResponse,
+)
 
 Signer = Callable[[Request], Awaitable[TerminalContext]]
 

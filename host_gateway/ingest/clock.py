@@ -28,6 +28,7 @@ from ledger.binary import FormatError, encode_period
 from ledger.cardproofs import LoadAuthorization
 from ledger.documents import DocumentError, SignedDocument
 from ledger.verify import WITA, business_date
+from ledger.wire import CONFIG_KIND
 
 FUTURE_SLACK = 600
 """Seconds a proof may be ahead of the host's receive time (clock drift) before it is held."""
@@ -75,17 +76,17 @@ class OfflineHours:
         return Window(received, self.hours(session) * 3_600 + PAST_MARGIN)
 
     def hours(self, session: Session) -> int:
-        version = distribution.latest_version(session, distribution.CONFIG_KIND)
+        version = distribution.latest_version(session, CONFIG_KIND)
         with self._lock:
             known = self._hours.get(version)
         if known is not None:
             return known
         hours = self.DEFAULT
-        latest = distribution.latest_document(session, distribution.CONFIG_KIND)
+        latest = distribution.latest_document(session, CONFIG_KIND)
         if latest is not None:
             try:
                 content = SignedDocument.decode_verified(
-                    latest[1], distribution.CONFIG_KIND, self._authority_keys
+                    latest[1], CONFIG_KIND, self._authority_keys
                 ).content
                 hours = int(content["risk"]["max_offline_hours"])
             except (DocumentError, KeyError, TypeError, ValueError):

@@ -12,6 +12,7 @@ from ledger.crypto import SigningKey
 from ledger.documents import DocumentError, SignedDocument
 from ledger.request_auth import b64decode
 from ledger.terminal_cert import CertificateError, TerminalCertificate
+from ledger.wire import CONFIG_KIND, KeyBody
 from terminal.documents import HostConfig
 from terminal.home import (
     TerminalConfig,
@@ -20,7 +21,7 @@ from terminal.home import (
     default_data_dir,
     passphrase_from_env,
 )
-from terminal.sync import CONFIG_KIND, GatewayClient, Syncer, SyncError, SyncReport, enroll
+from terminal.sync import GatewayClient, Syncer, SyncError, SyncReport, enroll
 
 EXIT_SYNC_FAILED = 3
 
@@ -41,8 +42,8 @@ def register(subparsers: Any) -> None:
     sync.set_defaults(func=cmd_sync)
 
 
-def _anchor_map(rows: list[dict[str, str]]) -> dict[bytes, bytes]:
-    return {bytes.fromhex(row["key_id"]): b64decode(row["public_key"]) for row in rows}
+def _anchor_map(rows: list[KeyBody]) -> dict[bytes, bytes]:
+    return {bytes.fromhex(row.key_id): b64decode(row.public_key) for row in rows}
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -53,13 +54,15 @@ def cmd_init(args: argparse.Namespace) -> int:
     key = SigningKey.generate()
     try:
         answer = enroll(args.gateway, args.code, key)
-        ca_keys = _anchor_map(answer["anchors"]["ca"])
-        authority_keys = _anchor_map(answer["anchors"]["authority"])
-        certificate_bytes = b64decode(answer["certificate"])
+        ca_keys = _anchor_map(answer.anchors.ca)
+        authority_keys = _anchor_map(answer.anchors.authority)
+        certificate_bytes = b64decode(answer.certificate)
         certificate = TerminalCertificate.decode_verified(certificate_bytes, ca_keys)
         if certificate.public_key != key.public_key:
             raise UserError("the gateway certified another key than this terminal's")
-        config_bytes = b64decode(answer["config"])
+        if answer.config is None:
+            raise ValueError("it carries no config document")
+        config_bytes = b64decode(answer.config)
         config_doc = SignedDocument.decode_verified(config_bytes, CONFIG_KIND, authority_keys)
         host_config = HostConfig.from_document(config_doc)
     except SyncError as exc:
@@ -68,7 +71,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise UserError(f"the gateway's enrollment answer is not acceptable: {exc}") from exc
     config = TerminalConfig(
         terminal_id=certificate.terminal_id,
-        shop_name=answer["shop"]["name"],
+        shop_name=answer.shop.name,
         shop_address=args.address,
         gateway_url=args.gateway,
         ca_keys=ca_keys,
@@ -78,23 +81,23 @@ def cmd_init(args: argparse.Namespace) -> int:
         terminal_certificate=certificate_bytes,
     )
     home = TerminalHome.create(
-        data_dir, config, key=key, passphrase=passphrase, synced_at=answer["host_time"]
+        data_dir, config, key=key, passphrase=passphrase, synced_at=answer.host_time
     )
     with home:
         home.journal.put_document(
-            CONFIG_KIND, config_doc.version, config_bytes, time=answer["host_time"]
+            CONFIG_KIND, config_doc.version, config_bytes, time=answer.host_time
         )
         report = _sync(home, 500)
     value = {
         "terminal_id": certificate.terminal_id,
-        "shop": answer["shop"],
+        "shop": answer.shop.model_dump(),
         "data_dir": str(data_dir),
         "first_sync": _report_json(report),
     }
     if args.json:
         print_json(value)
     else:
-        print(f"terminal {certificate.terminal_id} enrolled for {answer['shop']['name']}")
+        print(f"terminal {certificate.terminal_id} enrolled for {answer.shop.name}")
         if not report.ok:
             print(f"first sync failed (run `ssn-terminal sync` later): {report.error}")
     return 0

@@ -19,15 +19,13 @@ from drivers.card.errors import CardRefused, CardSessionError
 from drivers.card.protocol import CardInfo
 from drivers.card.transport import OUTCOME_UNKNOWN, CardError
 from ledger.cardproofs import LoadAuthorization, Signed
-from ledger.catalog import CATALOG_KIND, Catalog
+from ledger.catalog import Catalog
 from ledger.ids import new_id
 from ledger.record import Record
 from ledger.verify import business_date
+from ledger.wire import CATALOG_KIND, CONFIG_KIND, HOTLIST_KIND, LOADS_KIND
 from terminal import crashpoints
 from terminal.documents import (
-    CONFIG_KIND,
-    HOTLIST_KIND,
-    LOADS_DOCUMENT,
     HostConfig,
     Hotlist,
     current_catalog,
@@ -191,7 +189,7 @@ class Till:
 
     def pending_loads(self) -> list[LoadAuthorization]:
         loads: list[LoadAuthorization] = self._cached(
-            LOADS_DOCUMENT, lambda: pending_loads(self.journal)
+            LOADS_KIND, lambda: pending_loads(self.journal)
         )
         return loads
 

@@ -7,12 +7,12 @@ import time
 
 import httpx
 
-from host_gateway.api.schemas import IngestResponse
 from host_gateway.db import transaction
 from host_gateway.enrollment import revoke
 from ledger.crypto import SigningKey
 from ledger.request_auth import HEADER_HOST_TIME, b64decode, b64encode, enrollment_proof
 from ledger.terminal_cert import TerminalCertificate
+from ledger.wire import IngestResponse
 from tests.fixtures.gateway import Served, now_sale
 
 

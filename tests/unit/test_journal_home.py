@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ledger.binary import FormatError
 from ledger.crypto import SigningKey
 from terminal.home import (
     DATA_DIR_ENV,
@@ -141,3 +144,25 @@ def test_data_dir_comes_from_the_option_then_the_environment(
     monkeypatch.delenv(DATA_DIR_ENV)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert default_data_dir(None) == tmp_path / "xdg" / "ssn-terminal"
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda c: c["risk_limits"].update(max_offline_sale=True), "risk_limits.max_offline_sale"),
+        (lambda c: c["risk_limits"].update(max_offline_hours=-1), "risk_limits.max_offline_hours"),
+        (lambda c: c["shop"].update(phone="0812"), "shop.phone"),
+        (lambda c: c.pop("split_tender"), "split_tender"),
+        (lambda c: c["trust_anchors"]["ca"].update({"00": 1}), "trust_anchors.ca.00"),
+        (lambda c: c.update(print_wait_seconds="10"), "print_wait_seconds"),
+        (lambda c: c.update(format=2), "config format 2 is not 1"),
+    ],
+)
+def test_a_bad_config_field_is_refused_by_its_name(
+    terminal_home: TerminalHome, change: Any, named: str
+) -> None:
+    """A hand-edited terminal.json says which field is wrong, not just that something is."""
+    config = terminal_home.config.to_json()
+    change(config)
+    with pytest.raises(FormatError, match=re.escape(named)):
+        TerminalConfig.from_json(config)

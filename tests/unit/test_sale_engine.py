@@ -12,10 +12,10 @@ from ledger.cardproofs import DebitProof, VoidProof
 from ledger.documents import SignedDocument
 from ledger.record import RecordType
 from ledger.verify import verify_chain
+from ledger.wire import HOTLIST_KIND
 from simulators.card.applet import Outcome
 from simulators.card.card import Fault
 from terminal.basket import ScannedItem
-from terminal.documents import HOTLIST_KIND
 from terminal.home import RiskLimits
 from terminal.journal import IntentStatus
 from terminal.sale import Status, balance_inquiry, close_day, mark_interrupted, sell, void_sale

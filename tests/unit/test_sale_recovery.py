@@ -12,11 +12,11 @@ import datetime as dt
 from drivers.card.protocol import BlockRequest, Ins
 from ledger import canonical
 from ledger.record import RecordType
+from ledger.wire import HOTLIST_KIND
 from simulators.card.applet import Outcome as CardAnswer
 from simulators.card.card import Fault
 from simulators.card.state import LOG_SIZE
 from terminal.basket import ScannedItem
-from terminal.documents import HOTLIST_KIND
 from terminal.journal import IntentStatus
 from terminal.sale import Status, balance_inquiry, sell
 from tests.factories import T0

@@ -14,8 +14,17 @@ import httpx
 import pytest
 
 from ledger.crypto import SigningKey
+from ledger.documents import SignedDocument
 from ledger.record import Record
-from ledger.request_auth import parse_headers
+from ledger.request_auth import b64encode, parse_headers
+from ledger.wire import (
+    CONFIG_KIND,
+    HotlistBody,
+    IngestResponse,
+    LoadsBody,
+    RecordResultBody,
+    UpdatesResponse,
+)
 from terminal.backoff import Backoff
 from terminal.journal import Journal
 from terminal.sync import GatewayClient, Syncer, SyncError, SyncReport
@@ -94,20 +103,52 @@ class ScriptedHost:
         self.uploads: list[list[int]] = []
         self.lock = threading.Lock()
 
-    def upload(self, records: list[Record]) -> dict[str, Any]:
+    def upload(self, records: list[Record]) -> IngestResponse:
         with self.lock:
             self.uploads.append([r.seq for r in records])
         results = []
         for record in records:
             status, stored = self.answer(record)
             results.append(
-                {"id": str(record.id), "seq": record.seq, "status": status, "code": status}
-                | {"message": "", "stored": stored, "duplicate": False}
+                RecordResultBody(
+                    id=str(record.id),
+                    seq=record.seq,
+                    status=status,
+                    code=status,
+                    message="",
+                    stored=stored,
+                    duplicate=False,
+                )
             )
-        return {"results": results}
+        return ingest_answer(results)
 
-    def updates(self, held: dict[str, int], seq: int) -> dict[str, Any]:
-        return {"host_time": self.host_time, "hotlist": {"version": 0, "document": None}}
+    def updates(self, held: dict[str, int], seq: int) -> UpdatesResponse:
+        return nothing_new(self.host_time or 0)
+
+
+def ingest_answer(results: list[RecordResultBody]) -> IngestResponse:
+    """The records answer around ``results`` (the counts are not what the syncer reads)."""
+    return IngestResponse(
+        terminal_id="SMD-0001",
+        host_time=1_795_000_000,
+        results=results,
+        **dict.fromkeys(("accepted", "rejected", "duplicates", "conflicts", "deferred"), 0),
+        contiguous_seq=0,
+        last_seq=0,
+        gaps=[],
+    )
+
+
+def nothing_new(host_time: int) -> UpdatesResponse:
+    return UpdatesResponse(
+        host_time=host_time,
+        catalog=None,
+        config=None,
+        hotlist=HotlistBody(version=0, document=None),
+        loads=LoadsBody(version=0, pending=[], applied=[], more=False),
+        wanted=[],
+        resolutions=[],
+    )
 
 
 def _journal_with_sales(kit: JournalKit, journal: Journal, count: int) -> list[Record]:
@@ -205,9 +246,9 @@ def test_an_answer_the_journal_cannot_take_is_reported_and_the_background_sync_g
     host = ScriptedHost(lambda r: ("accepted", True))
     honest_upload = host.upload
 
-    def acknowledging_a_stranger(records: list[Record]) -> dict[str, Any]:
+    def acknowledging_a_stranger(records: list[Record]) -> IngestResponse:
         answer = honest_upload(records)
-        answer["results"][0]["id"] = str(uuid.uuid4())  # a record this terminal never made
+        answer.results[0].id = str(uuid.uuid4())  # a record this terminal never made
         return answer
 
     host.upload = acknowledging_a_stranger  # type: ignore[method-assign]
@@ -216,3 +257,49 @@ def test_an_answer_the_journal_cannot_take_is_reported_and_the_background_sync_g
     assert not reports[0].ok and (reports[0].error or "").startswith("bad_answer:")
     assert journal.offline_state().last_sync_time is None  # never counted as synced
     assert {r.seq for r in journal.unacknowledged(10)} == {s.seq for s in sales}
+
+
+class HttpHost:
+    """A scripted gateway at the HTTP level: each path answers the JSON it is given, so the
+    real GatewayClient reads it exactly as it would read the gateway's."""
+
+    def __init__(self, answers: dict[str, Any]) -> None:
+        self.answers = answers
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=self.answers[request.url.path])
+
+
+def _http_syncer(journal: Journal, host: HttpHost, authority: SigningKey) -> Syncer:
+    client = _client(host, [], attempts=1)
+    return Syncer(journal, client, {authority.key_id: authority.public_key}, batch=3)
+
+
+def test_a_malformed_records_answer_is_one_clear_error_and_the_outbox_keeps_every_record(
+    journal_kit: JournalKit, journal: Journal
+) -> None:
+    sales = _journal_with_sales(journal_kit, journal, 2)
+    answer = ingest_answer([]).model_dump(mode="json")
+    answer["results"] = [{"id": str(s.id), "seq": s.seq, "status": "accepted"} for s in sales]
+    host = HttpHost({"/v1/records": answer, "/v1/updates": nothing_new(1).model_dump()})
+    report = _http_syncer(journal, host, SigningKey.generate()).run_once()
+    assert (report.error or "").startswith("bad_answer: the host's answer to records")
+    assert "results.0.code" in (report.error or "")  # names the first field out of contract
+    assert {r.seq for r in journal.unacknowledged(10)} == {s.seq for s in sales}
+    assert journal.offline_state().last_sync_time is None and journal.document_versions() == {}
+
+
+def test_a_malformed_updates_answer_stores_none_of_its_documents(journal: Journal) -> None:
+    authority = SigningKey.generate()
+    config = SignedDocument.sign(CONFIG_KIND, 1, 1_795_000_000, {"risk": {}}, authority)
+    answer = nothing_new(1_795_000_000).model_dump()
+    answer["config"] = {"version": 1, "document": b64encode(config.encode())}
+    broken = answer | {"loads": {"version": "soon"}}  # a config that verifies, loads that don't
+    report = _http_syncer(journal, HttpHost({"/v1/updates": broken}), authority).run_once()
+    assert (report.error or "").startswith("bad_answer: the host's answer to updates")
+    assert "loads" in (report.error or "") and journal.document_versions() == {}
+    assert journal.offline_state().last_sync_time is None
+    # The same answer with its loads in order is taken: the config above was refused only
+    # because the answer around it was out of contract.
+    report = _http_syncer(journal, HttpHost({"/v1/updates": answer}), authority).run_once()
+    assert report.ok and journal.document_versions().get(CONFIG_KIND) == 1, report
