@@ -64,7 +64,6 @@ NO_DATE = dt.date(1970, 1, 1)
 """The trusted date of a card that has seen no issuer-signed message yet."""
 
 
-
 class Ins(enum.IntEnum):
     SELECT = 0xA4
     VERIFY_PIN = 0x20
