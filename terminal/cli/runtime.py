@@ -23,6 +23,7 @@ from drivers.card.transport import CardError, NoCard, NoReader, PcscdNotRunning
 from drivers.printer.printer import open_printer
 from terminal.backoff import Backoff
 from terminal.cli.card import EXIT_NO_CARD, EXIT_NO_READER, EXIT_PCSCD
+from terminal.gateway_client import GatewayClient, card_lookup
 from terminal.home import TerminalHome, add_data_dir_argument, default_data_dir
 from terminal.messages import message
 from terminal.receipts.config import ReceiptConfig
@@ -31,7 +32,6 @@ from terminal.receipts.printlock import PrinterLock
 from terminal.receipts.queue import HeldPolicy, PrintQueue
 from terminal.receipts.strings import strings_for
 from terminal.sale import Outcome, Status, Till, mark_interrupted
-from terminal.sync import GatewayClient, card_lookup
 
 EXIT_REFUSED = 10
 EXIT_UNRESOLVED = 11
