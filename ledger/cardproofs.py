@@ -239,6 +239,18 @@ def certificate_signed_by(raw: bytes, ca_key: bytes) -> bool:
         return False
 
 
+_TRANSACTION_HEAD = (
+    ("card_number", CARD_NUMBER),
+    ("counter", U32),
+    ("terminal_id", TERMINAL_ID),
+    ("nonce", NONCE),
+    ("time", U32),
+)
+"""How every card transaction message begins."""
+_PURSES_AFTER = (("purses", PURSES), ("quantities", QUANTITIES), ("others", OTHER_PURSES))
+"""How a debit and a cancellation end: purses moved, quantities counted, the other purses."""
+
+
 class _MovesPurses:
     """A debit or cancellation: the purses it moved, and the balances of the others."""
 
@@ -263,17 +275,7 @@ class DebitProof(_MovesPurses, Signed):
 
     KIND: ClassVar[int] = Kind.DEBIT
     DOMAIN: ClassVar[Domain] = Domain.CARD_TRANSACTION
-    LAYOUT: ClassVar[Layout] = layout(
-        ("card_number", CARD_NUMBER),
-        ("counter", U32),
-        ("terminal_id", TERMINAL_ID),
-        ("nonce", NONCE),
-        ("time", U32),
-        ("basket_digest", DIGEST),
-        ("purses", PURSES),
-        ("quantities", QUANTITIES),
-        ("others", OTHER_PURSES),
-    )
+    LAYOUT: ClassVar[Layout] = layout(*_TRANSACTION_HEAD, ("basket_digest", DIGEST), *_PURSES_AFTER)
 
     card_number: str
     counter: int
@@ -293,17 +295,7 @@ class VoidProof(_MovesPurses, Signed):
 
     KIND: ClassVar[int] = Kind.VOID
     DOMAIN: ClassVar[Domain] = Domain.CARD_TRANSACTION
-    LAYOUT: ClassVar[Layout] = layout(
-        ("card_number", CARD_NUMBER),
-        ("counter", U32),
-        ("terminal_id", TERMINAL_ID),
-        ("nonce", NONCE),
-        ("time", U32),
-        ("original_counter", U32),
-        ("purses", PURSES),
-        ("quantities", QUANTITIES),
-        ("others", OTHER_PURSES),
-    )
+    LAYOUT: ClassVar[Layout] = layout(*_TRANSACTION_HEAD, ("original_counter", U32), *_PURSES_AFTER)
 
     card_number: str
     counter: int
@@ -363,11 +355,7 @@ class LoadReceipt(Signed):
     KIND: ClassVar[int] = Kind.LOAD
     DOMAIN: ClassVar[Domain] = Domain.CARD_TRANSACTION
     LAYOUT: ClassVar[Layout] = layout(
-        ("card_number", CARD_NUMBER),
-        ("counter", U32),
-        ("terminal_id", TERMINAL_ID),
-        ("nonce", NONCE),
-        ("time", U32),
+        *_TRANSACTION_HEAD,
         ("load_seq", U32),
         ("purse_code", PURSE_CODE),
         ("amount", U32),
