@@ -77,9 +77,6 @@ def all_wanted(journal: Journal) -> dict[str, tuple[int, ...]]:
     return {row["card"]: tuple(row["counters"]) for row in canonical.decode(stored.data)["cards"]}
 
 
-def wanted_counters(journal: Journal, card_number: str) -> tuple[int, ...]:
-    return all_wanted(journal).get(card_number, ())
-
 
 def store_resolutions(journal: Journal, rows: Iterable[Mapping[str, Any]], now: int) -> int:
     """Keep ``[{"intent_id", "card_message"} | {"intent_id", "settled_at_host": true}]``."""
