@@ -77,7 +77,6 @@ def all_wanted(journal: Journal) -> dict[str, tuple[int, ...]]:
     return {row["card"]: tuple(row["counters"]) for row in canonical.decode(stored.data)["cards"]}
 
 
-
 def store_resolutions(journal: Journal, rows: Iterable[Mapping[str, Any]], now: int) -> int:
     """Keep ``[{"intent_id", "card_message"} | {"intent_id", "settled_at_host": true}]``."""
     value = []
