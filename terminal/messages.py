@@ -12,7 +12,10 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
     # card and reader
     "no_reader": ("Pembaca kartu tidak ditemukan.", "No card reader found."),
     "no_card": ("Tempelkan kartu SSN.", "Present the SSN card."),
-    "reader_error": ("Pembaca kartu bermasalah: {detail}", "Card reader problem: {detail}"),
+    "reader_error": (
+        "Pembaca kartu bermasalah. Periksa kabel pembaca, lalu tempelkan kartu lagi.",
+        "Card reader problem. Check the reader's cable, then present the card again.",
+    ),
     "card_not_genuine": (
         "Kartu tidak dikenali sebagai Kartu SSN asli.",
         "The card is not a genuine SSN card.",
@@ -29,7 +32,10 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
         " ({valid_until}): sinkronkan terminal.",
         "The card is on the hotlist. Its block order expired on {valid_until}: sync the terminal.",
     ),
-    "card_error": ("Kartu menolak: {detail}", "The card refused: {detail}"),
+    "card_error": (
+        "Kartu menolak perintah. Tempelkan kartu lagi; bila berulang, hubungi operator.",
+        "The card refused the command. Present it again; if it happens again, call the operator.",
+    ),
     "bad_card_proof": (
         "Jawaban kartu tidak sah. Simpan kartu dan hubungi operator.",
         "The card's answer is invalid. Keep the card aside and call the operator.",
@@ -79,6 +85,27 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
         "menyelesaikan.",
         "The card was removed before the transaction finished. Present THE SAME card again to "
         "finish it.",
+    ),
+    "load_torn": (
+        "Kartu dicabut saat menerima bantuan: saldo mungkin sudah bertambah. Tempelkan kembali "
+        "KARTU YANG SAMA untuk memastikan.",
+        "The card was removed while it took its aid: the balance may already be higher. Present "
+        "THE SAME card again to settle it.",
+    ),
+    "earlier_completed": (
+        "Transaksi sebelumnya dengan kartu ini SUDAH TERJADI (struk dicetak). Jangan diulang; "
+        "mulai transaksi baru bila perlu.",
+        "The earlier transaction with this card DID go through (its receipt prints). Do not "
+        "repeat it; start a new sale if needed.",
+    ),
+    "earlier_aborted": (
+        "Transaksi sebelumnya dengan kartu ini TIDAK terjadi; saldo tidak berubah.",
+        "The earlier transaction with this card did NOT happen; the balance is unchanged.",
+    ),
+    "card_unfinished_elsewhere": (
+        "Kartu {card} punya transaksi belum tuntas di terminal ini: minta pemegangnya "
+        "menempelkan kartu itu.",
+        "Card {card} has an unfinished transaction at this terminal: ask its holder to present it.",
     ),
     "card_answer_garbled": (
         "Jawaban kartu rusak di jalan. Tempelkan kembali KARTU YANG SAMA untuk menyelesaikan.",

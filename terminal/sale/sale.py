@@ -82,9 +82,9 @@ def card_problem(till: Till, exc: CardError) -> Outcome:
         return refuse(till, "insufficient_balance")
     if isinstance(exc, PurseExpired):
         return refuse(till, "purse_expired")
-    if isinstance(exc, CardRefused):
-        return refuse(till, "card_error", detail=str(exc))
-    return refuse(till, "reader_error", detail=str(exc))
+    # The device's own words (often English, from pcscd) go to details, not into the sentence.
+    code = "card_error" if isinstance(exc, CardRefused) else "reader_error"
+    return _with(refuse(till, code), details={"detail": str(exc)})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,7 +127,12 @@ def present_card(
         info, loaded = apply_loads(till, session, info, [*till.pending_loads(), *online], now)
     except CardError as exc:
         return _with(card_problem(till, exc), resolutions=resolutions)
-    return Presented(info, settled + resolutions + tuple(loaded), host.wanted_counters)
+    done = settled + resolutions + tuple(loaded)
+    if any(r.kind == "load" and r.result == "unresolved" for r in loaded):
+        # The card may hold the aid already: never "refused", always "present it again".
+        torn = Outcome(Status.UNRESOLVED, "load_torn", till.say("load_torn"))
+        return _with(torn, resolutions=done, card=mask_card_number(number))
+    return Presented(info, done, host.wanted_counters)
 
 
 def _settle_unusable_card(till: Till, session: CardSession, cashier: str) -> tuple[Resolution, ...]:
@@ -151,40 +156,43 @@ def sell(
     cashier: str,
     allow_cash: bool = False,
 ) -> Outcome:
+    """Present, verify, charge: the whole sale in one call (the CLI and automation)."""
     now = till.clock()
     presented = present_card(till, session, now, cashier)
     if isinstance(presented, Outcome):
         return presented
     number = session.card_number
     assert number is not None
-    outcome = _sell_to_card(till, session, presented.info, scans, pin, now, cashier, allow_cash)
-    if outcome.status is Status.COMPLETED:
-        # After the receipt, with the PIN still opening the log: what the host is missing.
-        read = fetch_wanted(till, session, presented.wanted)
-        if read:
-            outcome = _with(outcome, details={**outcome.details, "evidence_read": read})
+    if till.catalog() is None:
+        outcome = refuse(till, "no_catalog")
+    else:
+        verified = verify_holder(till, session, pin)
+        if isinstance(verified, Outcome):
+            outcome = verified
+        else:
+            outcome = charge(
+                till, session, verified, scans, cashier=cashier, allow_cash=allow_cash, now=now
+            )
+            outcome = after_charge(till, session, outcome, presented.wanted)
     return _with(outcome, resolutions=presented.resolutions, card=mask_card_number(number))
 
 
-def _sell_to_card(
-    till: Till,
-    session: CardSession,
-    info: CardInfo,
-    scans: Sequence[ScannedItem],
-    pin: str,
-    now: int,
-    cashier: str,
-    allow_cash: bool,
-) -> Outcome:
+def verify_holder(till: Till, session: CardSession, pin: str) -> CardInfo | Outcome:
+    """The holder's PIN: the card tells its purses and quantity counters only after it."""
+    try:
+        return session.verify_pin(pin)
+    except CardError as exc:
+        return card_problem(till, exc)
+
+
+def basket_for(
+    till: Till, info: CardInfo, scans: Sequence[ScannedItem], now: int, allow_cash: bool
+) -> Basket | Outcome:
+    """The basket as this card would pay it now (what the cashier sees before charging)."""
     catalog = till.catalog()
     if catalog is None:
         return refuse(till, "no_catalog")
-    try:
-        # The card tells its purses and quantity counters only after the holder's PIN.
-        info = session.verify_pin(pin)
-    except CardError as exc:
-        return card_problem(till, exc)
-    basket = build_basket(
+    return build_basket(
         scans,
         catalog,
         info,
@@ -192,6 +200,35 @@ def _sell_to_card(
         shelf_prices=till.shelf_prices,
         split_tender=allow_cash and till.split_tender,
     )
+
+
+def after_charge(
+    till: Till, session: CardSession, outcome: Outcome, wanted: Sequence[int]
+) -> Outcome:
+    """After the receipt, with the PIN still opening the log: what the host is missing."""
+    if outcome.status is not Status.COMPLETED:
+        return outcome
+    read = fetch_wanted(till, session, tuple(wanted))
+    if read:
+        outcome = _with(outcome, details={**outcome.details, "evidence_read": read})
+    return outcome
+
+
+def charge(
+    till: Till,
+    session: CardSession,
+    info: CardInfo,
+    scans: Sequence[ScannedItem],
+    *,
+    cashier: str,
+    allow_cash: bool = False,
+    now: int | None = None,
+) -> Outcome:
+    """Debit the basket from a card whose holder has given the PIN in this session."""
+    now = till.clock() if now is None else now
+    basket = basket_for(till, info, scans, now, allow_cash)
+    if isinstance(basket, Outcome):
+        return basket
     if basket.card_total == 0:
         return _with(refuse(till, "nothing_to_charge"), refused_lines=basket.refused)
     offline_state = till.journal.offline_state()
@@ -300,12 +337,17 @@ def _with(outcome: Outcome, **changes: Any) -> Outcome:
 
 
 __all__ = [
+    "Presented",
     "Resolution",
+    "after_charge",
     "balances_after",
+    "basket_for",
     "card_problem",
+    "charge",
     "failure_outcome",
     "present_card",
     "read_card_checked",
     "refuse",
     "sell",
+    "verify_holder",
 ]
