@@ -361,7 +361,7 @@ class TerminalHome:
         except JournalError as exc:
             raise HomeError(f"cannot create the journal: {exc}") from exc
         try:
-            _write_atomically(paths.config, _config_bytes(config))
+            write_atomically(paths.config, _config_bytes(config))
         except BaseException:
             journal.close()
             raise
@@ -403,7 +403,7 @@ class TerminalHome:
             self.config.terminal_public_key,
         ):
             raise HomeError("a config change cannot change the terminal id or key")
-        _write_atomically(self.paths.config, _config_bytes(config))
+        write_atomically(self.paths.config, _config_bytes(config))
         self.config = config
 
     def close(self) -> None:
@@ -428,7 +428,7 @@ def _read_config(path: Path) -> TerminalConfig:
         raise HomeError(f"{path} is not a valid terminal config: {exc}") from exc
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     """Write, fsync, rename, fsync the directory: the old or the new file, never half of one."""
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

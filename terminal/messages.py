@@ -126,6 +126,27 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
         "Now only a refund can give the money back: ask the Dinas Sosial operator.",
     ),
     "void_already": ("Transaksi ini sudah dibatalkan.", "This sale was already voided."),
+    # the cashier app
+    "pin_needed": (
+        "Minta pemegang kartu memasukkan PIN dulu.",
+        "Ask the holder for the PIN first.",
+    ),
+    "no_printer": ("Terminal ini tidak punya printer.", "This counter has no printer."),
+    "nothing_to_reprint": ("Belum ada struk untuk dicetak ulang.", "No receipt to print again."),
+    "reprinted": ("Struk dicetak ulang (SALINAN).", "The receipt printed again (COPY)."),
+    "not_in_catalog_scan": (
+        "Kode {gtin} tidak ada di daftar barang.",
+        "Code {gtin} is not in the catalog.",
+    ),
+    "finish_earlier_first": (
+        "Transaksi sebelumnya belum tuntas: tempelkan kembali KARTU YANG SAMA dulu.",
+        "The earlier transaction is not settled: present THE SAME card again first.",
+    ),
+    "sign_in_failed": ("ID kasir atau PIN salah.", "Wrong cashier id or PIN."),
+    "sign_in_locked": (
+        "Terlalu banyak percobaan. Coba lagi dalam {seconds} detik.",
+        "Too many tries. Try again in {seconds} seconds.",
+    ),
     # day close
     "day_close_future": ("Tanggal tutup hari belum tiba.", "That day has not come yet."),
     "day_already_closed": ("Hari ini sudah ditutup.", "This day is already closed."),

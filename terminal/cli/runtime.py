@@ -57,35 +57,43 @@ def open_till(args: argparse.Namespace) -> Iterator[Till]:
     """The terminal's home as a till; interrupted operations are marked for their card."""
     home = TerminalHome.open(default_data_dir(args.data_dir))
     try:
-        mark_interrupted(home.journal)
-        config = home.config
-        receipts = ReceiptConfig(language=Language(config.receipt_language))
-        queue = None
-        if config.printer_url:
-            printer = open_printer(config.printer_url, language=config.receipt_language)
-            queue = PrintQueue(
-                home.journal,
-                printer,
-                config=receipts,
-                lock=PrinterLock(home.paths.data_dir),
-                held=HeldPolicy(config.held_receipts),
-                foreground_seconds=config.print_wait_seconds,
-            )
-        till = Till(config, home.journal, print_queue=queue, receipt_config=receipts)
-        with contextlib.ExitStack() as stack:
-            if config.gateway_url:
-                client = GatewayClient(
-                    config.gateway_url,
-                    config.terminal_id,
-                    home.key,
-                    timeout=LOOKUP_SECONDS,
-                    backoff=Backoff(attempts=1),
-                )
-                stack.callback(client.close)
-                till.ask_host = card_lookup(client)
+        with till_for(home) as till:
             yield till
     finally:
         home.close()
+
+
+@contextlib.contextmanager
+def till_for(home: TerminalHome) -> Iterator[Till]:
+    """A till on an open home: its printer queue, and the host asked about a presented card
+    while online. Interrupted operations are marked for their card first."""
+    mark_interrupted(home.journal)
+    config = home.config
+    receipts = ReceiptConfig(language=Language(config.receipt_language))
+    queue = None
+    if config.printer_url:
+        printer = open_printer(config.printer_url, language=config.receipt_language)
+        queue = PrintQueue(
+            home.journal,
+            printer,
+            config=receipts,
+            lock=PrinterLock(home.paths.data_dir),
+            held=HeldPolicy(config.held_receipts),
+            foreground_seconds=config.print_wait_seconds,
+        )
+    till = Till(config, home.journal, print_queue=queue, receipt_config=receipts)
+    with contextlib.ExitStack() as stack:
+        if config.gateway_url:
+            client = GatewayClient(
+                config.gateway_url,
+                config.terminal_id,
+                home.key,
+                timeout=LOOKUP_SECONDS,
+                backoff=Backoff(attempts=1),
+            )
+            stack.callback(client.close)
+            till.ask_host = card_lookup(client)
+        yield till
 
 
 @contextlib.contextmanager

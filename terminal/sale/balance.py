@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from drivers.card.protocol import CardInfo
 from drivers.card.session import CardSession
 from drivers.card.transport import CardError
 from ledger.cardnumber import mask_card_number
@@ -28,14 +29,21 @@ def balance_inquiry(
     presented = present_card(till, session, now)
     if isinstance(presented, Outcome):
         return presented
-    info, resolutions = presented.info, presented.resolutions
     number = session.card_number
     assert number is not None
     try:
         info = session.verify_pin(pin)  # the card tells its purses only to the PIN
     except CardError as exc:
-        return dataclasses.replace(card_problem(till, exc), resolutions=resolutions)
+        return dataclasses.replace(card_problem(till, exc), resolutions=presented.resolutions)
     fetch_wanted(till, session, presented.wanted)  # the log is open now: what the host misses
+    outcome = balance_of(till, number, info, now, print_slip=print_slip)
+    return dataclasses.replace(outcome, resolutions=presented.resolutions)
+
+
+def balance_of(
+    till: Till, number: str, info: CardInfo, now: int, *, print_slip: bool = False
+) -> Outcome:
+    """Balances and caps of a card whose holder gave the PIN (``info`` from VERIFY PIN)."""
     today = till.today(now)
     balances = tuple(
         Balance(p.code, 0 if p.expired_on(today) else p.balance, p.expiry.isoformat())
@@ -72,7 +80,6 @@ def balance_inquiry(
         Status.COMPLETED,
         card=mask_card_number(number),
         balances=balances,
-        resolutions=resolutions,
         receipt_jobs=receipt_jobs,
         details={
             "caps_remaining": caps,

@@ -71,6 +71,8 @@ def refuse(till: Till, reason: str, **values: object) -> Outcome:
 def card_problem(till: Till, exc: CardError) -> Outcome:
     """A card or reader error outside a command in flight: nothing changed on the card."""
     if isinstance(exc, WrongPin):
+        if exc.tries_left == 0:  # that was the last try: the PIN is blocked now
+            return refuse(till, "pin_blocked")
         return refuse(till, "wrong_pin", tries_left=exc.tries_left)
     if isinstance(exc, PinBlocked):
         return refuse(till, "pin_blocked")
