@@ -4,6 +4,7 @@ what the cashier sees, and what the money is, for each flow of the counter."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -294,11 +295,7 @@ def test_another_cards_unfinished_sale_is_named_on_screen(counter: Counter) -> N
 
 @pytest.mark.parametrize("language", ["en"])
 def test_english_by_config(counter: Counter, language: str) -> None:
-    counter.home.save_config(
-        counter.home.config.__class__(
-            **{**counter.home.config.__dict__, "receipt_language": language}
-        )
-    )
+    counter.home.save_config(dataclasses.replace(counter.home.config, receipt_language=language))
 
     async def flow(pilot: Pilot[None], app: CashierApp) -> None:
         assert "Present the SSN card" in text_of(app, "#card")
