@@ -224,7 +224,7 @@ def book_differences(
             taken = int(balances.get(withdrawn(number, code), 0))
             if holds == taken:
                 continue
-            entry = postings.Entry("card_end_difference", f"card {number} {code} after its end")
+            entry = postings.Entry("card_ended", f"card {number} {code} after its end")
             if taken > holds:  # late debits: the fund pays what the dead card still spent
                 entry.transfer(postings.fund(code), withdrawn(number, code), taken - holds)
             else:  # value came back to the dead card: it returns to the fund
