@@ -146,11 +146,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_reveal(args: argparse.Namespace) -> int:
-    if not args.reason.strip():
-        raise UserError("--reason must say why the NIK is revealed")
     with session_scope(args, with_keys=True) as (session, keys):
-        nik = recipients.reveal_nik(session, Identities(need_keys(keys).nik_key), args.recipient)
-        audit(session, f"recipients reveal-nik {args.recipient}: {args.reason.strip()}")
+        nik = recipients.reveal_nik(
+            session,
+            Identities(need_keys(keys).nik_key),
+            args.recipient,
+            operator=operator(),
+            reason=args.reason,
+            now=now(),
+        )
     if args.json:
         print_json({"recipient": args.recipient, "nik": nik})
     else:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from host_gateway import cards
+from host_gateway import cards, events
 from host_gateway.db import bulk_insert
 from host_gateway.errors import GatewayError, not_found
 from host_gateway.programs import identity, terms
@@ -258,11 +258,19 @@ def import_rows(
     return report
 
 
-def reveal_nik(session: Session, ids: Identities, recipient_id: int) -> str:
-    """The NIK in clear: only through the audited ``recipients reveal-nik`` command."""
+def reveal_nik(
+    session: Session, ids: Identities, recipient_id: int, *, operator: str, reason: str, now: int
+) -> str:
+    """The NIK in clear, written to the audit log with who asked and why (in the same
+    transaction: no reveal without its audit entry)."""
+    if not operator.strip() or not reason.strip():
+        raise GatewayError("invalid", "revealing a NIK needs the operator and the reason")
     recipient = session.get(Recipient, recipient_id)
     if recipient is None:
         raise not_found(f"recipient {recipient_id}")
+    events.audit(
+        session, now, operator.strip(), f"reveal NIK of recipient {recipient_id}: {reason}"
+    )
     return ids.open_nik(recipient.nik_sealed, recipient.nik_hash)
 
 

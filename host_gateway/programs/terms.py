@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from host_gateway import shops
 from host_gateway.errors import GatewayError, not_found
-from host_gateway.models import Program
+from host_gateway.models import CardProgram, Program
 from host_gateway.programs.models import ProgramTerms
 from ledger.cardproofs import MAX_AMOUNT
 
@@ -124,3 +124,16 @@ def next_aid_date(terms: ProgramTerms, today: dt.date) -> dt.date:
     if load_date(terms, start) > today:
         return load_date(terms, start)
     return load_date(terms, _add_months(start, terms.period_months))
+
+
+def next_aid_dates(session: Session, card_number: str, today: dt.date) -> dict[str, str]:
+    """Per purse of the card whose program has terms: its next aid date (GET /v1/cards/N)."""
+    codes = session.scalars(
+        select(CardProgram.program_code).where(CardProgram.card_number == card_number)
+    )
+    schedule = all_terms(session)
+    return {
+        code: next_aid_date(schedule[code], today).isoformat()
+        for code in sorted(codes)
+        if code in schedule
+    }

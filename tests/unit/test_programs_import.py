@@ -76,7 +76,10 @@ def test_an_import_with_bad_rows_stores_nothing_unless_they_are_excluded(program
         assert (found.name, found.kelurahan) == ("Warga 2", "Sempaja Selatan")
         assert recipients.programs_of(session, found.id) == ["APBD", "BZNS"]
         assert recipients.masked_nik(ids(programs), found) == mask(nik(2)) == "647206********02"
-        assert recipients.reveal_nik(session, ids(programs), found.id) == nik(2)
+        opened = recipients.reveal_nik(
+            session, ids(programs), found.id, operator="Ani", reason="KPM complaint", now=0
+        )
+        assert opened == nik(2)
         for stored in session.scalars(select(Recipient)):  # sealed at rest, no KK either
             assert b"6472" not in stored.nik_sealed + stored.nik_hash + stored.kk_hash
 
