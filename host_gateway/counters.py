@@ -33,3 +33,20 @@ def next_value(session: Session, name: str) -> int:
 def current_value(session: Session, name: str) -> int:
     value = session.scalar(select(Counter.value).where(Counter.name == name))
     return int(value or 0)
+
+
+def advance(session: Session, name: str, count: int) -> int:
+    """Take ``count`` values at once (a batch of loads); returns the last one taken."""
+    last = 0
+    if count:
+        last = next_value(session, name)
+        if count > 1:
+            last = int(
+                session.execute(
+                    update(Counter)
+                    .where(Counter.name == name)
+                    .values(value=Counter.value + count - 1)
+                    .returning(Counter.value)
+                ).scalar_one()
+            )
+    return last

@@ -416,3 +416,8 @@ class Refund(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     approved_by: Mapped[str | None] = mapped_column(String(64))
     approved_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# Programs, recipients and aid batches live in their own module; importing it here registers
+# their tables on Base (migrations and the models-vs-migrations test see one metadata).
+from host_gateway.programs import models as _programs_models  # noqa: E402, F401

@@ -189,6 +189,9 @@ class CardStatusResponse(Answer):
     pending_loads: list[str]
     """Issuer-signed LoadAuthorizations for this card no receipt has closed (base64url)."""
     host_time: int
+    next_aid: dict[str, str] = Field(default_factory=dict)
+    """Per purse whose program has a schedule: the next day its aid is loaded (YYYY-MM-DD,
+    WITA), for the balance slip and the receipt. Absent from hosts before it existed."""
 
 
 class IntentBody(Strict):

@@ -8,6 +8,7 @@ from typing import Any
 from console import UserError, print_json
 from host_gateway import enrollment, gaps, postings, shops
 from host_gateway.cli.common import add_common, audit, now, session_scope
+from host_gateway.cli.programs import add_define
 
 
 def register(subparsers: Any) -> None:
@@ -58,6 +59,7 @@ def register(subparsers: Any) -> None:
     fund.add_argument("--code", required=True)
     fund.add_argument("--amount", type=int, required=True, help="whole rupiah")
     fund.set_defaults(func=cmd_program_fund)
+    add_define(programs)
 
 
 def _out(args: argparse.Namespace, value: Any, text: str) -> int:
