@@ -49,6 +49,14 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
         "PIN terblokir. Hubungi Dinas Sosial untuk membuka.",
         "The PIN is blocked. The holder must contact Dinas Sosial.",
     ),
+    "pin_pad_timeout": (
+        "Waktu memasukkan PIN di pembaca habis. Tekan F4 untuk mencoba lagi.",
+        "The PIN was not typed on the reader in time. Press F4 to try again.",
+    ),
+    "pin_pad_cancelled": (
+        "PIN dibatalkan di pembaca. Tekan F4 untuk mencoba lagi.",
+        "The PIN was cancelled on the reader. Press F4 to try again.",
+    ),
     "pin_format": ("PIN harus 4 sampai 12 angka.", "A PIN is 4 to 12 digits."),
     # the sale
     "nothing_to_charge": (

@@ -27,10 +27,16 @@ from typing import Protocol
 from smartcard import scard
 
 from drivers.card.apdu import SW, CommandAPDU, ResponseAPDU
-from drivers.card.errors import CardResponseError, refusal
+from drivers.card.errors import (
+    CardResponseError,
+    PinEntryCancelled,
+    PinEntryTimeout,
+    PinPadError,
+    refusal,
+)
 from drivers.card.pcsc import PcscConnection, pcsc_error
 from drivers.card.protocol import CLA_ISO, MAX_PIN_DIGITS, MIN_PIN_DIGITS, Ins
-from drivers.card.transport import CardError, CardRemoved, TransportFailure
+from drivers.card.transport import CardRemoved, TransportFailure
 from ledger.binary import FormatError
 
 log = logging.getLogger(__name__)
@@ -68,22 +74,6 @@ class ReaderControl(Protocol):
     """The one pyscard connection method the pad needs: ``SCardControl`` on the connection."""
 
     def control(self, code: int, command: list[int], /) -> list[int]: ...
-
-
-class PinPadError(CardError):
-    """The reader's pad failed the entry (``sw``): nothing reached the card, no try was spent."""
-
-    def __init__(self, sw: int, detail: str) -> None:
-        super().__init__(f"PIN pad: {detail} (SW {sw:04X})")
-        self.sw = sw
-
-
-class PinEntryTimeout(PinPadError):  # noqa: N818 (named for what happened, as WrongPin)
-    """The holder typed nothing (or did not confirm) in time."""
-
-
-class PinEntryCancelled(PinPadError):  # noqa: N818
-    """The holder pressed Cancel on the pad."""
 
 
 def parse_features(raw: bytes) -> dict[int, int]:

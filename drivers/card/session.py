@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from drivers.card.apdu import SW, CommandAPDU, ResponseAPDU, is_wrong_pin
 from drivers.card.errors import (
@@ -64,6 +64,9 @@ from ledger.cardproofs import (
     decode_card_transaction,
 )
 from ledger.crypto import PUBLIC_KEY_SIZE
+
+if TYPE_CHECKING:
+    from drivers.card.pinpad import PinPad
 
 MIN_LOG_ENTRIES = 16
 """A card keeps at least its last 16 transactions (GET TRANSACTION can return them)."""
@@ -158,6 +161,14 @@ class CardSession:
         CardBlocked..."""
         command = self._pin_command(lambda: Commands.verify_pin(pin))
         response = self._expect_ok(self._send(command, "the PIN"), "the PIN")
+        return self._holder_verified(response)
+
+    def verify_pin_on_pad(self, pad: PinPad, timeout_s: int = 30) -> CardInfo:
+        """As :meth:`verify_pin`, with the PIN typed on the reader's own keypad (PC/SC part 10):
+        it never passes through this computer. The pad's timeout and cancel raise PinPadError."""
+        return self._holder_verified(pad.verify(timeout_s))
+
+    def _holder_verified(self, response: ResponseAPDU) -> CardInfo:
         holder = self._decode(HolderInfo.decode, response.data, "holder data")
         if self.info is None:
             raise CardSessionError("read the card (read_card) before the PIN")

@@ -40,7 +40,6 @@ class CashierApp(App[None]):
         watch_reader: CardReader,
         *,
         sync: Callable[[], object] | None = None,
-        pinpad: bool = False,
     ) -> None:
         super().__init__()
         self.home, self.till, self.counter = home, till, counter
@@ -48,7 +47,6 @@ class CashierApp(App[None]):
         self.language = home.config.receipt_language
         self.w = words(self.language)
         self.sync = sync
-        self.pinpad = pinpad
         self.title = self.w["title"]
         self.sub_title = f"{home.config.shop_name} · {home.config.terminal_id}"
         self._syncing = threading.Lock()

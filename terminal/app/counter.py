@@ -21,6 +21,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from drivers.card.pcsc import PcscConnection
+from drivers.card.pinpad import PcscControl, PinPad
 from drivers.card.protocol import CardInfo
 from drivers.card.readers import open_reader
 from drivers.card.session import CardSession
@@ -46,6 +48,20 @@ from terminal.sale import (
 from terminal.sale.sale import card_problem
 
 ReaderFactory = Callable[[str | None], CardReader]
+PadFinder = Callable[[CardConnection], PinPad | None]
+
+PAD_SECONDS = 30
+"""How long the holder has to type the PIN on the reader's keypad."""
+
+
+def reader_pad(connection: CardConnection) -> PinPad | None:
+    """The reader's own PIN pad, when it is a PC/SC reader that has one (part 10)."""
+    if not isinstance(connection, PcscConnection):
+        return None
+    try:
+        return PinPad.detect(PcscControl(connection))
+    except CardError:
+        return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +94,8 @@ class CardState:
     presented: Presented | None = None
     holder: CardInfo | None = None
     """The card's answer to the PIN: name, purses, quantity counters."""
+    pad: PinPad | None = None
+    """The reader's keypad: the holder types the PIN there, never on the keyboard."""
     last_sale: uuid.UUID | None = None
     """The sale made in this card session: the only one a cancellation may undo."""
 
@@ -89,10 +107,12 @@ class Counter:
         reader_name: str | None,
         *,
         readers: ReaderFactory = open_reader,
+        pads: PadFinder = reader_pad,
     ) -> None:
         self.till = till
         self.reader_name = reader_name
         self.readers = readers
+        self.pads = pads
         self.cashier = ""
         self.card: CardState | None = None
         self.lock = threading.RLock()
@@ -112,7 +132,7 @@ class Counter:
             except CardError as exc:
                 return Presentation("", None, card_problem(self.till, exc), ())
             session = CardSession(connection, self.till.config.ca_keys)
-            self.card = CardState(reader, connection, session)
+            self.card = CardState(reader, connection, session, pad=self.pads(connection))
             with self.till.serving():
                 presented = present_card(self.till, session, self.till.clock(), self.cashier)
             number = session.card_number
@@ -134,12 +154,25 @@ class Counter:
 
     # -- the holder ------------------------------------------------------------------------
 
-    def verify(self, pin: str) -> CardInfo | Outcome:
+    @property
+    def has_pad(self) -> bool:
+        return self.card is not None and self.card.pad is not None
+
+    def verify(self, pin: str = "") -> CardInfo | Outcome:
+        """The holder's PIN: typed on screen (``pin``), or on the reader's keypad if it has one."""
         with self.lock:
             card = self._ready()
             if isinstance(card, Outcome):
                 return card
-            verified = verify_holder(self.till, card.session, pin)
+            if card.pad is not None:
+                try:
+                    verified: CardInfo | Outcome = card.session.verify_pin_on_pad(
+                        card.pad, PAD_SECONDS
+                    )
+                except CardError as exc:
+                    verified = card_problem(self.till, exc)
+            else:
+                verified = verify_holder(self.till, card.session, pin)
             if isinstance(verified, CardInfo):
                 card.holder = verified
             return verified

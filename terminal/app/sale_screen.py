@@ -196,8 +196,12 @@ class SaleScreen(Screen[None]):
         if not self.card or self.busy:
             return
         w = self.cashier_app.w
-        hint = w["pinpad"] if self.cashier_app.pinpad else ""
-        self.app.push_screen(Prompt(w["holder_pin"], secret=True, hint=hint, id="pin"), self._pin)
+        if self.cashier_app.counter.has_pad:
+            # The holder types on the reader's keypad; the PIN never reaches this computer.
+            self._say(w["pinpad"], "warn")
+            self.verify("")
+            return
+        self.app.push_screen(Prompt(w["holder_pin"], secret=True, id="pin"), self._pin)
 
     def _pin(self, pin: str | None) -> None:
         if pin:

@@ -22,6 +22,8 @@ from drivers.card.errors import (
     CardTerminated,
     InsufficientBalance,
     PinBlocked,
+    PinEntryCancelled,
+    PinEntryTimeout,
     PinFormatError,
     PurseExpired,
     WrongPin,
@@ -76,6 +78,10 @@ def card_problem(till: Till, exc: CardError) -> Outcome:
         return refuse(till, "wrong_pin", tries_left=exc.tries_left)
     if isinstance(exc, PinBlocked):
         return refuse(till, "pin_blocked")
+    if isinstance(exc, PinEntryTimeout):
+        return refuse(till, "pin_pad_timeout")
+    if isinstance(exc, PinEntryCancelled):
+        return refuse(till, "pin_pad_cancelled")
     if isinstance(exc, PinFormatError):
         return refuse(till, "pin_format")
     if isinstance(exc, CardBlocked):

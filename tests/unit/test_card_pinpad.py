@@ -17,12 +17,11 @@ from drivers.card.pinpad import (
 )
 from drivers.card.protocol import Commands, HolderInfo
 from drivers.card.session import CardSession
-from drivers.card.transport import CardRemoved, CardTransport, TransportFailure
+from drivers.card.transport import CardRemoved, TransportFailure
 from ledger.binary import FormatError
 from tests.fixtures.card import PIN, STARTING, TODAY, DirectCard
+from tests.fixtures.pinpad import FEATURES_WITH_PAD, VERIFY_DIRECT, EmulatedPad
 
-VERIFY_DIRECT = 0x42330006  # what libccid lists for FEATURE_VERIFY_PIN_DIRECT
-FEATURES_WITH_PAD = bytes.fromhex("0604423300060a044233000a")
 FEATURES_WITHOUT_PAD = bytes.fromhex("0a044233000a120442330012")
 
 
@@ -41,46 +40,6 @@ class FakeReader:
                 raise self.features
             return list(self.features)
         return list(self.answer)
-
-
-class EmulatedPad:
-    """A PIN-pad reader in front of a card: puts the typed digits into the structure's APDU as
-    the structure says (bit positions counted from the first byte's top bit) and sends it."""
-
-    def __init__(self, card: CardTransport, typed: str) -> None:
-        self.card = card
-        self.typed = typed
-        self.card_commands = 0
-
-    def control(self, code: int, command: list[int], /) -> list[int]:
-        if code == CM_IOCTL_GET_FEATURE_REQUEST:
-            return list(FEATURES_WITH_PAD)
-        assert code == VERIFY_DIRECT
-        raw = bytes(command)
-        fmt, block, length_fmt = raw[2], raw[3], raw[4]
-        assert fmt & 0x80 == 0 and fmt & 0x03 == 0x01  # positions in bits, BCD digits
-        low, high = raw[6], raw[5]  # wPINMaxExtraDigit, little-endian: max then min
-        if not low <= len(self.typed) <= high:
-            return [0x64, 0x03]
-        apdu = bytearray(raw[19:])
-        assert int.from_bytes(raw[15:19], "little") == len(apdu)
-        pin_block = bytearray(apdu[5 : 5 + (block & 0x0F)])
-        for index, digit in enumerate(self.typed):
-            _set_nibble(pin_block, ((fmt >> 3) & 0x0F) + 4 * index, int(digit))
-        assert block >> 4 == 4  # the length is one nibble
-        _set_nibble(pin_block, length_fmt & 0x0F, len(self.typed))
-        apdu[5 : 5 + len(pin_block)] = pin_block
-        self.card_commands += 1
-        return list(self.card.transmit(bytes(apdu)))
-
-
-def _set_nibble(buffer: bytearray, bit: int, value: int) -> None:
-    assert bit % 4 == 0
-    byte, high = divmod(bit, 8)
-    if high:
-        buffer[byte] = (buffer[byte] & 0xF0) | value
-    else:
-        buffer[byte] = (buffer[byte] & 0x0F) | (value << 4)
 
 
 # --- which readers have a pad ---------------------------------------------------------------

@@ -11,7 +11,9 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
+from drivers.card.pinpad import PinPad
 from drivers.card.protocol import Ins
+from drivers.card.transport import CardConnection
 from ledger.record import RecordType
 from simulators.card.card import Fault
 from terminal.app import CashierApp
@@ -21,6 +23,7 @@ from terminal.app.signin import FirstRunScreen
 from terminal.app.widgets import BasketTable
 from terminal.staff import check_cashier, set_cashier
 from tests.fixtures.card import PIN
+from tests.fixtures.pinpad import EmulatedPad
 from tests.fixtures.sale import NOODLES, OIL, SUGAR, SUPERVISOR_PIN, Counter
 
 CASHIER, CASHIER_PIN = "ani", "1357"
@@ -301,3 +304,35 @@ def test_english_by_config(counter: Counter, language: str) -> None:
         assert "Present the SSN card" in text_of(app, "#card")
 
     run(counter, flow)
+
+
+def test_reader_pin_pad_is_used_and_said(counter: Counter) -> None:
+    """With a PIN-pad reader the app never asks for the PIN on screen: the holder types it on
+    the reader (a fake pad in front of the simulated card here)."""
+    number = counter.issue(loads={"APBD": 200_000})
+    pads: list[EmulatedPad] = []
+
+    def pad_for(connection: CardConnection) -> PinPad | None:
+        pads.append(EmulatedPad(connection, PIN))
+        return PinPad.detect(pads[-1])
+
+    set_cashier(counter.home, CASHIER, CASHIER_PIN)
+    app_counter = AppCounter(counter.till, None, readers=lambda _n: counter.reader, pads=pad_for)
+    app = CashierApp(counter.home, counter.till, app_counter, counter.reader)
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await type_into(pilot, "#cashier", CASHIER)
+            await type_into(pilot, "#pin", CASHIER_PIN)
+            await settle(pilot)
+            counter.present(number)
+            await wait_for(pilot, lambda: "APBD" in text_of(app, "#card"))
+            assert app.screen.id != "pin"  # no PIN field on screen
+            await scan(pilot, SUGAR)
+            await pilot.press("f10")
+            await settle(pilot)
+            assert "BERHASIL" in text_of(app, "#outcome")
+
+    asyncio.run(main())
+    assert pads and pads[-1].card_commands == 1
+    assert records(counter) == [RecordType.SALE]
