@@ -127,6 +127,9 @@ class TerminalConfig:
     receipt_language: str = "id"
     printer_url: str | None = None
     reader_name: str | None = None
+    scanner_url: str | None = None
+    """A serial barcode scanner (``serial:///dev/ttyUSB0?baud=9600``); None: a keyboard wedge
+    or none."""
     supervisor_pin_hash: str | None = None
     """From :func:`hash_pin`; None means no supervisor, so no voids on this terminal."""
     print_wait_seconds: float = 10.0
@@ -162,6 +165,7 @@ class TerminalConfig:
             "receipt_language": self.receipt_language,
             "printer_url": self.printer_url,
             "reader_name": self.reader_name,
+            "scanner_url": self.scanner_url,
             "supervisor_pin_hash": self.supervisor_pin_hash,
             "print_wait_seconds": self.print_wait_seconds,
             "held_receipts": self.held_receipts,
@@ -192,6 +196,7 @@ class TerminalConfig:
             receipt_language=file.receipt_language,
             printer_url=file.printer_url,
             reader_name=file.reader_name,
+            scanner_url=file.scanner_url,
             supervisor_pin_hash=file.supervisor_pin_hash,
             print_wait_seconds=10.0 if file.print_wait_seconds is None else file.print_wait_seconds,
             held_receipts=file.held_receipts or "hold",
@@ -253,6 +258,7 @@ class _ConfigFile(_Exact):
     receipt_language: str
     printer_url: str | None = None
     reader_name: str | None = None
+    scanner_url: str | None = None
     supervisor_pin_hash: str | None = None
     print_wait_seconds: float | None = None
     held_receipts: str | None = None

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from typing import ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.widgets import Input
 
 from drivers.card.transport import CardReader
+from drivers.scanner.scanner import Scanner, ScannerError
+from drivers.scanner.wedge import Scanned, WedgeDetector
 from terminal.app.counter import Counter
-from terminal.app.sale_screen import SaleScreen
+from terminal.app.sale_screen import CodeScanned, SaleScreen, ScannerState
 from terminal.app.signin import FirstRunScreen, SignedIn, SignInScreen
 from terminal.app.words import words
 from terminal.home import TerminalHome
@@ -40,6 +45,9 @@ class CashierApp(App[None]):
         watch_reader: CardReader,
         *,
         sync: Callable[[], object] | None = None,
+        scanner: Scanner | None = None,
+        wedge: WedgeDetector | None = None,
+        keyclock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.home, self.till, self.counter = home, till, counter
@@ -47,6 +55,8 @@ class CashierApp(App[None]):
         self.language = home.config.receipt_language
         self.w = words(self.language)
         self.sync = sync
+        self.scanner, self.wedge, self.keyclock = scanner, wedge, keyclock
+        self.scanner_problem: str | None = None
         self.title = self.w["title"]
         self.sub_title = f"{home.config.shop_name} · {home.config.terminal_id}"
         self._syncing = threading.Lock()
@@ -59,6 +69,67 @@ class CashierApp(App[None]):
 
     def on_signed_in(self, event: SignedIn) -> None:
         self.switch_screen(SaleScreen(event.cashier))
+        if self.scanner is not None:
+            self.scanner.start(self._from_scanner, self._scanner_state)
+
+    def on_unmount(self) -> None:
+        if self.scanner is not None:
+            self.scanner.stop()
+
+    def _from_scanner(self, code: str) -> None:
+        """On the scanner's thread: hand the code to the UI thread."""
+        self.call_from_thread(self._deliver, code)
+
+    def _scanner_state(self, error: ScannerError | None) -> None:
+        self.scanner_problem = None if error is None else str(error)
+        self.call_from_thread(self._deliver_state)
+
+    def _deliver(self, code: str) -> None:
+        screen = self.sale_screen()
+        if screen is not None:
+            screen.post_message(CodeScanned(code))
+
+    def _deliver_state(self) -> None:
+        screen = self.sale_screen()
+        if screen is not None:
+            screen.post_message(ScannerState())
+
+    def sale_screen(self) -> SaleScreen | None:
+        return next((s for s in self.screen_stack if isinstance(s, SaleScreen)), None)
+
+    async def on_event(self, event: events.Event) -> None:
+        """A keyboard-wedge scanner types its code like a person, only faster: a fast burst
+        ended by Enter is a scan wherever the focus is (a search box, a PIN prompt), so it goes
+        to the basket and never into that field (a scan in a PIN field would spend a try)."""
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded  # a key bubbling back up was seen on its way down
+            and self.wedge is not None
+            and self._wedge_scan(event)
+        ):
+            event.prevent_default()
+            event.stop()
+            return
+        await super().on_event(event)
+
+    def _wedge_scan(self, event: events.Key) -> bool:
+        assert self.wedge is not None
+        char = "\r" if event.key == "enter" else event.character
+        if char is None or len(char) != 1:
+            return False
+        decided = self.wedge.feed(char, self.keyclock())
+        scans = [d.code for d in decided if isinstance(d, Scanned)]
+        screen = self.sale_screen()
+        if not scans or screen is None:
+            return False
+        focused = self.focused
+        if isinstance(focused, Input) and focused.id == "code":
+            return False  # the code field takes it as it is: same result
+        if isinstance(focused, Input):
+            focused.value = focused.value.removesuffix(scans[-1])
+        for code in scans:
+            screen.post_message(CodeScanned(code))
+        return True
 
     def print_text(self, outcome: Outcome) -> str:
         """Print an operation's receipts; what to tell the cashier about the paper."""

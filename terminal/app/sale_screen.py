@@ -32,6 +32,18 @@ if TYPE_CHECKING:
     from terminal.app.app import CashierApp
 
 
+class CodeScanned(Message):
+    """A code from the scanner (serial, or a keyboard wedge told apart by timing)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self.code = code
+
+
+class ScannerState(Message):
+    """The scanner went missing or came back (:attr:`CashierApp.scanner_problem`)."""
+
+
 class CardArrived(Message):
     pass
 
@@ -222,6 +234,13 @@ class SaleScreen(Screen[None]):
         self._redraw()
 
     # -- the basket ------------------------------------------------------------------------
+
+    def on_code_scanned(self, event: CodeScanned) -> None:
+        if event.code.isdigit():
+            self.add_code(event.code)
+
+    def on_scanner_state(self, _: ScannerState) -> None:
+        self.refresh_status()
 
     @on(Input.Submitted, "#code")
     def code_entered(self, event: Input.Submitted) -> None:
@@ -414,7 +433,10 @@ class SaleScreen(Screen[None]):
         app = self.cashier_app
         status = app.counter.status()
         reader = app.w["card_in"] if self.card else app.w["card_out"]
-        self.query_one(StatusBar).show(app.w, reader, app.printer_state(), status)
+        scanner = None
+        if app.scanner is not None:
+            scanner = app.scanner_problem or "ok"
+        self.query_one(StatusBar).show(app.w, reader, app.printer_state(), status, scanner)
         banner = self.query_one("#banner", Static)
         unfinished = status.get("unfinished") or []
         banner.update(

@@ -25,7 +25,12 @@ class StatusBar(Static):
     """Reader, printer, network and sync, offline limits left: always visible."""
 
     def show(
-        self, w: Mapping[str, str], reader: str, printer: str, status: Mapping[str, Any]
+        self,
+        w: Mapping[str, str],
+        reader: str,
+        printer: str,
+        status: Mapping[str, Any],
+        scanner: str | None = None,
     ) -> None:
         last = status.get("last_sync")
         synced = (
@@ -39,6 +44,8 @@ class StatusBar(Static):
             f"{w['last_sync']} {synced}",
             f"{w['offline_left']}: {rupiah(int(status.get('offline_left', 0)))}",
         ]
+        if scanner is not None:
+            parts.insert(1, f"{w['scanner']}: {scanner}")
         self.update(" │ ".join(parts))
 
 

@@ -49,6 +49,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "printed": ("Struk tercetak.", "Receipt printed."),
     "reader": ("Pembaca", "Reader"),
     "printer": ("Printer", "Printer"),
+    "scanner": ("Pemindai", "Scanner"),
     "network": ("Jaringan", "Network"),
     "online": ("online", "online"),
     "offline": ("offline", "offline"),

@@ -11,6 +11,8 @@ import contextlib
 from typing import Any
 
 from drivers.card.readers import open_reader
+from drivers.scanner.serial_scanner import SerialScanner
+from drivers.scanner.wedge import WedgeDetector
 from terminal.app import CashierApp, Counter
 from terminal.cli.runtime import till_for
 from terminal.gateway_client import GatewayClient
@@ -48,5 +50,7 @@ def _run(args: argparse.Namespace) -> int:
                 stack.callback(queue.stop)
             watch = open_reader(reader_name)
             stack.callback(watch.close)
-            CashierApp(home, till, counter, watch, sync=sync).run()
+            scanner = SerialScanner(home.config.scanner_url) if home.config.scanner_url else None
+            wedge = WedgeDetector()
+            CashierApp(home, till, counter, watch, sync=sync, scanner=scanner, wedge=wedge).run()
     return 0

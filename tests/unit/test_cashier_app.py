@@ -14,6 +14,7 @@ from textual.widgets import Input, Static
 from drivers.card.pinpad import PinPad
 from drivers.card.protocol import Ins
 from drivers.card.transport import CardConnection
+from drivers.scanner.wedge import WedgeDetector
 from ledger.record import RecordType
 from simulators.card.card import Fault
 from terminal.app import CashierApp
@@ -336,3 +337,51 @@ def test_reader_pin_pad_is_used_and_said(counter: Counter) -> None:
     asyncio.run(main())
     assert pads and pads[-1].card_commands == 1
     assert records(counter) == [RecordType.SALE]
+
+
+class KeyClock:
+    """Key times for the wedge: each key ``step`` seconds after the one before."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_wedge_scan_into_the_search_box_goes_to_the_basket(counter: Counter) -> None:
+    """A wedge scanner fires while the cashier has the search box open: the code lands in the
+    basket, not in the search box; the same keys typed at a person's pace stay in the box."""
+    set_cashier(counter.home, CASHIER, CASHIER_PIN)
+    clock = KeyClock(0.5)  # a person signs in
+    app_counter = AppCounter(counter.till, None, readers=lambda _n: counter.reader)
+    app = CashierApp(
+        counter.home,
+        counter.till,
+        app_counter,
+        counter.reader,
+        wedge=WedgeDetector(),
+        keyclock=clock,
+    )
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await type_into(pilot, "#cashier", CASHIER)
+            await type_into(pilot, "#pin", CASHIER_PIN)
+            await settle(pilot)
+            await type_into(pilot, "#code", "gula")  # opens the search by name
+            await wait_for(
+                pilot, lambda: app.screen.id is None and app.screen is not sale_screen(app)
+            )
+            clock.step = 0.005  # the scanner's burst
+            await pilot.press(*SUGAR, "enter")
+            await settle(pilot)
+            assert sale_screen(app).scans[0].gtin == SUGAR
+            await pilot.press("escape")
+            clock.step = 0.5  # a person types the same digits into the code field
+            await type_into(pilot, "#code", OIL)
+            await settle(pilot)
+            assert [s.gtin for s in sale_screen(app).scans] == [SUGAR, OIL]
+
+    asyncio.run(main())
