@@ -81,13 +81,13 @@ def audit_signatures(session: Session, start: int, end: int) -> AuditReport:
             if record.seq != seq or record.terminal_id != terminal_id:
                 raise VerificationError("malformed", "stored bytes are another record")
             verify_record(record, keys[terminal_id], anchors, counted, card_expiry=False)
-            if last and last[:2] == (terminal_id, seq - 1) and record.prev_hash != last[2]:
-                raise VerificationError("chain", "prev does not hold the hash of the record before")
         except VerificationError as exc:
             report.fail(terminal_id, seq, exc.code, exc.message)
         except (FormatError, KeyError) as exc:
             report.fail(terminal_id, seq, "malformed", str(exc))
         else:
+            if last and last[:2] == (terminal_id, seq - 1) and record.prev_hash != last[2]:
+                report.fail(terminal_id, seq, "chain", "prev is not the hash of the record before")
             last = (terminal_id, seq, record.hash())
             continue
         last = None
