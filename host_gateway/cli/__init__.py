@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "host_gateway.cli.refunds",
     "host_gateway.cli.recipients",
     "host_gateway.cli.programs",
+    "host_gateway.cli.audit",
 ]
 
 

@@ -25,7 +25,18 @@ def register(subparsers: Any) -> None:
     add_common(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--workers", type=int, default=None, help="verifier processes")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="gateway processes sharing the port (several: use PostgreSQL)",
+    )
+    serve.add_argument(
+        "--verifiers",
+        type=int,
+        default=None,
+        help="signature verifier processes per gateway process (default: cores / workers)",
+    )
     serve.add_argument(
         "--block-order-days",
         type=int,
@@ -84,29 +95,37 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    import os
 
-    from host_gateway.api.app import create_app
     from host_gateway.gateway import Gateway
     from host_gateway.pki import PkiError
+    from host_gateway.serving import serve
 
     if args.block_order_days < 1:
         raise UserError("--block-order-days must be at least 1")
+    if args.workers < 1:
+        raise UserError("--workers must be at least 1")
     typed: list[bytes] = []
     initialize(args, typed)
-    try:
-        secret = typed[0] if typed else passphrase()
-        gateway = Gateway.open(
-            db_url(args), secret, workers=args.workers, block_order_days=args.block_order_days
+    secret = typed[0] if typed else passphrase()
+    verifiers = args.verifiers
+    if verifiers is None:
+        verifiers = max(1, (os.cpu_count() or 1) // args.workers)
+
+    def open_gateway() -> Gateway:
+        return Gateway.open(
+            db_url(args),
+            secret,
+            workers=verifiers,
+            block_order_days=args.block_order_days,
+            run_migrations=False,  # initialize() did, once, before the processes start
         )
+
+    try:
+        open_gateway().close()  # a wrong passphrase is one clear error, before any fork
     except PkiError as exc:
         raise UserError(str(exc)) from exc
-    try:
-        gateway.pool.start()
-        uvicorn.run(create_app(gateway), host=args.host, port=args.port, log_level="warning")
-    finally:
-        gateway.close()
-    return 0
+    return serve(open_gateway, args.host, args.port, args.workers)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
