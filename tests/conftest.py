@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures.sale",
     "tests.fixtures.shop",
     "tests.fixtures.clockshop",
+    "tests.fixtures.console",
 ]
