@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.fixtures.shop",
     "tests.fixtures.clockshop",
     "tests.fixtures.console",
+    "tests.fixtures.browser",
 ]
