@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from host_gateway.display import start_of_day
@@ -112,15 +112,12 @@ def load(session: Session, now: int) -> Dashboard:
         .where(today, StoredRecord.type.in_(("sale", "void")))
         .group_by(PurseProof.purse_code),
     )
-    authorized = _by_program(
-        session, select(Load.purse_code, func.sum(Load.amount)).group_by(Load.purse_code)
-    )
-    loaded = _by_program(
-        session,
-        select(Load.purse_code, func.sum(Load.amount))
-        .where(Load.applied_at.is_not(None))
-        .group_by(Load.purse_code),
-    )
+    applied = case((Load.applied_at.is_not(None), Load.amount), else_=0)
+    authorized, loaded = {}, {}
+    for code, signed, on_card in session.execute(  # one pass over the loads for both
+        select(Load.purse_code, func.sum(Load.amount), func.sum(applied)).group_by(Load.purse_code)
+    ):
+        authorized[code], loaded[code] = int(signed or 0), int(on_card or 0)
     program = func.substr(Account.code, func.length(Account.code) - 3)
     balances = {
         (kind, code): -int(total)
