@@ -158,7 +158,10 @@ def test_dashboard_sales_today_match_the_journal(
     page = console.get("/console/").text
     assert f'id="sales-today">Rp{70_000 * sales // 1000}.000<' in page
     assert f"{sales} transaksi, 0 batal" in page
-    assert 'id="shops-online">1 / 1<' in page or 'id="shops-online">0 / 1<' in page
+    assert 'id="shops-online">0 / 1<' in page  # its terminal never called the API itself
+    offline = re.search(r'<table id="offline">.*?</table>', page, re.DOTALL)
+    assert offline and world.terminal.terminal_id in offline.group(0)
+    assert "belum pernah" in offline.group(0)
     row = re.search(r"<tr><td>APBD</td>(.*?)</tr>", page)
     assert row is not None
     cells = re.findall(r'<td class="num">([^<]+)</td>', row.group(1))
