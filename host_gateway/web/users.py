@@ -7,6 +7,7 @@ lockouts are events too, so an attack on a password is visible in the audit log.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -29,7 +30,13 @@ _USERNAME = re.compile(r"[a-z][a-z0-9._-]{2,63}")
 HASHER = PasswordHasher()
 """argon2id with the library's defaults (RFC 9106 low-memory); a hash carries its parameters,
 so raising them later rehashes each password at its next sign-in."""
-_DUMMY_HASH = HASHER.hash("no such user: same work as a real check")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against for an unknown name (same work as a real check); made on first
+    use, not at import: every ``ssn-gateway`` command imports this module."""
+    return HASHER.hash("no such user")
 
 
 def _check_password(password: str) -> None:
@@ -105,7 +112,7 @@ def sign_in(session: Session, username: str, password: str, now: int) -> SignIn:
     raises, so the failure count is committed with the transaction."""
     user = session.get(ConsoleUser, username, with_for_update=True)
     if user is None or user.disabled:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         _failed(session, now, username, "unknown or disabled user")
         return SignIn(None, "Nama pengguna atau kata sandi salah.")
     if user.locked_until is not None and user.locked_until > now:
