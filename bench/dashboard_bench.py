@@ -44,7 +44,8 @@ def fill(conn: psycopg.Connection[Any], records: int, now: int) -> None:
     """Rows shaped like the gateway's own, written by the server (seconds, not minutes)."""
     span = 30 * DAY
     statements = [
-        f"INSERT INTO shops (id, name, kind, created) SELECT 'S' || lpad(i::text, 4, '0'), 'Toko ' || i, 'mitra', {now}"
+        "INSERT INTO shops (id, name, kind, created)"
+        f" SELECT 'S' || lpad(i::text, 4, '0'), 'Toko ' || i, 'mitra', {now}"
         f" FROM generate_series(1, {SHOPS}) i",
         "INSERT INTO terminals (id, shop_id, public_key, certificate, issued, valid_until,"
         " last_seen, contiguous_seq) SELECT 'T' || lpad(i::text, 7, '0'),"
@@ -57,7 +58,7 @@ def fill(conn: psycopg.Connection[Any], records: int, now: int) -> None:
         " decode(md5('c' || i) || md5('d' || i), 'hex'), '\\x00'::bytea, date '2028-01-01',"
         f" CASE WHEN i % 20000 = 0 THEN 'cloned' ELSE 'active' END, NULL, {now - span}"
         f" FROM generate_series(1, {CARDS}) i",
-        "INSERT INTO loads (card_number, load_seq, purse_code, amount, expiry, \"authorization\","
+        'INSERT INTO loads (card_number, load_seq, purse_code, amount, expiry, "authorization",'
         " created, version, applied_record, applied_at) SELECT '6060' || lpad(i::text, 12, '0'), 1,"
         f" 'APBD', 2000000, date '2027-12-31', '\\x00'::bytea, {now - span}, i,"
         f" decode(md5('l' || i), 'hex'), {now - span} FROM generate_series(1, {CARDS}) i",
@@ -76,20 +77,24 @@ def fill(conn: psycopg.Connection[Any], records: int, now: int) -> None:
         " SELECT '6060' || lpad((i % 100000 + 1)::text, 12, '0'),"
         f" i / {CARDS} + 2, 'APBD', 1000000, CASE WHEN i % 50 = 0 THEN 70000 ELSE -70000 END"
         f" FROM generate_series(0::bigint, {records - 1}) i",
-        "INSERT INTO accounts (code, kind, balance) SELECT 'purse:' || '6060' || lpad(i::text, 12, '0') || ':APBD', 'purse',"
+        "INSERT INTO accounts (code, kind, balance)"
+        " SELECT 'purse:' || '6060' || lpad(i::text, 12, '0') || ':APBD', 'purse',"
         f" -1000000 FROM generate_series(1, {CARDS}) i",
-        "INSERT INTO accounts (code, kind, balance) SELECT 'shop:S' || lpad(i::text, 4, '0'), 'shop', -5000000"
+        "INSERT INTO accounts (code, kind, balance)"
+        " SELECT 'shop:S' || lpad(i::text, 4, '0'), 'shop', -5000000"
         f" FROM generate_series(1, {SHOPS}) i",
         "INSERT INTO accounts (code, kind, balance) VALUES ('suspense:APBD', 'suspense', -210000),"
         " ('expired:APBD', 'expired', -50000)",
         "INSERT INTO card_gaps (card_number, after_counter, before_counter, kind, changes,"
-        " credit, fall, terminal_id, shop_id, opened_at, alerted_at) SELECT '6060' || lpad(i::text, 12, '0'), 3, 5, 'gap', 'APBD:+70000',"
+        " credit, fall, terminal_id, shop_id, opened_at, alerted_at)"
+        " SELECT '6060' || lpad(i::text, 12, '0'), 3, 5, 'gap', 'APBD:+70000',"
         f" CASE WHEN i % 2 = 0 THEN 70000 ELSE 0 END, 0, 'T0000001', 'S0001', {now}, NULL"
         " FROM generate_series(1, 50) i",
         "INSERT INTO stuck_intents (id, terminal_id, card_number, kind, nonce,"
         " expected_counter, amounts, reported_at, closed_at, settled_at, settled_by,"
         " settle_reason) SELECT decode(md5('s' || i), 'hex'), 'T0000001',"
-        " '6060' || lpad(i::text, 12, '0'), 'sale', decode(md5('n' || i), 'hex'), 9, '{\"APBD\": 1}',"
+        " '6060' || lpad(i::text, 12, '0'), 'sale', decode(md5('n' || i), 'hex'), 9,"
+        " '{\"APBD\": 1}',"
         f" {now}, NULL, NULL, NULL, NULL FROM generate_series(1, 20) i",
     ]
     for statement in statements:
