@@ -57,11 +57,14 @@ def _run_one(
     import uvicorn
 
     from host_gateway.api.app import create_app
+    from host_gateway.web.app import mount_console
 
     gateway = open_gateway()
     try:
         gateway.pool.start()
-        config = uvicorn.Config(create_app(gateway), host=host, port=port, log_level="warning")
+        app = create_app(gateway)
+        mount_console(app, gateway.factory, gateway.clock)
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning")
         server = uvicorn.Server(config)
         server.run(sockets=None if listener is None else [listener])
     finally:

@@ -13,6 +13,7 @@ from host_gateway.cards import BLOCK_ORDER_DAYS
 from host_gateway.check import CheckReport, run_check
 from host_gateway.cli.common import add_common, data_dir, db_url, now, passphrase, session_scope
 from host_gateway.db import make_engine, migrate, session_factory, transaction
+from host_gateway.display import rupiah, wita
 from host_gateway.pki import create_issuer_keys, keys_exist
 
 
@@ -21,7 +22,7 @@ def register(subparsers: Any) -> None:
     add_common(init)
     init.set_defaults(func=cmd_init)
 
-    serve = subparsers.add_parser("serve", help="run the terminal API (initializes if needed)")
+    serve = subparsers.add_parser("serve", help="run the terminal API and web console")
     add_common(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
@@ -161,18 +162,18 @@ def _print_check(report: CheckReport) -> None:
         )
     for credit in report.unexplained_credits:
         print(
-            f"UNEXPLAINED CREDIT: card {credit['card']} Rp{credit['amount']:,} after counter "
+            f"UNEXPLAINED CREDIT: card {credit['card']} {rupiah(credit['amount'])} after counter "
             f"{credit['after_counter']} (terminal {credit['terminal'] or '-'}, shop "
             f"{credit['shop'] or '-'})"
         )
     for debit in report.unrecorded_debits:
         where = debit.get("missing", debit.get("counter"))
         print(
-            f"debit no journal holds: card {debit['card']} Rp{debit['amount']:,} "
+            f"debit no journal holds: card {debit['card']} {rupiah(debit['amount'])} "
             f"at {where} ({debit['source']})"
         )
     for shop, amount in sorted(report.held_by_shop.items()):
-        print(f"held from shop {shop}: Rp{amount:,}")
+        print(f"held from shop {shop}: {rupiah(amount)}")
     for number in report.cards_issuing:
         print(f"card {number} never finished issuance: `cards hotlist {number} --reason 5`")
 
@@ -183,7 +184,7 @@ def _first_problem(report: CheckReport) -> str:
     if report.unexplained_credits:
         credit = report.unexplained_credits[0]
         return (
-            f"unexplained credit of Rp{credit['amount']:,} on card {credit['card']} "
+            f"unexplained credit of {rupiah(credit['amount'])} on card {credit['card']} "
             f"(held from shop {credit['shop'] or '-'})"
         )
     if report.mismatches:
@@ -195,7 +196,7 @@ def _first_problem(report: CheckReport) -> str:
 def cmd_events(args: argparse.Namespace) -> int:
     with session_scope(args) as (session, _):
         counts = events.counts(session)
-        latest = (
+        latest: list[dict[str, Any]] = (
             [
                 {
                     "at": e.at,
@@ -216,6 +217,7 @@ def cmd_events(args: argparse.Namespace) -> int:
         print(f"{count:8d}  {code}")
     for event in latest:
         print(
-            f"{event['at']}  {event['code']:24s} {event['terminal'] or '-':8s} {event['message']}"
+            f"{wita(event['at'])}  {event['code']:24s} {event['terminal'] or '-':8s} "
+            f"{event['message']}"
         )
     return 0
