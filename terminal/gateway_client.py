@@ -6,6 +6,7 @@ contract is one :class:`SyncError` (``bad_answer``) before anything is stored. A
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 import uuid
@@ -195,11 +196,13 @@ def card_lookup(client: GatewayClient) -> AskHost:
     def ask(card_number: str) -> HostCard | None:
         try:
             answer = client.card(card_number)
+            aid = sorted(answer.next_aid.items())
             return HostCard(
                 tuple(b64decode(raw) for raw in answer.pending_loads),
                 tuple(answer.wanted_counters),
+                tuple((code, dt.date.fromisoformat(due)) for code, due in aid),
             )
-        except (SyncError, FormatError):
+        except (SyncError, FormatError, ValueError):
             return None
 
     return ask

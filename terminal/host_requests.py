@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ class HostCard:
 
     pending_loads: tuple[bytes, ...] = ()
     wanted_counters: tuple[int, ...] = ()
+    next_aid: tuple[tuple[str, dt.date], ...] = ()
+    """Per purse, when the next aid is due (the program's schedule)."""
 
 
 AskHost = Callable[[str], "HostCard | None"]

@@ -247,8 +247,14 @@ class Counter:
             number = card.session.card_number
             if card.holder is None or number is None:
                 return Outcome(Status.REFUSED, "pin_needed", self.till.say("pin_needed"))
+            next_aid = card.presented.next_aid if card.presented else ()
             return balance_of(
-                self.till, number, card.holder, self.till.clock(), print_slip=print_slip
+                self.till,
+                number,
+                card.holder,
+                self.till.clock(),
+                print_slip=print_slip,
+                next_aid=next_aid,
             )
 
     def _ready(self) -> CardState | Outcome:

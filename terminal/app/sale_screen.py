@@ -427,7 +427,9 @@ class SaleScreen(Screen[None]):
         self.query_one(BasketTable).show(app.w, app.language, self.scans, catalog, self.basket)
         self.query_one("#totals", Static).update(totals_text(app.w, self.basket))
         caps = counter.caps_left() if self.info and self.info.holder_known else {}
-        self.query_one(CardPanel).show_card(app.w, self.card, self.info, caps, catalog)
+        presented = counter.card.presented if counter.card else None
+        next_aid = presented.next_aid if presented else ()
+        self.query_one(CardPanel).show_card(app.w, self.card, self.info, caps, catalog, next_aid)
 
     def refresh_status(self) -> None:
         app = self.cashier_app

@@ -57,6 +57,7 @@ class CardPanel(Static):
         info: CardInfo | None,
         caps: Mapping[int, int],
         catalog: Catalog | None,
+        next_aid: Sequence[tuple[str, dt.date]] = (),
     ) -> None:
         if not card:
             self.update(w["no_card_yet"])
@@ -72,6 +73,8 @@ class CardPanel(Static):
                     f"{purse.code}: {rupiah(purse.balance)}  "
                     f"{w['expires']} {purse.expiry.strftime('%d-%m-%Y')}"
                 )
+            for purse_code, due in next_aid:
+                lines.append(f"{w['next_aid']} {purse_code}: {due.strftime('%d-%m-%Y')}")
             if caps and catalog is not None:
                 lines.append(w["caps_left"] + ":")
                 for code, left in sorted(caps.items()):

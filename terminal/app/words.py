@@ -41,6 +41,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     ),
     "tries_left": ("sisa percobaan PIN", "PIN tries left"),
     "expires": ("berlaku s.d.", "valid until"),
+    "next_aid": ("Bantuan berikut", "Next aid"),
     "caps_left": ("Sisa batas bulan ini", "Left this month"),
     "approved": ("BERHASIL", "APPROVED"),
     "declined": ("DITOLAK", "DECLINED"),

@@ -8,6 +8,7 @@ the balance shown is the one the holder can spend. A slip is printed only if ask
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 from drivers.card.protocol import CardInfo
 from drivers.card.session import CardSession
@@ -36,12 +37,20 @@ def balance_inquiry(
     except CardError as exc:
         return dataclasses.replace(card_problem(till, exc), resolutions=presented.resolutions)
     fetch_wanted(till, session, presented.wanted)  # the log is open now: what the host misses
-    outcome = balance_of(till, number, info, now, print_slip=print_slip)
+    outcome = balance_of(
+        till, number, info, now, print_slip=print_slip, next_aid=presented.next_aid
+    )
     return dataclasses.replace(outcome, resolutions=presented.resolutions)
 
 
 def balance_of(
-    till: Till, number: str, info: CardInfo, now: int, *, print_slip: bool = False
+    till: Till,
+    number: str,
+    info: CardInfo,
+    now: int,
+    *,
+    print_slip: bool = False,
+    next_aid: tuple[tuple[str, dt.date], ...] = (),
 ) -> Outcome:
     """Balances and caps of a card whose holder gave the PIN (``info`` from VERIFY PIN)."""
     today = till.today(now)
@@ -73,6 +82,7 @@ def balance_of(
                 PurseBalance(b.code, till.purse_labels.get(b.code, ""), b.balance, p.expiry)
                 for b, p in zip(balances, info.purses, strict=True)
             ),
+            next_aid=next_aid,
         )
         slip_bytes = till.composer.balance_slip(slip, till.receipt_config)
         receipt_jobs = (till.journal.add_job(None, JobKind.BALANCE, slip_bytes),)
@@ -84,5 +94,6 @@ def balance_of(
         details={
             "caps_remaining": caps,
             "expired_purses": [p.code for p in info.purses if p.expired_on(today)],
+            "next_aid": {code: due.isoformat() for code, due in next_aid},
         },
     )

@@ -10,6 +10,7 @@ exceptions.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -104,6 +105,8 @@ class Presented:
     resolutions: tuple[Resolution, ...]
     wanted: tuple[int, ...] = ()
     """Counters of this card the host asked for just now (online)."""
+    next_aid: tuple[tuple[str, dt.date], ...] = ()
+    """When the host said the next aid is due, per purse (online only)."""
 
 
 def present_card(
@@ -140,7 +143,7 @@ def present_card(
         # The card may hold the aid already: never "refused", always "present it again".
         torn = Outcome(Status.UNRESOLVED, "load_torn", till.say("load_torn"))
         return _with(torn, resolutions=done, card=mask_card_number(number))
-    return Presented(info, done, host.wanted_counters)
+    return Presented(info, done, host.wanted_counters, host.next_aid)
 
 
 def _settle_unusable_card(till: Till, session: CardSession, cashier: str) -> tuple[Resolution, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -22,6 +23,8 @@ from terminal.app import Counter as AppCounter
 from terminal.app.sale_screen import SaleScreen
 from terminal.app.signin import FirstRunScreen
 from terminal.app.widgets import BasketTable
+from terminal.host_requests import HostCard
+from terminal.receipts.jobs import JobKind
 from terminal.staff import check_cashier, set_cashier
 from tests.fixtures.card import PIN
 from tests.fixtures.pinpad import EmulatedPad
@@ -385,3 +388,23 @@ def test_wedge_scan_into_the_search_box_goes_to_the_basket(counter: Counter) -> 
             assert [s.gtin for s in sale_screen(app).scans] == [SUGAR, OIL]
 
     asyncio.run(main())
+
+
+def test_next_aid_from_the_host_on_screen_and_on_the_balance_slip(counter: Counter) -> None:
+    """The holder learns when the next aid comes: on the card panel and on the printed slip."""
+    number = counter.issue(loads={"APBD": 200_000})
+    due = dt.date(2027, 1, 5)
+    counter.till.ask_host = lambda _n: HostCard(next_aid=(("APBD", due),))
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await present_with_pin(pilot, counter, number, PIN)
+        assert "Bantuan berikut APBD: 05-01-2027" in text_of(app, "#card")
+        await pilot.press("f5")
+        await settle(pilot)
+        assert "BERHASIL" in text_of(app, "#outcome")
+
+    run(counter, flow)
+    jobs = [counter.home.journal.job(job_id) for job_id in range(1, 10)]
+    slips = [job for job in jobs if job is not None and job.kind is JobKind.BALANCE]
+    assert len(slips) == 1
+    assert b"Bantuan berikut APBD" in slips[0].data and b"05-01-2027" in slips[0].data
