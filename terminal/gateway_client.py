@@ -169,6 +169,13 @@ class GatewayClient:
         answer = self.call("GET", f"/v1/updates?{query}&seq={seq}")
         return read_answer(UpdatesResponse, answer, "updates")
 
+    def reachable(self) -> bool:
+        """Whether the gateway answers its health check now (diagnostics)."""
+        try:
+            return self.http.get("/v1/health", timeout=3.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     def card(self, card_number: str) -> CardStatusResponse:
         answer = self.call("GET", f"/v1/cards/{card_number}")
         return read_answer(CardStatusResponse, answer, "cards")

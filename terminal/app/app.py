@@ -48,6 +48,7 @@ class CashierApp(App[None]):
         scanner: Scanner | None = None,
         wedge: WedgeDetector | None = None,
         keyclock: Callable[[], float] = time.monotonic,
+        gateway_reachable: Callable[[], bool] | None = None,
     ) -> None:
         super().__init__()
         self.home, self.till, self.counter = home, till, counter
@@ -56,6 +57,7 @@ class CashierApp(App[None]):
         self.w = words(self.language)
         self.sync = sync
         self.scanner, self.wedge, self.keyclock = scanner, wedge, keyclock
+        self.gateway_reachable = gateway_reachable
         self.scanner_problem: str | None = None
         self.title = self.w["title"]
         self.sub_title = f"{home.config.shop_name} · {home.config.terminal_id}"

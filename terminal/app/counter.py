@@ -21,14 +21,17 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from drivers.card.pcsc import PcscConnection
+from drivers.card.pcsc import PcscConnection, list_readers
 from drivers.card.pinpad import PcscControl, PinPad
 from drivers.card.protocol import CardInfo
 from drivers.card.readers import open_reader
 from drivers.card.session import CardSession
 from drivers.card.transport import CardConnection, CardError, CardReader
+from drivers.printer.printer import EscposPrinter
 from ledger.cardnumber import mask_card_number
+from ledger.wire import DOCUMENT_KINDS
 from terminal.basket import Basket, ScannedItem, cap_remaining
+from terminal.receipts.escpos_writer import ReceiptWriter
 from terminal.receipts.queue import PrintQueue
 from terminal.sale import (
     Outcome,
@@ -280,6 +283,51 @@ class Counter:
     def day_close(self) -> Outcome:
         with self.lock, self.till.serving():
             return self.print_receipts(close_day(self.till, None, self.cashier))
+
+    def diagnostics(self, gateway_reachable: Callable[[], bool] | None) -> list[tuple[str, str]]:
+        """What a technician on the phone asks first: readers, printer, gateway, documents,
+        outbox. Each line is a (what, state) pair; nothing here raises."""
+        lines: list[tuple[str, str]] = []
+        try:
+            readers = ", ".join(list_readers()) or "-"
+        except CardError as exc:
+            readers = str(exc)
+        lines.append(("pcsc readers", readers))
+        lines.append(("reader in use", self.reader_name or "(first PC/SC reader)"))
+        queue = self.till.print_queue
+        if isinstance(queue, PrintQueue) and isinstance(queue.printer, EscposPrinter):
+            try:
+                status = queue.printer.status()
+                printer = "ok" if status.ready else str(status)
+            except Exception as exc:  # a device error is a line here, never a crash
+                printer = str(exc)
+            lines.append(("printer", f"{self.till.config.printer_url}: {printer}"))
+        else:
+            lines.append(("printer", "-"))
+        if gateway_reachable is not None:
+            reachable = gateway_reachable()
+            said = "ok" if reachable else "tidak terjangkau / unreachable"
+            lines.append(("gateway", f"{self.till.config.gateway_url}: {said}"))
+        versions = self.till.journal.document_versions()
+        for name in DOCUMENT_KINDS:
+            lines.append((f"{name} version", str(versions.get(name, 0))))
+        lines.append(("outbox", str(self.till.journal.counts().outbox)))
+        return lines
+
+    def print_test_page(self) -> str:
+        """A short page on the printer, outside the journal (no money, no record)."""
+        queue = self.till.print_queue
+        if not isinstance(queue, PrintQueue):
+            return self.till.say("no_printer")
+        writer = ReceiptWriter(self.till.receipt_config.profile)
+        writer.line(self.till.config.shop_name, align="center", bold=True)
+        writer.line(f"TEST PRINTER {self.till.terminal_id}", align="center")
+        writer.cut()
+        try:
+            queue.printer.print_job(writer.output())
+        except Exception as exc:  # a device error is a line on screen, never a crash
+            return str(exc)
+        return "ok"
 
     def unfinished_elsewhere(self) -> list[str]:
         """Masked numbers of other cards with an operation only their card can settle."""

@@ -102,6 +102,7 @@ class SaleScreen(Screen[None]):
         Binding("f8", "day_close", "Tutup hari"),
         Binding("f9", "sync", "Sinkron"),
         Binding("f10", "pay", "Bayar"),
+        Binding("f11", "diagnostics", "Diagnostik"),
         Binding("delete", "remove_line", "Hapus"),
     ]
 
@@ -391,6 +392,11 @@ class SaleScreen(Screen[None]):
     @work(thread=True, group="print")
     def reprint(self) -> None:
         self.post_message(Printed(self.cashier_app.counter.reprint_last()))
+
+    def action_diagnostics(self) -> None:
+        from terminal.app.diagnostics import DiagnosticsScreen
+
+        self.app.push_screen(DiagnosticsScreen(self.cashier_app))
 
     def action_sync(self) -> None:
         self.cashier_app.sync_now()

@@ -36,14 +36,14 @@ def _run(args: argparse.Namespace) -> int:
         reader_name = args.reader or home.config.reader_name
         counter = Counter(till, reader_name)
         with contextlib.ExitStack() as stack:
-            sync = None
+            sync, reachable = None, None
             if home.config.gateway_url:
                 client = GatewayClient(home.config.gateway_url, home.config.terminal_id, home.key)
                 stack.callback(client.close)
                 syncer = Syncer(home.journal, client, dict(home.config.authority_keys))
                 syncer.start(args.sync_interval)
                 stack.callback(syncer.stop)
-                sync = syncer.run_once
+                sync, reachable = syncer.run_once, client.reachable
             queue = till.print_queue
             if isinstance(queue, PrintQueue):
                 queue.start()
@@ -52,5 +52,14 @@ def _run(args: argparse.Namespace) -> int:
             stack.callback(watch.close)
             scanner = SerialScanner(home.config.scanner_url) if home.config.scanner_url else None
             wedge = WedgeDetector()
-            CashierApp(home, till, counter, watch, sync=sync, scanner=scanner, wedge=wedge).run()
+            CashierApp(
+                home,
+                till,
+                counter,
+                watch,
+                sync=sync,
+                scanner=scanner,
+                wedge=wedge,
+                gateway_reachable=reachable,
+            ).run()
     return 0
