@@ -23,7 +23,8 @@ from drivers.card.transport import CardReader
 from drivers.scanner.scanner import Scanner, ScannerError
 from drivers.scanner.wedge import Scanned, WedgeDetector
 from terminal.app.counter import Counter
-from terminal.app.sale_screen import CodeScanned, SaleScreen, ScannerState
+from terminal.app.events import CodeScanned, ScannerState
+from terminal.app.sale_screen import SaleScreen
 from terminal.app.signin import FirstRunScreen, SignedIn, SignInScreen
 from terminal.app.words import words
 from terminal.home import TerminalHome
@@ -35,6 +36,7 @@ from terminal.staff import needs_first_run
 
 class CashierApp(App[None]):
     TITLE = "Kasir Kartu SSN"
+    ENABLE_COMMAND_PALETTE = False  # a cashier's keys are the F-keys in the footer
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", "Keluar", priority=True)]
 
     def __init__(

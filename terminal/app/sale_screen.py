@@ -14,13 +14,22 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from drivers.card.protocol import CardInfo
 from terminal.app.counter import Presentation
+from terminal.app.events import (
+    CardArrived,
+    CardLeft,
+    CodeScanned,
+    Finished,
+    Presented,
+    Printed,
+    ScannerState,
+    Verified,
+)
 from terminal.app.prompts import Prompt, SearchPrompt
 from terminal.app.widgets import BasketTable, CardPanel, StatusBar, totals_text
 from terminal.app.words import rupiah
@@ -30,52 +39,6 @@ from terminal.sale import Outcome, Status
 
 if TYPE_CHECKING:
     from terminal.app.app import CashierApp
-
-
-class CodeScanned(Message):
-    """A code from the scanner (serial, or a keyboard wedge told apart by timing)."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__()
-        self.code = code
-
-
-class ScannerState(Message):
-    """The scanner went missing or came back (:attr:`CashierApp.scanner_problem`)."""
-
-
-class CardArrived(Message):
-    pass
-
-
-class CardLeft(Message):
-    pass
-
-
-class Presented(Message):
-    def __init__(self, presentation: Presentation) -> None:
-        super().__init__()
-        self.presentation = presentation
-
-
-class Finished(Message):
-    """A card operation ended (sale, cancellation, balance, PIN refusal, day close)."""
-
-    def __init__(self, outcome: Outcome, what: str) -> None:
-        super().__init__()
-        self.outcome, self.what = outcome, what
-
-
-class Verified(Message):
-    def __init__(self, info: CardInfo) -> None:
-        super().__init__()
-        self.info = info
-
-
-class Printed(Message):
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
 
 
 class SaleScreen(Screen[None]):
@@ -93,17 +56,18 @@ class SaleScreen(Screen[None]):
     #banner { color: $warning; height: auto; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f2", "new_sale", "Baru"),
-        Binding("f3", "quantity", "Jumlah"),
-        Binding("f4", "ask_pin", "PIN"),
-        Binding("f5", "balance", "Saldo"),
-        Binding("f6", "reprint", "Cetak ulang"),
-        Binding("f7", "cancel_sale", "Batal"),
-        Binding("f8", "day_close", "Tutup hari"),
-        Binding("f9", "sync", "Sinkron"),
+        # In the footer in this order, most used first: all must fit 100 columns.
         Binding("f10", "pay", "Bayar"),
-        Binding("f11", "diagnostics", "Diagnostik"),
-        Binding("delete", "remove_line", "Hapus"),
+        Binding("f4", "ask_pin", "PIN"),
+        Binding("f3", "quantity", "Jml"),
+        Binding("f2", "new_sale", "Baru"),
+        Binding("f5", "balance", "Saldo"),
+        Binding("f6", "reprint", "Ulang"),
+        Binding("f7", "cancel_sale", "Batal"),
+        Binding("f8", "day_close", "Tutup"),
+        Binding("f9", "sync", "Sinkron"),
+        Binding("f11", "diagnostics", "Diag"),
+        Binding("delete", "remove_line", "Hapus", show=False),
     ]
 
     def __init__(self, cashier: str) -> None:
