@@ -416,3 +416,7 @@ class Refund(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     approved_by: Mapped[str | None] = mapped_column(String(64))
     approved_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# Settlement keeps its tables in its own package; they are part of this metadata.
+from host_gateway.settlement import models as _settlement_models  # noqa: E402, F401
