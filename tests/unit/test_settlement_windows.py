@@ -11,7 +11,9 @@ from host_gateway import postings
 from host_gateway.check import run_check
 from host_gateway.db import transaction
 from host_gateway.errors import GatewayError
-from host_gateway.settlement import accounts, windows
+from host_gateway.settlement import accounts, daycheck, windows
+from ledger.bodies import DayCloseBody
+from ledger.record import RecordType
 from tests.factories import T0
 from tests.fixtures.gateway import FakeClock, World, void_record
 from tests.unit.test_gateway_continuity import balance, held, other_shop, payable
@@ -140,3 +142,36 @@ def test_a_bad_bank_account_is_refused_and_changes_nothing(
         accounts.set_shop_account(s, world.shop_id, bic, number, name, "ani", world.now)
     with transaction(world.gateway.factory) as session:
         assert accounts.shop_accounts(session) == []
+
+
+def day_close(world: World, first: int, last: int, sales: int, apbd: int) -> None:
+    body = DayCloseBody(DAY, first, last, sales, apbd, 0, 0, 0, 0, 0, {"APBD": apbd})
+    world.ingest([world.terminal.append(RecordType.DAY_CLOSE, body.to_value(), T0 + 100)])
+
+
+def day_status(world: World) -> tuple[str, str]:
+    with transaction(world.gateway.factory) as session:
+        [result] = daycheck.compare(session, DAY)
+    return result.status, result.why
+
+
+def test_terminal_totals_are_compared_with_its_day_close(world: World) -> None:
+    card = world.funded_card()
+    assert day_status(world) == (daycheck.CANNOT_CONFIRM, "no day close yet")
+    first, second = world.terminal.sell(card), world.terminal.sell(card)
+    world.ingest([first])  # the second is not uploaded yet
+    day_close(world, first.seq, second.seq, 2, 140_000)
+    assert day_status(world) == (
+        daycheck.CANNOT_CONFIRM,
+        "1 of the day's records are not at the host yet",
+    )
+    world.ingest([second])
+    assert day_status(world) == (daycheck.AGREED, "")
+
+
+def test_a_day_close_that_disagrees_is_shown(world: World) -> None:
+    card = world.funded_card()
+    sale = world.terminal.sell(card)
+    world.ingest([sale])
+    day_close(world, sale.seq, sale.seq, 1, 60_000)
+    assert day_status(world) == (daycheck.NOT_AGREED, "the totals differ")
