@@ -41,7 +41,9 @@ class TerminalCheck:
     why: str
 
 
-def compare(session: Session, day: dt.date, shop_ids: list[str] | None = None) -> list[TerminalCheck]:
+def compare(
+    session: Session, day: dt.date, shop_ids: list[str] | None = None
+) -> list[TerminalCheck]:
     """Every terminal (of the given shops) for the business day ``day``."""
     query = select(Terminal).order_by(Terminal.id)
     if shop_ids is not None:
