@@ -84,6 +84,10 @@ class Payout(Base):
     prepared_by: Mapped[str] = mapped_column(String(64))
     prepared_at: Mapped[int] = mapped_column(BigInteger)
     file_sha256: Mapped[bytes] = mapped_column(LargeBinary(32))
+    giro_bic: Mapped[str] = mapped_column(String(11))
+    giro_account: Mapped[str] = mapped_column(String(34))
+    giro_name: Mapped[str] = mapped_column(String(70))
+    """The payer as it was at preparation: regenerating the file gives the same bytes."""
     released_by: Mapped[str | None] = mapped_column(String(64))
     released_at: Mapped[int | None] = mapped_column(BigInteger)
 

@@ -70,6 +70,9 @@ def upgrade() -> None:
         sa.Column("prepared_by", sa.String(64), nullable=False),
         sa.Column("prepared_at", sa.BigInteger(), nullable=False),
         sa.Column("file_sha256", sa.LargeBinary(32), nullable=False),
+        sa.Column("giro_bic", sa.String(11), nullable=False),
+        sa.Column("giro_account", sa.String(34), nullable=False),
+        sa.Column("giro_name", sa.String(70), nullable=False),
         sa.Column("released_by", sa.String(64), nullable=True),
         sa.Column("released_at", sa.BigInteger(), nullable=True),
     )
