@@ -9,6 +9,7 @@ from console import build_parser, run
 COMMAND_MODULES = [
     "simulators.card.cli",
     "simulators.printer.cli",
+    "simulators.bank.cli",
 ]
 
 
