@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "host_gateway.cli.records",
     "host_gateway.cli.continuity",
     "host_gateway.cli.refunds",
+    "host_gateway.cli.settlement",
 ]
 
 

@@ -12,12 +12,13 @@ from host_gateway.check import run_check
 from host_gateway.db import transaction
 from host_gateway.errors import GatewayError
 from host_gateway.models import JournalEntry
-from host_gateway.settlement import payouts, reconcile
+from host_gateway.settlement import accounts, payouts, reconcile
 from simulators.bank import bank
 from tests.fixtures.gateway import FakeClock, World
 from tests.unit.test_gateway_continuity import other_shop, payable
 from tests.unit.test_settlement_payouts import prepare, release
-from tests.unit.test_settlement_windows import DAY, END_OF_DAY, NEXT, bank as bank_account, close
+from tests.unit.test_settlement_windows import DAY, END_OF_DAY, NEXT, close
+from tests.unit.test_settlement_windows import bank as bank_account
 
 BUDGET = 1_000_000
 
@@ -25,8 +26,6 @@ BUDGET = 1_000_000
 def world_and_bank(world: World, clock: FakeClock) -> tuple[bank.BankState, str]:
     """Shop A (account open at the bank) sold 70,000; shop B (account unknown there) 140,000;
     the giro account holds the program's budget, in the journal and at the bank."""
-    from host_gateway.settlement import accounts
-
     card = world.funded_card()
     other, other_id = other_shop(world)
     bank_account(world, world.shop_id)
