@@ -131,12 +131,16 @@ def close(session: Session, day: dt.date, operator: str, now: int) -> Window:
     session.add(window)
     session.flush()
     raw = Raw(session)
+    # The unsettled entries are found once, before any is written: the same scan serves the
+    # window and what is after its cut-off, and no plan reads a table while filling it.
+    raw.execute(f"CREATE TEMPORARY TABLE settlement_unsettled AS {_UNSETTLED}")
     raw.execute(
-        f"INSERT INTO settlement_entries (entry_id, window_id)"
-        f" SELECT entry_id, ? FROM ({_UNSETTLED}) c WHERE own_time < ?",
+        "INSERT INTO settlement_entries (entry_id, window_id)"
+        " SELECT entry_id, ? FROM settlement_unsettled WHERE own_time < ?",
         [window.id, cutoff],
     )
-    lines = _shop_lines(session, raw, window.id)
+    lines = _shop_lines(session, raw, window.id, cutoff)
+    raw.execute("DROP TABLE settlement_unsettled")
     session.add_all(
         SettlementShop(
             window_id=window.id,
@@ -162,15 +166,17 @@ def _suspense(session: Session) -> dict[str, int]:
     return {code.split(":", 1)[1]: -int(balance) for code, balance in rows if balance}
 
 
-def _shop_lines(session: Session, raw: Raw, window_id: int) -> list[ShopLine]:
+def _shop_lines(session: Session, raw: Raw, window_id: int, cutoff: int) -> list[ShopLine]:
     by_program: dict[str, dict[str, int]] = {}
     for account, program, amount in raw.rows(_BY_PROGRAM, [window_id]):
         by_program.setdefault(account.split(":", 1)[1], {})[program] = int(amount)
     later: dict[str, int] = {
         account.split(":", 1)[1]: -int(total)
         for account, total in raw.rows(
-            f"SELECT l.account, sum(l.amount) FROM journal_lines l JOIN ({_UNSETTLED}) c"
-            " ON c.entry_id = l.entry_id WHERE substr(l.account, 1, 5) = 'shop:' GROUP BY l.account"
+            "SELECT l.account, sum(l.amount) FROM journal_lines l JOIN settlement_unsettled c"
+            " ON c.entry_id = l.entry_id WHERE c.own_time >= ?"
+            " AND substr(l.account, 1, 5) = 'shop:' GROUP BY l.account",
+            [cutoff],
         )
     }
     payable_now = {
@@ -211,10 +217,11 @@ def end_to_end_id(day: dt.date, shop_id: str) -> str:
 def _instruct(session: Session, window: SettlementWindow, lines: list[ShopLine], now: int) -> None:
     """Payout items with the bank account as it is now; the money leaves ``shop:S``."""
     entries = []
+    banked = {row.shop_id: row for row in session.scalars(select(ShopBankAccount))}
     for line in lines:
         if not line.payout:
             continue
-        account = session.get_one(ShopBankAccount, line.shop_id)
+        account = banked[line.shop_id]
         e2e = end_to_end_id(window.business_date, line.shop_id)
         session.add(
             PayoutItem(
