@@ -15,11 +15,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from console import UserError
+from console import UserError, print_json
 from host_gateway import events
 from host_gateway.db import make_engine, schema_is_current, session_factory, transaction
 from host_gateway.errors import GatewayError
@@ -130,3 +131,12 @@ def need_keys(keys: IssuerKeys | None) -> IssuerKeys:
     if keys is None:
         raise UserError("this command needs the issuer keys")
     return keys
+
+
+def output(args: argparse.Namespace, value: Any, text: str) -> int:
+    """``value`` as JSON with ``--json``, else ``text``; exit code 0."""
+    if args.json:
+        print_json(value)
+    else:
+        print(text)
+    return 0

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from console import UserError, print_json
-from host_gateway.cli.common import add_common, audit, now, session_scope
+from host_gateway.cli.common import add_common, audit, now, output, session_scope
 from host_gateway.settlement import accounts, daycheck, payouts, reconcile, windows
 
 
@@ -75,20 +75,12 @@ def _account_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--holder", required=True, help="holder name as the bank knows it")
 
 
-def _out(args: argparse.Namespace, value: Any, text: str) -> int:
-    if args.json:
-        print_json(value)
-    else:
-        print(text)
-    return 0
-
-
 def cmd_giro(args: argparse.Namespace) -> int:
     with session_scope(args) as (session, _):
         row = accounts.set_giro(session, args.bic, args.account, args.holder)
         audit(session, f"settlement giro {row.bic} {row.account_number}")
         value = {"bic": row.bic, "account": row.account_number, "holder": row.holder_name}
-    return _out(args, value, f"giro account {value['account']} at {value['bic']}")
+    return output(args, value, f"giro account {value['account']} at {value['bic']}")
 
 
 def cmd_shop_account(args: argparse.Namespace) -> int:
@@ -98,7 +90,7 @@ def cmd_shop_account(args: argparse.Namespace) -> int:
         )
         audit(session, f"settlement shop-account {row.shop_id} {row.bic} by {args.operator}")
         value = {"shop": row.shop_id, "bic": row.bic, "account": row.account_number}
-    return _out(args, value, f"shop {value['shop']}: {value['bic']} {value['account']}")
+    return output(args, value, f"shop {value['shop']}: {value['bic']} {value['account']}")
 
 
 def cmd_accounts(args: argparse.Namespace) -> int:
@@ -110,7 +102,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     text = "\n".join(
         f"{r['shop']:<8} {r['bic']:<11} {r['account']:<20} {r['holder']}" for r in rows
     )
-    return _out(args, rows, text)
+    return output(args, rows, text)
 
 
 def _window_value(window: windows.Window, checks: list[daycheck.TerminalCheck]) -> dict[str, Any]:
@@ -148,7 +140,7 @@ def cmd_close(args: argparse.Namespace) -> int:
         if window.newly_closed:
             audit(session, f"settlement close {args.date} by {args.operator}")
         value = _window_value(window, daycheck.compare(session, args.date))
-    return _out(args, value, _window_text(value))
+    return output(args, value, _window_text(value))
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -156,7 +148,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         window = windows.load(session, windows.find(session, args.date))
         shops = [s.shop_id for s in window.shops]
         value = _window_value(window, daycheck.compare(session, args.date, shops))
-    return _out(args, value, _window_text(value))
+    return output(args, value, _window_text(value))
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -165,7 +157,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             {"date": w.business_date.isoformat(), "closed_at": w.closed_at, "by": w.closed_by}
             for w in windows.listing(session)
         ]
-    return _out(args, rows, "\n".join(f"{r['date']} closed by {r['by']}" for r in rows))
+    return output(args, rows, "\n".join(f"{r['date']} closed by {r['by']}" for r in rows))
 
 
 def _file_value(made: payouts.PayoutFile) -> dict[str, Any]:
@@ -184,7 +176,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         made = payouts.prepare(session, args.date, args.operator, now())
         audit(session, f"settlement prepare {args.date} by {args.operator}")
     text = f"payout {made.message_id}: {made.transfers} transfers, Rp{made.total:,}; another "
-    return _out(args, _file_value(made), text + "operator releases it")
+    return output(args, _file_value(made), text + "operator releases it")
 
 
 def cmd_release(args: argparse.Namespace) -> int:
@@ -194,14 +186,14 @@ def cmd_release(args: argparse.Namespace) -> int:
         _write(args.out, made.xml)  # inside the transaction: no release without its file
         if args.csv is not None:
             _write(args.csv, made.csv)
-    return _out(args, _file_value(made), f"released: {args.out}")
+    return output(args, _file_value(made), f"released: {args.out}")
 
 
 def cmd_file(args: argparse.Namespace) -> int:
     with session_scope(args) as (session, _):
         made = payouts.render(session, args.date)
     _write(args.out, made.xml if args.format == "xml" else made.csv)
-    return _out(args, _file_value(made), str(args.out))
+    return output(args, _file_value(made), str(args.out))
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -232,7 +224,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         f" paid {len(r['paid'])} rejected {len(r['rejected'])} {r['discrepancies'] or ''}"
         for r in results
     )
-    return _out(args, results, text)
+    return output(args, results, text)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -12,13 +12,12 @@ from host_gateway.check import run_check
 from host_gateway.db import transaction
 from host_gateway.errors import GatewayError
 from host_gateway.models import JournalEntry
-from host_gateway.settlement import accounts, payouts, reconcile
+from host_gateway.settlement import payouts, reconcile
 from simulators.bank import bank
 from tests.fixtures.gateway import FakeClock, World
-from tests.unit.test_gateway_continuity import other_shop, payable
-from tests.unit.test_settlement_payouts import prepare, release
-from tests.unit.test_settlement_windows import DAY, END_OF_DAY, NEXT, close
-from tests.unit.test_settlement_windows import bank as bank_account
+from tests.unit.test_gateway_continuity import payable
+from tests.unit.test_settlement_payouts import closed_day_with_two_shops, prepare, release
+from tests.unit.test_settlement_windows import DAY, NEXT, close
 
 BUDGET = 1_000_000
 
@@ -26,21 +25,13 @@ BUDGET = 1_000_000
 def world_and_bank(world: World, clock: FakeClock) -> tuple[bank.BankState, str]:
     """Shop A (account open at the bank) sold 70,000; shop B (account unknown there) 140,000;
     the giro account holds the program's budget, in the journal and at the bank."""
-    card = world.funded_card()
-    other, other_id = other_shop(world)
-    bank_account(world, world.shop_id)
-    bank_account(world, other_id, "9876543210")
-    world.ingest([world.terminal.sell(card)])
-    world.ingest([other.sell(card), other.sell(card)], terminal=other)
+    other_id = closed_day_with_two_shops(world, clock)
     with transaction(world.gateway.factory) as session:
-        accounts.set_giro(session, "BPDKIDJ1", "0011223344", "Dinas Sosial Kota Samarinda")
         funding = postings.Entry("funding", "giro funding for APBD")
         postings.post(session, world.now, [funding.transfer(postings.GIRO, "fund:APBD", BUDGET)])
     state = bank.new_bank("0011223344", "BPDKIDJ1", "Dinas Sosial Kota Samarinda")
     bank.fund(state, BUDGET, "APBD 2026-S2", world.now)
     state.accounts["1234567890"] = bank.Account("BRINIDJA", "Toko Sembako Makmur")
-    clock.now = END_OF_DAY + 60
-    close(world, DAY)
     prepare(world, "Ani")
     return state, other_id
 
