@@ -53,7 +53,7 @@ WHERE e.kind NOT IN ('payout', 'payout_returned')
 """
 
 _BY_PROGRAM = """
-WITH w AS (SELECT entry_id FROM settlement_entries WHERE window_id = ?),
+WITH w AS (SELECT entry_id FROM settlement_unsettled WHERE own_time < ?),
 sh AS (SELECT DISTINCT l.entry_id, l.account FROM journal_lines l
        JOIN w ON w.entry_id = l.entry_id WHERE substr(l.account, 1, 5) = 'shop:')
 SELECT sh.account, substr(o.account, length(o.account) - 3), sum(o.amount)
@@ -139,7 +139,7 @@ def close(session: Session, day: dt.date, operator: str, now: int) -> Window:
         " SELECT entry_id, ? FROM settlement_unsettled WHERE own_time < ?",
         [window.id, cutoff],
     )
-    lines = _shop_lines(session, raw, window.id, cutoff)
+    lines = _shop_lines(session, raw, cutoff)
     raw.execute("DROP TABLE settlement_unsettled")
     session.add_all(
         SettlementShop(
@@ -166,9 +166,10 @@ def _suspense(session: Session) -> dict[str, int]:
     return {code.split(":", 1)[1]: -int(balance) for code, balance in rows if balance}
 
 
-def _shop_lines(session: Session, raw: Raw, window_id: int, cutoff: int) -> list[ShopLine]:
+def _shop_lines(session: Session, raw: Raw, cutoff: int) -> list[ShopLine]:
+    """Per shop, from the unsettled entries: before the cut-off (this window) and after it."""
     by_program: dict[str, dict[str, int]] = {}
-    for account, program, amount in raw.rows(_BY_PROGRAM, [window_id]):
+    for account, program, amount in raw.rows(_BY_PROGRAM, [cutoff]):
         by_program.setdefault(account.split(":", 1)[1], {})[program] = int(amount)
     later: dict[str, int] = {
         account.split(":", 1)[1]: -int(total)

@@ -33,9 +33,6 @@ def upgrade() -> None:
         sa.Column("entry_id", sa.LargeBinary(16), primary_key=True),
         sa.Column("window_id", sa.Integer(), nullable=False),
     )
-    op.create_index(
-        "ix_settlement_entries_window_id", "settlement_entries", ["window_id"], unique=False
-    )
     op.create_table(
         "settlement_shops",
         sa.Column("window_id", sa.Integer(), primary_key=True),
