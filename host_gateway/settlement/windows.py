@@ -96,14 +96,6 @@ def cutoff_of(session: Session, day: dt.date) -> int:
     return int((midnight + dt.timedelta(minutes=minutes)).timestamp())
 
 
-def open_day(session: Session, now: int) -> dt.date:
-    """The business day whose window is open at ``now``."""
-    day = dt.datetime.fromtimestamp(now, WITA).date() - dt.timedelta(days=1)
-    while cutoff_of(session, day) <= now:
-        day += dt.timedelta(days=1)
-    return day
-
-
 def close(session: Session, day: dt.date, operator: str, now: int) -> Window:
     """Close the window of ``day`` (idempotent: a closed window is returned as it was)."""
     if not operator.strip():
