@@ -7,13 +7,22 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from console import UserError, print_json
 from host_gateway.cli.common import add_common, audit, now, output, session_scope
-from host_gateway.settlement import accounts, daycheck, payouts, reconcile, windows
+from host_gateway.settlement import (
+    accounts,
+    daycheck,
+    payouts,
+    reconcile,
+    semester,
+    semester_pdf,
+    windows,
+)
 
 
 def _day(text: str) -> dt.date:
@@ -56,6 +65,11 @@ def register(subparsers: Any) -> None:
     again = command("file", "the prepared file again (the same bytes)", cmd_file, day=True)
     again.add_argument("--out", type=Path, required=True)
     again.add_argument("--format", choices=("xml", "csv"), default="xml")
+
+    report = command("report", "the semester report to the mayor: JSON, CSV, PDF", cmd_report)
+    report.add_argument("--year", type=int, required=True)
+    report.add_argument("--half", type=int, choices=(1, 2), required=True)
+    report.add_argument("--out", type=Path, required=True, help="folder for the three files")
 
     bank = subparsers.add_parser("bank", help="the bank's answers").add_subparsers(
         dest="bank_command", required=True
@@ -194,6 +208,27 @@ def cmd_file(args: argparse.Namespace) -> int:
         made = payouts.render(session, args.date)
     _write(args.out, made.xml if args.format == "xml" else made.csv)
     return output(args, _file_value(made), str(args.out))
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    with session_scope(args) as (session, _):
+        report = semester.build(session, args.year, args.half)
+    name = f"laporan-ssn-{report['semester']}"
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot make {args.out}: {exc}") from exc
+    files = {
+        "json": json.dumps(report, indent=1, ensure_ascii=False).encode("utf-8"),
+        "csv": semester.to_csv(report),
+        "pdf": semester_pdf.render(report),
+    }
+    paths = []
+    for extension, data in files.items():
+        path = args.out / f"{name}.{extension}"
+        _write(path, data)
+        paths.append(str(path))
+    return output(args, {"files": paths}, "\n".join(paths))
 
 
 def _write(path: Path, data: bytes) -> None:

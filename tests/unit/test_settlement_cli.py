@@ -83,3 +83,8 @@ def test_settle_pay_and_reconcile_from_the_command_line(
     assert [p["status"] for p in status["payouts"]] == ["paid"]
     code, out = gw("bank", "import", *files)
     assert all(r["duplicate"] for r in json.loads(out))
+    code, out = gw("settlement", "report", "--year", "2026", "--half", "2", "--out", str(tmp_path))
+    made = [Path(name) for name in json.loads(out)["files"]]
+    assert code == 0 and [p.suffix for p in made] == [".json", ".csv", ".pdf"]
+    assert json.loads(made[0].read_text())["payouts"]["paid"] == 70_000
+    assert made[2].read_bytes().startswith(b"%PDF")
