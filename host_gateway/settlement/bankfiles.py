@@ -1,6 +1,8 @@
 """Reading the bank's answers: a ``pain.002.001.03`` payment status report and a
-``camt.053.001.02`` statement of the giro account. Parsed with lxml, by namespace; anything
-missing or malformed is one clear error and the file changes nothing (R2).
+``camt.053.001.02`` statement of the giro account, parsed with lxml. The statement is validated
+against its official schema; the status report (whose schema is not shipped) is read by
+namespace and path. Anything missing or malformed is one clear error and the file changes
+nothing (R2).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from host_gateway.errors import GatewayError
+from host_gateway.settlement import xsd
 
 PAIN002 = "urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"
 CAMT053 = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"
@@ -109,7 +112,7 @@ def read_pain002(data: bytes) -> StatusReport:
 def read_camt053(data: bytes) -> Statement:
     what = "camt.053 statement"
     ns = {"b": CAMT053}
-    statements = _root(data, CAMT053, what).findall("b:BkToCstmrStmt/b:Stmt", ns)
+    statements = xsd.parse_valid(data, xsd.CAMT053).findall("b:BkToCstmrStmt/b:Stmt", ns)
     if len(statements) != 1:
         raise _bad(what, f"{len(statements)} statements in the file; one is expected")
     [stmt] = statements

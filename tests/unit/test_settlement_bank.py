@@ -124,6 +124,11 @@ def test_bad_bank_files_change_nothing(world: World, clock: FakeClock) -> None:
     with transaction(world.gateway.factory) as session:
         with pytest.raises(GatewayError, match="not well-formed"):
             reconcile.import_statement(session, b"<Document", world.now)
+        statement = bank.statement(state, world.now)[-1].data
+        with pytest.raises(GatewayError, match=r"not a valid camt\.053\.001\.02.*Sts"):
+            reconcile.import_statement(
+                session, statement.replace(b"<Sts>BOOK</Sts>", b"<Sts>DONE</Sts>"), world.now
+            )
         with pytest.raises(GatewayError, match="never released"):
             reconcile.import_status(
                 session,

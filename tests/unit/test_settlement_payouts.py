@@ -11,7 +11,7 @@ from lxml import etree
 
 from host_gateway.db import transaction
 from host_gateway.errors import GatewayError
-from host_gateway.settlement import accounts, payfile, payouts
+from host_gateway.settlement import accounts, payfile, payouts, xsd
 from tests.fixtures.gateway import FakeClock, World
 from tests.unit.test_gateway_continuity import other_shop
 from tests.unit.test_settlement_windows import DAY, END_OF_DAY, bank, close
@@ -49,7 +49,7 @@ def test_the_payout_file_is_valid_pain001_with_one_transfer_per_shop(
     other_id = closed_day_with_two_shops(world, clock)
     prepared = prepare(world)
     document = etree.fromstring(prepared.xml)
-    assert payfile.schema().validate(document)
+    assert xsd.schema(xsd.PAIN001).validate(document)
     transfers = {
         tx.findtext("p:PmtId/p:EndToEndId", namespaces=NS): (
             tx.findtext("p:Amt/p:InstdAmt", namespaces=NS),
