@@ -33,6 +33,7 @@ def world_and_bank(world: World, clock: FakeClock) -> tuple[bank.BankState, str]
     bank.fund(state, BUDGET, "APBD 2026-S2", world.now)
     state.accounts["1234567890"] = bank.Account("BRINIDJA", "Toko Sembako Makmur")
     prepare(world, "Ani")
+    assert assert_books(world).payouts_open == 210_000  # closed: instructed, nothing paid yet
     return state, other_id
 
 
