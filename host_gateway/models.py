@@ -421,3 +421,6 @@ class Refund(Base):
 # Programs, recipients and aid batches live in their own module; importing it here registers
 # their tables on Base (migrations and the models-vs-migrations test see one metadata).
 from host_gateway.programs import models as _programs_models  # noqa: E402, F401
+
+# Settlement keeps its tables in its own package; they are part of this metadata.
+from host_gateway.settlement import models as _settlement_models  # noqa: E402, F401

@@ -10,6 +10,7 @@ COMMAND_MODULES = [
     "simulators.card.cli",
     "simulators.printer.cli",
     "simulators.scanner.cli",
+    "simulators.bank.cli",
 ]
 
 

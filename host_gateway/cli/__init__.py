@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "host_gateway.cli.programs",
     "host_gateway.cli.audit",
     "host_gateway.cli.users",
+    "host_gateway.cli.settlement",
 ]
 
 
