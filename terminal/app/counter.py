@@ -27,11 +27,9 @@ from drivers.card.protocol import CardInfo
 from drivers.card.readers import open_reader
 from drivers.card.session import CardSession
 from drivers.card.transport import CardConnection, CardError, CardReader
-from drivers.printer.printer import EscposPrinter
 from ledger.cardnumber import mask_card_number
 from ledger.wire import DOCUMENT_KINDS
 from terminal.basket import Basket, ScannedItem, cap_remaining
-from terminal.receipts.escpos_writer import ReceiptWriter
 from terminal.receipts.queue import PrintQueue
 from terminal.sale import (
     Outcome,
@@ -295,9 +293,10 @@ class Counter:
         lines.append(("pcsc readers", readers))
         lines.append(("reader in use", self.reader_name or "(first PC/SC reader)"))
         queue = self.till.print_queue
-        if isinstance(queue, PrintQueue) and isinstance(queue.printer, EscposPrinter):
+        asked = getattr(queue.printer, "status", None) if isinstance(queue, PrintQueue) else None
+        if asked is not None:
             try:
-                status = queue.printer.status()
+                status = asked()
                 printer = "ok" if status.ready else str(status)
             except Exception as exc:  # a device error is a line here, never a crash
                 printer = str(exc)
@@ -319,6 +318,8 @@ class Counter:
         queue = self.till.print_queue
         if not isinstance(queue, PrintQueue):
             return self.till.say("no_printer")
+        from terminal.receipts.escpos_writer import ReceiptWriter  # python-escpos: slow import
+
         writer = ReceiptWriter(self.till.receipt_config.profile)
         writer.line(self.till.config.shop_name, align="center", bold=True)
         writer.line(f"TEST PRINTER {self.till.terminal_id}", align="center")

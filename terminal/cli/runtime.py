@@ -20,7 +20,6 @@ from console import UserError, print_json
 from drivers.card.readers import connected_card
 from drivers.card.session import CardSession
 from drivers.card.transport import CardError, NoCard, NoReader, PcscdNotRunning
-from drivers.printer.printer import open_printer
 from terminal.backoff import Backoff
 from terminal.cli.card import EXIT_NO_CARD, EXIT_NO_READER, EXIT_PCSCD
 from terminal.gateway_client import GatewayClient, card_lookup
@@ -72,6 +71,8 @@ def till_for(home: TerminalHome) -> Iterator[Till]:
     receipts = ReceiptConfig(language=Language(config.receipt_language))
     queue = None
     if config.printer_url:
+        from drivers.printer.printer import open_printer  # python-escpos: slow to import
+
         printer = open_printer(config.printer_url, language=config.receipt_language)
         queue = PrintQueue(
             home.journal,
