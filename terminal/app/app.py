@@ -72,7 +72,7 @@ class CashierApp(App[None]):
             self.push_screen(SignInScreen(self.home, self.w, self.language))
 
     def on_signed_in(self, event: SignedIn) -> None:
-        self.switch_screen(SaleScreen(event.cashier))
+        self.switch_screen(SaleScreen(event.cashier, self.w))
         if self.scanner is not None:
             self.scanner.start(self._from_scanner, self._scanner_state)
 

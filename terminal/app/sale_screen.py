@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import Binding, BindingsMap
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
@@ -55,23 +55,26 @@ class SaleScreen(Screen[None]):
     #status { dock: bottom; height: 1; background: $panel; }
     #banner { color: $warning; height: auto; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        # In the footer in this order, most used first: all must fit 100 columns.
-        Binding("f10", "pay", "Bayar"),
-        Binding("f4", "ask_pin", "PIN"),
-        Binding("f3", "quantity", "Jml"),
-        Binding("f2", "new_sale", "Baru"),
-        Binding("f5", "balance", "Saldo"),
-        Binding("f6", "reprint", "Ulang"),
-        Binding("f7", "cancel_sale", "Batal"),
-        Binding("f8", "day_close", "Tutup"),
-        Binding("f9", "sync", "Sinkron"),
-        Binding("f11", "diagnostics", "Diag"),
-        Binding("delete", "remove_line", "Hapus", show=False),
+    KEYS: ClassVar[list[tuple[str, str, str]]] = [
+        # In the footer in this order, most used first: all fit 100 columns.
+        ("f10", "pay", "key_pay"),
+        ("f4", "ask_pin", "key_pin"),
+        ("f3", "quantity", "key_qty"),
+        ("f2", "new_sale", "key_new"),
+        ("f5", "balance", "key_balance"),
+        ("f6", "reprint", "key_reprint"),
+        ("f7", "cancel_sale", "key_cancel"),
+        ("f8", "day_close", "key_day_close"),
+        ("f9", "sync", "key_sync"),
+        ("f11", "diagnostics", "key_diagnostics"),
     ]
 
-    def __init__(self, cashier: str) -> None:
+    def __init__(self, cashier: str, w: dict[str, str]) -> None:
         super().__init__()
+        # The footer speaks the terminal's language: the keys are bound per screen, not per class.
+        keys = [Binding(key, action, w[word]) for key, action, word in self.KEYS]
+        keys.append(Binding("delete", "remove_line", w["key_remove"], show=False))
+        self._bindings = BindingsMap(keys)
         self.cashier = cashier
         self.scans: list[ScannedItem] = []
         self.card = ""

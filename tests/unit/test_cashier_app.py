@@ -306,6 +306,8 @@ def test_english_by_config(counter: Counter, language: str) -> None:
 
     async def flow(pilot: Pilot[None], app: CashierApp) -> None:
         assert "Present the SSN card" in text_of(app, "#card")
+        shown = {b.binding.key: b.binding.description for b in app.screen.active_bindings.values()}
+        assert shown["f10"] == "Pay" and shown["f7"] == "Cancel"
 
     run(counter, flow)
 
