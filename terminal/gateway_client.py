@@ -198,6 +198,7 @@ def card_lookup(client: GatewayClient) -> AskHost:
             return HostCard(
                 tuple(b64decode(raw) for raw in answer.pending_loads),
                 tuple(answer.wanted_counters),
+                tuple(b64decode(raw) for raw in answer.pin_unblocks),
             )
         except (SyncError, FormatError):
             return None

@@ -35,6 +35,8 @@ class HostCard:
 
     pending_loads: tuple[bytes, ...] = ()
     wanted_counters: tuple[int, ...] = ()
+    pin_unblocks: tuple[bytes, ...] = ()
+    """Issuer-signed PIN-unblock orders for the card (verified before use)."""
 
 
 AskHost = Callable[[str], "HostCard | None"]
