@@ -205,9 +205,10 @@ def card_lookup(client: GatewayClient) -> AskHost:
             answer = client.card(card_number)
             aid = sorted(answer.next_aid.items())
             return HostCard(
-                tuple(b64decode(raw) for raw in answer.pending_loads),
-                tuple(answer.wanted_counters),
-                tuple((code, dt.date.fromisoformat(due)) for code, due in aid),
+                pending_loads=tuple(b64decode(raw) for raw in answer.pending_loads),
+                wanted_counters=tuple(answer.wanted_counters),
+                next_aid=tuple((code, dt.date.fromisoformat(due)) for code, due in aid),
+                pin_unblocks=tuple(b64decode(raw) for raw in answer.pin_unblocks),
             )
         except (SyncError, FormatError, ValueError):
             return None

@@ -38,6 +38,8 @@ class HostCard:
     wanted_counters: tuple[int, ...] = ()
     next_aid: tuple[tuple[str, dt.date], ...] = ()
     """Per purse, when the next aid is due (the program's schedule)."""
+    pin_unblocks: tuple[bytes, ...] = ()
+    """Issuer-signed PIN-unblock orders for the card (verified before use)."""
 
 
 AskHost = Callable[[str], "HostCard | None"]

@@ -38,12 +38,13 @@ from ledger.cardproofs import NONCE_SIZE, DebitProof, VoidProof
 from ledger.documents import DocumentError
 from ledger.record import Record
 from terminal.basket import Basket, ScannedItem, build_basket
-from terminal.documents import verified_loads
+from terminal.documents import verified_loads, verified_pin_unblocks
 from terminal.journal import IntentKind
 from terminal.sale.blocking import enforce_hotlist
 from terminal.sale.evidence import fetch_wanted, settle_from_host
 from terminal.sale.loads import apply_loads
 from terminal.sale.outcome import Balance, Outcome, Resolution, Status
+from terminal.sale.pin_unblock import apply_pin_unblock
 from terminal.sale.recovery import resolve_for_card
 from terminal.sale.risk import check_offline_limits, is_offline
 from terminal.sale.till import CardBusy, CardCommand, CardCommandError, Till
@@ -134,6 +135,16 @@ def present_card(
         online = verified_loads(list(host.pending_loads), till.config.authority_keys)
     except DocumentError:
         online = []  # not the issuer's: ignore what the host said, keep what is held
+    try:
+        orders = verified_pin_unblocks(list(host.pin_unblocks), till.config.authority_keys)
+    except DocumentError:
+        orders = []
+    try:
+        held = till.pending_pin_unblocks()
+        info, unblocked = apply_pin_unblock(till, session, info, [*held, *orders], now)
+    except CardError as exc:
+        return _with(card_problem(till, exc), resolutions=resolutions)
+    resolutions += tuple(unblocked)
     try:
         info, loaded = apply_loads(till, session, info, [*till.pending_loads(), *online], now)
     except CardError as exc:
