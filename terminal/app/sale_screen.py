@@ -31,6 +31,7 @@ from terminal.app.events import (
     Verified,
 )
 from terminal.app.prompts import Prompt, SearchPrompt
+from terminal.app.quantity import QuantityError, units_for
 from terminal.app.widgets import BasketTable, CardPanel, StatusBar, totals_text
 from terminal.app.words import rupiah
 from terminal.basket import Basket, ScannedItem, merge_scans
@@ -244,10 +245,16 @@ class SaleScreen(Screen[None]):
         row = self._selected()
         if row is None or not value:
             return
-        if not (value.isdigit() and 0 < int(value) <= 9999):
-            self._say(message("quantity_invalid", self.cashier_app.language), "bad")
+        gtin = self.scans[row].gtin
+        catalog = self.cashier_app.counter.till.catalog()
+        item = catalog.item(gtin) if catalog else None
+        category = catalog.categories.get(item.category) if catalog and item else None
+        try:
+            units = units_for(value, item, category.base_unit if category else None)
+        except QuantityError as exc:
+            self._say(str(exc), "bad")
             return
-        self.scans[row] = ScannedItem(self.scans[row].gtin, int(value))
+        self.scans[row] = ScannedItem(gtin, units)
         self._redraw()
 
     def action_remove_line(self) -> None:
