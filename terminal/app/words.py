@@ -68,7 +68,10 @@ _WORDS: dict[str, tuple[str, str]] = {
     "diagnostics": ("Diagnostik", "Diagnostics"),
     "balance": ("Saldo", "Balance"),
     "earlier": ("Transaksi sebelumnya", "Earlier transaction"),
-    "quantity_prompt": ("Jumlah untuk barang terpilih", "Quantity of the selected item"),
+    "quantity_prompt": (
+        "Jumlah barang terpilih (atau berat: 1,5 kg, 750 g)",
+        "Quantity of the selected item (or weight: 1.5 kg, 750 g)",
+    ),
     "key_new": ("Baru", "New"),
     "key_pin": ("PIN", "PIN"),
     "key_qty": ("Jml", "Qty"),
