@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,7 +44,8 @@ def _up(args: argparse.Namespace) -> int:
 
     os.environ.update(DEMO_ENV)
     try:
-        return bring_up(args.data_dir, args.gateway_port, args.printer_port, args.slot)
+        app = args.app if args.app is not None else (sys.stdin.isatty() and sys.stdout.isatty())
+        return bring_up(args.data_dir, args.gateway_port, args.printer_port, args.slot, app=app)
     except DemoError as exc:
         raise UserError(str(exc)) from exc
 
@@ -56,6 +58,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     up = subparsers.add_parser("up", help="seed if needed, start gateway and simulators")
     _common(up)
     up.add_argument("--slot", type=int, default=0, help="vpcd slot for the demo card")
+    up.add_argument(
+        "--app",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the cashier app in front (default: when run in a terminal)",
+    )
     up.set_defaults(func=_up)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,9 @@ DEMO_ENV = {
     "SSN_GATEWAY_PASSPHRASE": GATEWAY_PASSPHRASE,
     "SSN_TERMINAL_PASSPHRASE": TERMINAL_PASSPHRASE,
 }
+DEMO_CASHIER = "kasir"
+DEMO_STAFF_PINS = {"cashier": "2580", "supervisor": "9630"}
+"""The demo terminals' cashier and supervisor PINs (in clear for the demo only)."""
 HOST = "127.0.0.1"
 DEFAULT_GATEWAY_PORT = 8787
 DEFAULT_PRINTER_PORT = 9100
@@ -146,6 +150,8 @@ class Seeder:
         waiting = self._loads_created()
         if self._terminals_missing() or waiting:
             self._with_gateway_running(lambda: self._enroll_and_apply(waiting))
+        for shop in SHOPS:
+            self._staff(self.layout.terminal(shop))
         return self.describe()
 
     def _write_env(self) -> None:
@@ -272,6 +278,19 @@ class Seeder:
         for shop in SHOPS:  # upload the load records: the gateway closes the loads
             run("ssn-terminal", "sync", "--data-dir", str(self.layout.terminal(shop)))
 
+    def _staff(self, home: Path) -> None:
+        """The cashier app's first run, done for the demo: a cashier and a supervisor PIN."""
+        if run("ssn-terminal", "staff", "list", "--data-dir", str(home))["cashiers"]:
+            return
+        os.environ["SSN_DEMO_PIN"] = DEMO_STAFF_PINS["supervisor"]
+        run("ssn-terminal", "staff", "supervisor-pin", "--pin-env", "SSN_DEMO_PIN",
+            "--data-dir", str(home))  # fmt: skip
+        os.environ["SSN_DEMO_PIN"] = DEMO_STAFF_PINS["cashier"]
+        run("ssn-terminal", "staff", "cashier", DEMO_CASHIER, "--pin-env", "SSN_DEMO_PIN",
+            "--data-dir", str(home))  # fmt: skip
+        del os.environ["SSN_DEMO_PIN"]
+        self.changed.append(f"cashier and supervisor PINs in {home.name}")
+
     # --- what the seed prints -------------------------------------------------------------
 
     def describe(self) -> dict[str, Any]:
@@ -308,6 +327,10 @@ class Seeder:
             "env_file": str(self.layout.root / "demo.env"),
             "programs": [{"code": c, "name": n} for c, n in PROGRAMS],
             "shops": shops,
+            "staff": {
+                "cashier": DEMO_CASHIER,
+                **{f"{k}_pin": v for k, v in DEMO_STAFF_PINS.items()},
+            },
             "cards": cards,
             "changed": self.changed,
         }

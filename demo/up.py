@@ -94,7 +94,9 @@ def wait_for_ready(log: Path, offset: int, process: subprocess.Popen[bytes]) -> 
         time.sleep(0.05)
 
 
-def bring_up(data_dir: Path, gateway_port: int, printer_port: int, slot: int) -> int:
+def bring_up(
+    data_dir: Path, gateway_port: int, printer_port: int, slot: int, *, app: bool = False
+) -> int:
     for port, what in ((gateway_port, "gateway"), (printer_port, "printer simulator")):
         if not port_is_free(HOST, port):
             raise DemoError(f"port {port} for the {what} is in use (another `ssn-demo up`?)")
@@ -157,6 +159,9 @@ def bring_up(data_dir: Path, gateway_port: int, printer_port: int, slot: int) ->
                 services.discard("card")
                 reader = None
         print(walkthrough(seeded, reader), flush=True)
+        if app:
+            cashier_app(seeded, reader)
+            print("the cashier app closed; the rest keeps running: Ctrl-C stops it", flush=True)
         while not stop.wait(0.5):
             problem = services.died()
             if problem is not None:
@@ -168,6 +173,25 @@ def bring_up(data_dir: Path, gateway_port: int, printer_port: int, slot: int) ->
             signal.signal(signum, signal.SIG_DFL)
     print("stopped: gateway, printer and card simulators are down")
     return 0
+
+
+def cashier_app(seeded: dict[str, Any], reader: str | None) -> None:
+    """The first shop's cashier app in front, in this terminal, until the cashier quits."""
+    card = seeded["cards"][0]
+    argv = ["run", "--data-dir", seeded["shops"][0]["terminal_data_dir"]]
+    argv += ["--reader", reader if reader is not None else f"sim:{card['state_file']}"]
+    staff = seeded["staff"]
+    print(
+        f"starting the cashier app: cashier {staff['cashier']} PIN {staff['cashier_pin']}, "
+        f"supervisor PIN {staff['supervisor_pin']}, card PIN {card['pin']}",
+        flush=True,
+    )
+    time.sleep(2)  # time to read the PINs before the screen changes
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the app now
+    try:
+        subprocess.run(command("ssn-terminal", *argv), check=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _gtin(name: str) -> str:

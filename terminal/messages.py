@@ -134,6 +134,11 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
         "Now only a refund can give the money back: ask the Dinas Sosial operator.",
     ),
     "void_already": ("Transaksi ini sudah dibatalkan.", "This sale was already voided."),
+    "internal_error": (
+        "Kesalahan program ({detail}). Transaksi aman tercatat; hubungi operator bila berulang.",
+        "A program error ({detail}). Money is safe in the journal; call the operator if it "
+        "happens again.",
+    ),
     # the cashier app
     "pin_needed": (
         "Minta pemegang kartu memasukkan PIN dulu.",

@@ -402,6 +402,8 @@ class CardSession:
     def _advance(self, counter: int) -> None:
         _require(counter == self._counter + 1, f"card counter jumped to {counter}")
         self._counter = counter
+        if self.info is not None:  # a second command in this session starts from here
+            self.info = dataclasses.replace(self.info, counter=counter)
 
     def _check_balances(self, after: Mapping[str, int], deltas: Mapping[str, int]) -> None:
         """Every purse's balance after = before + what moved (known once the PIN told the

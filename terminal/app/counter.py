@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from drivers.card.pcsc import PcscConnection, list_readers
 from drivers.card.pinpad import PcscControl, PinPad
@@ -47,6 +49,28 @@ from terminal.sale import (
     void_sale,
 )
 from terminal.sale.sale import card_problem
+
+log = logging.getLogger(__name__)
+
+_R = TypeVar("_R")
+
+
+def never_raises(method: Callable[..., _R]) -> Callable[..., _R | Outcome]:
+    """A counter operation that meets a bug (not a card or device error: those are outcomes
+    already) becomes one clear refusal on screen and a traceback in the log, never a crash of
+    the app. Money stays safe either way: every card command is written ahead in the journal."""
+
+    @functools.wraps(method)
+    def guarded(self: Counter, *args: Any, **kwargs: Any) -> _R | Outcome:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            log.exception("counter operation %s failed", method.__name__)
+            said = self.till.say("internal_error", detail=type(exc).__name__)
+            return Outcome(Status.REFUSED, "internal_error", said, details={"error": str(exc)})
+
+    return guarded
+
 
 ReaderFactory = Callable[[str | None], CardReader]
 PadFinder = Callable[[CardConnection], PinPad | None]
@@ -125,6 +149,14 @@ class Counter:
     def present(self) -> Presentation:
         """Connect to the card in the reader and present it (read, settle earlier operations,
         hotlist, loads). Refusals and device errors come back as a :class:`Presentation`."""
+        try:
+            return self._present()
+        except Exception as exc:  # a bug, not a card error: a clear line, never a crash
+            log.exception("presenting the card failed")
+            said = self.till.say("internal_error", detail=type(exc).__name__)
+            return Presentation("", None, Outcome(Status.REFUSED, "internal_error", said), ())
+
+    def _present(self) -> Presentation:
         with self.lock:
             self.release()
             try:
@@ -159,6 +191,7 @@ class Counter:
     def has_pad(self) -> bool:
         return self.card is not None and self.card.pad is not None
 
+    @never_raises
     def verify(self, pin: str = "") -> CardInfo | Outcome:
         """The holder's PIN: typed on screen (``pin``), or on the reader's keypad if it has one."""
         with self.lock:
@@ -194,6 +227,7 @@ class Counter:
             return None
         return basket_for(self.till, card.holder, scans, self.till.clock(), allow_cash)
 
+    @never_raises
     def charge(self, scans: Sequence[ScannedItem], allow_cash: bool) -> Outcome:
         with self.lock:
             card = self._ready()
@@ -214,11 +248,14 @@ class Counter:
                 outcome = after_charge(self.till, card.session, outcome, wanted)
             if outcome.status is Status.COMPLETED and outcome.record_id is not None:
                 card.last_sale = self.last_record = outcome.record_id
-                card.holder = card.session.info if card.session.info else card.holder
+                # The PIN's answer is now out of date (balances, this month's quantities): a
+                # second sale in this session asks the card again, through the PIN.
+                card.holder = None
             if outcome.status is Status.UNRESOLVED:
                 self.release()  # the card must be presented again: a new session
             return outcome
 
+    @never_raises
     def cancel_last(self, supervisor_pin: str, supervisor: str, reason: str) -> Outcome:
         with self.lock:
             card = self.card
@@ -240,6 +277,7 @@ class Counter:
                 self.last_record = outcome.record_id
             return outcome
 
+    @never_raises
     def balance(self, print_slip: bool) -> Outcome:
         with self.lock:
             card = self._ready()
@@ -278,6 +316,7 @@ class Counter:
         report = queue.reprint(self.last_record)
         return report.message or self.till.say("reprinted")
 
+    @never_raises
     def day_close(self) -> Outcome:
         with self.lock, self.till.serving():
             return self.print_receipts(close_day(self.till, None, self.cashier))

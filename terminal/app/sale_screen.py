@@ -7,6 +7,7 @@ freezes and a device error is a line on screen, never a crash.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import TYPE_CHECKING, ClassVar
 
@@ -40,6 +41,18 @@ from terminal.sale import Outcome, Status
 
 if TYPE_CHECKING:
     from terminal.app.app import CashierApp
+
+
+def after_sale(info: CardInfo | None, outcome: Outcome) -> CardInfo | None:
+    """The card panel after a sale: the balances the card signed; holder_known is dropped, so a
+    next sale asks for the PIN again (caps and balances come fresh from the card)."""
+    if info is None:
+        return None
+    after = {b.code: b.balance for b in outcome.balances}
+    purses = tuple(
+        dataclasses.replace(p, balance=after.get(p.code, p.balance)) for p in info.purses
+    )
+    return dataclasses.replace(info, purses=purses, quantities=(), holder_known=False)
 
 
 class SaleScreen(Screen[None]):
@@ -342,9 +355,7 @@ class SaleScreen(Screen[None]):
         self._show_outcome(outcome)
         if event.what == "sale" and outcome.status is Status.COMPLETED:
             self.scans.clear()
-            self.info = (
-                self.cashier_app.counter.card.holder if self.cashier_app.counter.card else None
-            )
+            self.info = after_sale(self.info, outcome)
         if event.what == "sale" and outcome.status is Status.UNRESOLVED:
             self.card, self.info = "", None  # the card must come back: a new session
         self._redraw()

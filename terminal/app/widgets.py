@@ -66,8 +66,9 @@ class CardPanel(Static):
         if info is None or not info.holder_known:
             tries = f" ({w['tries_left']}: {info.pin_tries_left})" if info else ""
             lines.append(w["holder_pin"] + tries)
-        else:
-            lines.append(info.holder_name)
+        if info is not None and info.purses:  # after the PIN, or the balances a sale signed
+            if info.holder_name:
+                lines.append(info.holder_name)
             for purse in info.purses:
                 lines.append(
                     f"{purse.code}: {rupiah(purse.balance)}  "

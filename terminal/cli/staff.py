@@ -1,13 +1,15 @@
 """``ssn-terminal staff``: the supervisor PIN and cashier PINs, asked at a prompt.
 
-A PIN is typed twice at a hidden prompt, or read from stdin with ``--pin-stdin`` (automation):
-never an argument, which shell history and ``ps`` would keep.
+A PIN is typed twice at a hidden prompt, or read from stdin (``--pin-stdin``) or an environment
+variable (``--pin-env VAR``) for automation: never an argument, which shell history and ``ps``
+would keep.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from typing import Any
 
@@ -24,7 +26,11 @@ def register(subparsers: Any) -> None:
     cashier.add_argument("cashier_id")
     listing = actions.add_parser("list", help="the cashiers of this terminal (never their PINs)")
     for parser in (supervisor, cashier):
-        parser.add_argument("--pin-stdin", action="store_true", help="read the PIN from stdin")
+        source = parser.add_mutually_exclusive_group()
+        source.add_argument("--pin-stdin", action="store_true", help="read the PIN from stdin")
+        source.add_argument(
+            "--pin-env", metavar="VAR", help="take the PIN from environment variable VAR"
+        )
     for parser in (supervisor, cashier, listing):
         add_data_dir_argument(parser)
         parser.add_argument("--json", action="store_true")
@@ -34,6 +40,11 @@ def register(subparsers: Any) -> None:
 
 
 def _new_pin(args: argparse.Namespace, who: str) -> str:
+    if args.pin_env:
+        value = os.environ.get(args.pin_env)
+        if not value:
+            raise UserError(f"{args.pin_env} is not set: nothing was changed")
+        return value
     if args.pin_stdin:
         return sys.stdin.readline().strip()
     first = getpass.getpass(f"New PIN for {who}: ")

@@ -410,3 +410,52 @@ def test_next_aid_from_the_host_on_screen_and_on_the_balance_slip(counter: Count
     slips = [job for job in jobs if job is not None and job.kind is JobKind.BALANCE]
     assert len(slips) == 1
     assert b"Bantuan berikut APBD" in slips[0].data and b"05-01-2027" in slips[0].data
+
+
+def test_after_a_sale_the_panel_shows_new_balances_and_a_second_sale_asks_the_pin(
+    counter: Counter,
+) -> None:
+    """The holder sees what is left; a second basket in the same session goes through the PIN
+    again, so this month's caps and balances come fresh from the card."""
+    number = counter.issue(loads={"APBD": 200_000})
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await present_with_pin(pilot, counter, number, PIN)
+        await scan(pilot, SUGAR)
+        await pilot.press("f10")
+        await settle(pilot)
+        left = counter.balances(number)["APBD"]
+        assert f"APBD: Rp{left:,}".replace(",", ".") in text_of(app, "#card")
+        await scan(pilot, OIL)
+        await pilot.press("f10")
+        await wait_for(pilot, lambda: app.screen.id == "pin")
+        await pilot.press(*PIN, "enter")
+        await settle(pilot)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert "BERHASIL" in text_of(app, "#outcome")
+
+    run(counter, flow)
+    assert records(counter) == [RecordType.SALE, RecordType.SALE]
+
+
+def test_a_bug_in_an_operation_is_a_line_on_screen_not_a_crash(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number = counter.issue(loads={"APBD": 200_000})
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("terminal.app.counter.charge", broken)
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await present_with_pin(pilot, counter, number, PIN)
+        await scan(pilot, SUGAR)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert "Kesalahan program (RuntimeError)" in text_of(app, "#outcome")
+        assert app.is_running
+
+    run(counter, flow)
+    assert records(counter) == []
