@@ -8,7 +8,6 @@ the same app runs against real pcscd, the simulator in-process (tests) or no pri
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from typing import ClassVar
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.widgets import Input
 
 from drivers.card.transport import CardReader
@@ -32,6 +32,7 @@ from terminal.receipts.queue import PrintQueue
 from terminal.receipts.strings import strings_for
 from terminal.sale import Outcome, Till
 from terminal.staff import needs_first_run
+from terminal.sync import SyncReport
 
 
 class CashierApp(App[None]):
@@ -46,7 +47,7 @@ class CashierApp(App[None]):
         counter: Counter,
         watch_reader: CardReader,
         *,
-        sync: Callable[[], object] | None = None,
+        sync: Callable[[], SyncReport] | None = None,
         scanner: Scanner | None = None,
         wedge: WedgeDetector | None = None,
         keyclock: Callable[[], float] = time.monotonic,
@@ -152,15 +153,29 @@ class CashierApp(App[None]):
         return f"{held} {self.w['queued']}" if held else "ok"
 
     def sync_now(self) -> None:
+        """F9: one sync cycle now, in a worker; the cashier is told how it went."""
         if self.sync is None:
+            self.notify(self.w["no_gateway"], severity="warning")
             return
+        self.run_worker(self._sync_once, thread=True, group="sync", exclusive=True)
 
-        def run() -> None:
-            if self._syncing.acquire(blocking=False):
-                try:
-                    with contextlib.suppress(Exception):  # reported by the status bar
-                        self.sync()  # type: ignore[misc]
-                finally:
-                    self._syncing.release()
+    def _sync_once(self) -> None:
+        assert self.sync is not None
+        with self._syncing:
+            try:
+                report = self.sync()
+            except Exception as exc:  # the syncer reports its own errors; this is a bug
+                said, severity = f"{self.w['sync_failed']}: {type(exc).__name__}", "error"
+            else:
+                if report.ok:
+                    said, severity = self.w["sync_done"].format(sent=report.uploaded), "information"
+                else:
+                    said, severity = f"{self.w['sync_failed']}: {report.error}", "warning"
+                said += f" ({self.w['queued']} {report.outbox})"
+        self.call_from_thread(self._synced, said, severity)
 
-        threading.Thread(target=run, name="ssn-sync-now", daemon=True).start()
+    def _synced(self, said: str, severity: SeverityLevel) -> None:
+        self.notify(said, severity=severity, timeout=8)
+        screen = self.sale_screen()
+        if screen is not None:
+            screen.refresh_status()

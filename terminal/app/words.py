@@ -66,6 +66,9 @@ _WORDS: dict[str, tuple[str, str]] = {
     "nothing_found": ("Tidak ada barang dengan nama itu.", "No item by that name."),
     "day_closed": ("Tutup hari selesai.", "Day closed."),
     "diagnostics": ("Diagnostik", "Diagnostics"),
+    "no_gateway": ("Terminal ini tidak punya alamat gateway.", "This terminal has no gateway."),
+    "sync_done": ("Sinkron selesai: {sent} catatan terkirim", "Synced: {sent} records sent"),
+    "sync_failed": ("Sinkron gagal", "Sync failed"),
     "balance": ("Saldo", "Balance"),
     "earlier": ("Transaksi sebelumnya", "Earlier transaction"),
     "quantity_prompt": (

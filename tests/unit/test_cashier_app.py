@@ -23,9 +23,12 @@ from terminal.app import Counter as AppCounter
 from terminal.app.sale_screen import SaleScreen
 from terminal.app.signin import FirstRunScreen
 from terminal.app.widgets import BasketTable
+from terminal.backoff import Backoff
+from terminal.gateway_client import GatewayClient
 from terminal.host_requests import HostCard
 from terminal.receipts.jobs import JobKind
 from terminal.staff import check_cashier, set_cashier
+from terminal.sync import Syncer
 from tests.fixtures.card import PIN
 from tests.fixtures.pinpad import EmulatedPad
 from tests.fixtures.sale import NOODLES, OIL, SUGAR, SUPERVISOR_PIN, Counter
@@ -459,3 +462,41 @@ def test_a_bug_in_an_operation_is_a_line_on_screen_not_a_crash(
 
     run(counter, flow)
     assert records(counter) == []
+
+
+def test_offline_sale_is_queued_and_sync_says_so(counter: Counter) -> None:
+    """The host is down: the sale goes through within the offline limits, the status bar counts
+    it as queued, and F9 tells the cashier the sync failed and the record is still queued. (The
+    real upload is proven against a gateway process in tests/integration/test_gateway_sync.py.)"""
+    number = counter.issue(loads={"APBD": 200_000})
+    home = counter.home
+    client = GatewayClient(
+        home.config.gateway_url, home.config.terminal_id, home.key, timeout=1.0,
+        backoff=Backoff(attempts=1),
+    )  # fmt: skip
+    syncer = Syncer(home.journal, client, dict(home.config.authority_keys))
+    set_cashier(home, CASHIER, CASHIER_PIN)
+    app_counter = AppCounter(counter.till, None, readers=lambda _n: counter.reader)
+    app = CashierApp(home, counter.till, app_counter, counter.reader, sync=syncer.run_once)
+    told: list[str] = []
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 36)) as pilot:
+            app.notify = lambda message, **_: told.append(str(message))  # type: ignore[method-assign]
+            await type_into(pilot, "#cashier", CASHIER)
+            await type_into(pilot, "#pin", CASHIER_PIN)
+            await settle(pilot)
+            await present_with_pin(pilot, counter, number, PIN)
+            await scan(pilot, SUGAR)
+            await pilot.press("f10")
+            await settle(pilot)
+            assert "BERHASIL" in text_of(app, "#outcome")
+            sale_screen(app).refresh_status()
+            assert "antre 1" in text_of(app, "#status")
+            await pilot.press("f9")
+            await wait_for(pilot, lambda: any("Sinkron gagal" in t for t in told), 20)
+            assert "antre 1" in told[-1]
+
+    asyncio.run(main())
+    client.close()
+    assert home.journal.counts().outbox == 1
