@@ -360,7 +360,11 @@ class SaleScreen(Screen[None]):
             self.card, self.info = "", None  # the card must come back: a new session
         self._redraw()
         if outcome.receipt_jobs or outcome.resolutions:
+            if self.cashier_app.till.print_queue is not None:
+                self.notify(self.cashier_app.w["printing"], timeout=3)
             self.print_outcome(outcome)
+        if event.what == "day_close" and outcome.status is Status.COMPLETED:
+            self.cashier_app.sync_now()  # the day's records and Z report go to the host now
 
     @work(thread=True, group="print")
     def print_outcome(self, outcome: Outcome) -> None:

@@ -116,13 +116,18 @@ class BasketTable(DataTable[str | Text]):
                 price = rupiah(line.unit_price * line.quantity)
                 purse = ", ".join(code for code, _ in line.paid) or w["total_cash"]
                 status = w["eligible"]
+                if scan.gtin in refused:  # part of the quantity is over a cap
+                    left = refused[scan.gtin]
+                    status = f"{line.quantity} {status}, {left.quantity} " + message(
+                        str(left.reason), language
+                    )
             elif scan.gtin in refused:
                 status = message(str(refused[scan.gtin].reason), language)
             elif item is None:
                 status = message("not_in_catalog", language)
             elif not item.programs:
                 status = message("not_eligible", language)
-            style = "red" if status and status != w["eligible"] else ""
+            style = "" if status == w["eligible"] else "red"
             self.add_row(
                 name,
                 str(scan.quantity),

@@ -16,10 +16,12 @@ from drivers.card.pinpad import PinPad
 from drivers.card.protocol import Ins
 from drivers.card.transport import CardConnection
 from drivers.scanner.wedge import WedgeDetector
+from ledger.bodies import SaleBody
 from ledger.record import RecordType
 from simulators.card.card import Fault
 from terminal.app import CashierApp
 from terminal.app import Counter as AppCounter
+from terminal.app.prompts import Prompt
 from terminal.app.sale_screen import SaleScreen
 from terminal.app.signin import FirstRunScreen
 from terminal.app.widgets import BasketTable
@@ -31,7 +33,7 @@ from terminal.staff import check_cashier, set_cashier
 from terminal.sync import Syncer
 from tests.fixtures.card import PIN
 from tests.fixtures.pinpad import EmulatedPad
-from tests.fixtures.sale import NOODLES, OIL, SUGAR, SUPERVISOR_PIN, Counter
+from tests.fixtures.sale import NOODLES, OIL, RICE_5KG, SUGAR, SUPERVISOR_PIN, Counter
 
 CASHIER, CASHIER_PIN = "ani", "1357"
 
@@ -500,3 +502,33 @@ def test_offline_sale_is_queued_and_sync_says_so(counter: Counter) -> None:
     asyncio.run(main())
     client.close()
     assert home.journal.counts().outbox == 1
+
+
+def test_over_the_monthly_cap_is_refused_by_line(counter: Counter) -> None:
+    """Rice is capped at 10 kg a month: of three 5 kg sacks (quantity set with F3) two are paid
+    and the third is refused on its line, with the reason."""
+    number = counter.issue(loads={"APBD": 500_000})
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await present_with_pin(pilot, counter, number, PIN)
+        await scan(pilot, RICE_5KG)
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, Prompt))
+        await pilot.press("3", "enter")
+        await settle(pilot)
+        row = sale_screen(app).query_one(BasketTable).get_row_at(0)
+        assert row[1] == "3"
+        assert str(row[5]) == "2 bisa, 1 melebihi batas bulan ini"
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, Prompt))
+        await pilot.press(*"1,5 kg", "enter")
+        await settle(pilot)
+        assert "kelipatan" in text_of(app, "#outcome")  # a 5 kg sack is not sold by the gram
+        await pilot.press("f10")
+        await settle(pilot)
+        assert "BERHASIL" in text_of(app, "#outcome")
+
+    run(counter, flow)
+    assert records(counter) == [RecordType.SALE]
+    sale = SaleBody.from_value(counter.home.journal.records()[0].body)
+    assert [(line.gtin, line.quantity) for line in sale.lines] == [(RICE_5KG, 2)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from terminal.app import CashierApp
 from terminal.app import Counter as AppCounter
@@ -30,6 +31,14 @@ def app_for(counter: Counter) -> CashierApp:
     return CashierApp(counter.home, counter.till, app_counter, counter.reader)
 
 
+async def steady(pilot: Pilot[None]) -> None:
+    """A blinking cursor would make the picture depend on the instant it is taken."""
+    for screen in pilot.app.screen_stack:
+        for field in screen.query(Input):
+            field.cursor_blink = False
+    await pilot.pause()
+
+
 async def sign_in(pilot: Pilot[None]) -> None:
     await type_into(pilot, "#cashier", CASHIER)
     await type_into(pilot, "#pin", CASHIER_PIN)
@@ -37,7 +46,7 @@ async def sign_in(pilot: Pilot[None]) -> None:
 
 
 def test_sign_in_screen(counter: Counter, snap_compare: Any) -> None:
-    assert snap_compare(app_for(counter), terminal_size=SIZE)
+    assert snap_compare(app_for(counter), terminal_size=SIZE, run_before=steady)
 
 
 def test_basket_with_card_and_refused_line(counter: Counter, snap_compare: Any) -> None:
@@ -47,6 +56,7 @@ def test_basket_with_card_and_refused_line(counter: Counter, snap_compare: Any) 
         await sign_in(pilot)
         await present_with_pin(pilot, counter, number, PIN)
         await scan(pilot, SUGAR, OIL, NOODLES)
+        await steady(pilot)
 
     assert snap_compare(app_for(counter), terminal_size=SIZE, run_before=before)
 
@@ -60,5 +70,6 @@ def test_approved_sale(counter: Counter, snap_compare: Any) -> None:
         await scan(pilot, SUGAR)
         await pilot.press("f10")
         await settle(pilot)
+        await steady(pilot)
 
     assert snap_compare(app_for(counter), terminal_size=SIZE, run_before=before)
