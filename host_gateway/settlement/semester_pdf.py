@@ -4,7 +4,6 @@ and CSV (:mod:`host_gateway.settlement.semester`), so the numbers cannot differ.
 from __future__ import annotations
 
 import io
-import json
 from typing import Any
 
 from host_gateway.settlement import semester
@@ -17,11 +16,10 @@ def _rupiah(value: int) -> str:
 def documents(report: dict[str, Any]) -> dict[str, bytes]:
     """The report's three files by name (``laporan-ssn-2026-S2.json``, ``.csv``, ``.pdf``), for
     the CLI and the console alike."""
-    name = f"laporan-ssn-{report['semester']}"
     return {
-        f"{name}.json": json.dumps(report, indent=1, ensure_ascii=False).encode("utf-8"),
-        f"{name}.csv": semester.to_csv(report),
-        f"{name}.pdf": render(report),
+        semester.file_name(report, "json"): semester.to_json(report),
+        semester.file_name(report, "csv"): semester.to_csv(report),
+        semester.file_name(report, "pdf"): render(report),
     }
 
 

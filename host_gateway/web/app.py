@@ -16,10 +16,12 @@ from host_gateway.errors import GatewayError
 from host_gateway.pki import IssuerKeys
 from host_gateway.web import (
     auth_routes,
+    card_routes,
     pages,
     program_routes,
     receipt_routes,
     recipient_routes,
+    report_routes,
     settlement_routes,
     shop_routes,
     user_routes,
@@ -36,6 +38,8 @@ ROUTERS = (
     recipient_routes.router,
     program_routes.router,
     settlement_routes.router,
+    card_routes.router,
+    report_routes.router,
     receipt_routes.router,
 )
 """A new page module adds its router here (docs/console.md)."""

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
@@ -21,11 +19,9 @@ from host_gateway.settlement import accounts
 from ledger.verify import WITA, business_date
 from simulators.bank import bank
 from tests.fixtures.browser import browser_sign_in, screenshot
-from tests.fixtures.console import add_operators
-from tests.fixtures.gateway import Served, load_record, serve_world
+from tests.fixtures.gateway import Served, load_record
 from tests.fixtures.programs import (
     csv_file,
-    define_programs,
     nik,
     recipient_count,
     recipient_with_card,
@@ -33,17 +29,6 @@ from tests.fixtures.programs import (
 )
 from tests.unit.test_gateway_continuity import other_shop
 from tests.unit.test_settlement_windows import bank as shop_account
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Served]:
-    """A gateway process with the console, programs APBD and BZNS, one operator per role."""
-    server, world = serve_world(f"sqlite:///{tmp_path / 'gateway.db'}", tmp_path)
-    add_operators(world)
-    define_programs(world)
-    yield Served(server, world)
-    server.stop()
-    world.gateway.close()
 
 
 def balance(site: Served, code: str) -> int:
@@ -62,8 +47,9 @@ def audit_lines(site: Served) -> list[str]:
 
 
 def test_recipients_import_shows_each_bad_row_and_imports_only_when_told(
-    site: Served, page: Page
+    programs_site: Served, page: Page
 ) -> None:
+    site = programs_site
     base = site.server.base_url
     data = csv_file(
         row(1),
@@ -121,8 +107,9 @@ def _period() -> str:
 
 
 def test_aid_is_prepared_and_approved_by_two_operators_and_the_same_one_is_refused(
-    site: Served, page: Page
+    programs_site: Served, page: Page
 ) -> None:
+    site = programs_site
     base, world = site.server.base_url, site.world
     recipient_with_card(world, 1)
     _, both = recipient_with_card(world, 2, programs="APBD;BZNS")
@@ -192,8 +179,9 @@ def _yesterday_sales(site: Served) -> tuple[dt.date, str]:
 
 
 def test_a_window_is_closed_paid_out_by_two_operators_and_reconciled_with_the_bank(
-    site: Served, page: Page, tmp_path: Path
+    programs_site: Served, page: Page, tmp_path: Path
 ) -> None:
+    site = programs_site
     base, world = site.server.base_url, site.world
     day, other_id = _yesterday_sales(site)
     browser_sign_in(page, base, "settlement")

@@ -78,6 +78,9 @@ def _something_of_everything(world: World, clock: FakeClock) -> dict[str, str]:
         "batch_id": str(batch),
         "day": DAY.isoformat(),
         "number": card.number,
+        "year": "2026",
+        "half": "2",
+        "kind": "csv",
     }
 
 
