@@ -63,7 +63,7 @@ def _run_one(
     try:
         gateway.pool.start()
         app = create_app(gateway)
-        mount_console(app, gateway.factory, gateway.clock)
+        mount_console(app, gateway.factory, gateway.clock, gateway.keys)
         config = uvicorn.Config(app, host=host, port=port, log_level="warning")
         server = uvicorn.Server(config)
         server.run(sockets=None if listener is None else [listener])

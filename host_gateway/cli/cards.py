@@ -11,8 +11,7 @@ from sqlalchemy import select
 from console import UserError, print_json
 from drivers.card.readers import connected_card
 from drivers.card.transport import CardError, NoCard
-from host_gateway import cards, distribution, loads, postings
-from host_gateway.check import counter_gaps
+from host_gateway import cards, cardview, distribution, loads
 from host_gateway.cli.common import (
     add_common,
     audit,
@@ -23,9 +22,8 @@ from host_gateway.cli.common import (
     session_scope,
 )
 from host_gateway.display import rupiah
-from host_gateway.errors import not_found
 from host_gateway.issuance import issue_card
-from host_gateway.models import Account, Card, CardProgram, Load, PurseProof
+from host_gateway.models import Card, CardProgram
 
 
 def register(subparsers: Any) -> None:
@@ -172,41 +170,8 @@ def _issued_json(issued: cards.Issued) -> dict[str, Any]:
 
 def cmd_show(args: argparse.Namespace) -> int:
     with session_scope(args) as (session, _):
-        card = session.get(Card, args.number)
-        if card is None:
-            raise UserError(not_found(f"card {args.number}").message)
-        programs = sorted(
-            session.scalars(
-                select(CardProgram.program_code).where(CardProgram.card_number == card.number)
-            )
-        )
-        purses = {}
-        for code in programs:
-            balance = session.scalar(
-                select(Account.balance).where(Account.code == postings.purse(card.number, code))
-            )
-            signed = session.scalars(
-                select(PurseProof.balance_after)
-                .where(PurseProof.card_number == card.number, PurseProof.purse_code == code)
-                .order_by(PurseProof.counter.desc())
-                .limit(1)
-            ).first()
-            purses[code] = {"shadow": -int(balance or 0), "card_signed": signed}
-        pending = [
-            {"load_seq": ld.load_seq, "program": ld.purse_code, "amount": ld.amount}
-            for ld in session.scalars(
-                select(Load).where(Load.card_number == card.number, Load.applied_record.is_(None))
-            )
-        ]
-        value = {
-            "number": card.number,
-            "holder": card.holder_name,
-            "status": card.status,
-            "programs": programs,
-            "purses": purses,
-            "counter_gaps": counter_gaps(session, card.number),
-            "pending_loads": pending,
-        }
+        value = cardview.summary(session, args.number)
+    purses = value["purses"]
     if args.json:
         print_json(value)
     else:

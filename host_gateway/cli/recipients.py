@@ -10,8 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from console import UserError, print_json
 from drivers.card.readers import connected_card
 from drivers.card.transport import CardError, CardTransport, NoCard
@@ -27,7 +25,6 @@ from host_gateway.cli.common import (
 )
 from host_gateway.programs import cardlife, recipients
 from host_gateway.programs.identity import Identities
-from host_gateway.programs.models import Recipient
 
 
 def register(subparsers: Any) -> None:
@@ -120,23 +117,7 @@ def _print_report(args: argparse.Namespace, summary: dict[str, Any]) -> None:
 
 def cmd_list(args: argparse.Namespace) -> int:
     with session_scope(args, with_keys=True) as (session, keys):
-        ids = Identities(need_keys(keys).nik_key)
-        query = select(Recipient).order_by(Recipient.id)
-        if args.kelurahan:
-            query = query.where(Recipient.kelurahan == args.kelurahan)
-        rows = [
-            {
-                "id": r.id,
-                "nik": recipients.masked_nik(ids, r),
-                "name": r.name,
-                "kelurahan": r.kelurahan,
-                "kecamatan": r.kecamatan,
-                "status": r.status,
-                "card": r.card_number,
-                "programs": recipients.programs_of(session, r.id),
-            }
-            for r in session.scalars(query)
-        ]
+        rows = recipients.listing(session, Identities(need_keys(keys).nik_key), args.kelurahan)
     if args.json:
         print_json(rows)
     else:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -213,19 +212,13 @@ def cmd_file(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     with session_scope(args) as (session, _):
         report = semester.build(session, args.year, args.half)
-    name = f"laporan-ssn-{report['semester']}"
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot make {args.out}: {exc}") from exc
-    files = {
-        "json": json.dumps(report, indent=1, ensure_ascii=False).encode("utf-8"),
-        "csv": semester.to_csv(report),
-        "pdf": semester_pdf.render(report),
-    }
     paths = []
-    for extension, data in files.items():
-        path = args.out / f"{name}.{extension}"
+    for name, data in semester_pdf.documents(report).items():
+        path = args.out / name
         _write(path, data)
         paths.append(str(path))
     return output(args, {"files": paths}, "\n".join(paths))
@@ -246,10 +239,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UserError(f"cannot read {path}: {exc}") from exc
         with session_scope(args) as (session, _):  # one file, one transaction
-            if b"pain.002" in data[:400]:
-                result = reconcile.import_status(session, data, now())
-            else:
-                result = reconcile.import_statement(session, data, now())
+            result = reconcile.import_file(session, data, now())
             if not result.duplicate:
                 audit(session, f"bank import {result.file_id}")
             books = reconcile.books(session)

@@ -301,3 +301,27 @@ def masked_nik(ids: Identities, recipient: Recipient) -> str:
 
 def programs_of_card(session: Session, card_number: str) -> list[str]:
     return sorted(cards.card_programs(session, [card_number]).get(card_number, set()))
+
+
+def listing(
+    session: Session, ids: Identities, kelurahan: str | None = None, limit: int | None = None
+) -> list[dict[str, object]]:
+    """Recipients as operators see them (NIK masked), for the CLI and the console alike."""
+    query = select(Recipient).order_by(Recipient.id)
+    if kelurahan:
+        query = query.where(Recipient.kelurahan == kelurahan)
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        {
+            "id": r.id,
+            "nik": masked_nik(ids, r),
+            "name": r.name,
+            "kelurahan": r.kelurahan,
+            "kecamatan": r.kecamatan,
+            "status": r.status,
+            "card": r.card_number,
+            "programs": programs_of(session, r.id),
+        }
+        for r in session.scalars(query)
+    ]

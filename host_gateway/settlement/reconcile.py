@@ -42,6 +42,13 @@ class ImportResult:
     discrepancies: list[str] = field(default_factory=list)
 
 
+def import_file(session: Session, data: bytes, now: int) -> ImportResult:
+    """A bank file of either kind: a pain.002 status report or a camt.053 statement."""
+    if b"pain.002" in data[:400]:
+        return import_status(session, data, now)
+    return import_statement(session, data, now)
+
+
 def import_status(session: Session, data: bytes, now: int) -> ImportResult:
     report = bankfiles.read_pain002(data)
     result = ImportResult(f"pain002:{report.message_id}"[:40])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,6 +157,14 @@ def _payouts(session: Session, start: int, end: int) -> dict[str, int]:
         key = status if status in ("paid", "rejected") else "open"
         totals[key] += int(amount)
     return totals
+
+
+def to_json(report: dict[str, Any]) -> bytes:
+    return json.dumps(report, indent=1, ensure_ascii=False).encode("utf-8")
+
+
+def file_name(report: dict[str, Any], extension: str) -> str:
+    return f"laporan-ssn-{report['semester']}.{extension}"
 
 
 def to_csv(report: dict[str, Any]) -> bytes:

@@ -6,9 +6,21 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from host_gateway.settlement import semester
+
 
 def _rupiah(value: int) -> str:
     return f"Rp{value:,}"
+
+
+def documents(report: dict[str, Any]) -> dict[str, bytes]:
+    """The report's three files by name (``laporan-ssn-2026-S2.json``, ``.csv``, ``.pdf``), for
+    the CLI and the console alike."""
+    return {
+        semester.file_name(report, "json"): semester.to_json(report),
+        semester.file_name(report, "csv"): semester.to_csv(report),
+        semester.file_name(report, "pdf"): render(report),
+    }
 
 
 def render(report: dict[str, Any]) -> bytes:

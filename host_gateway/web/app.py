@@ -13,7 +13,19 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
 from host_gateway.errors import GatewayError
-from host_gateway.web import auth_routes, pages, receipt_routes, shop_routes, user_routes
+from host_gateway.pki import IssuerKeys
+from host_gateway.web import (
+    auth_routes,
+    card_routes,
+    pages,
+    program_routes,
+    receipt_routes,
+    recipient_routes,
+    report_routes,
+    settlement_routes,
+    shop_routes,
+    user_routes,
+)
 from host_gateway.web.guard import ConsoleState, RefusedError, SignInRequiredError
 from host_gateway.web.render import render
 
@@ -23,6 +35,11 @@ ROUTERS = (
     pages.router,
     shop_routes.router,
     user_routes.router,
+    recipient_routes.router,
+    program_routes.router,
+    settlement_routes.router,
+    card_routes.router,
+    report_routes.router,
     receipt_routes.router,
 )
 """A new page module adds its router here (docs/console.md)."""
@@ -35,9 +52,11 @@ _HEADERS = {
 }
 
 
-def create_console(factory: sessionmaker[Session], clock: Callable[[], int]) -> FastAPI:
+def create_console(
+    factory: sessionmaker[Session], clock: Callable[[], int], keys: IssuerKeys | None = None
+) -> FastAPI:
     app = FastAPI(title="Konsol SSN", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.console = ConsoleState(factory, clock)
+    app.state.console = ConsoleState(factory, clock, keys)
     for router in ROUTERS:
         app.include_router(router)
     static = resources.files("host_gateway.web") / "static"
@@ -68,6 +87,11 @@ def create_console(factory: sessionmaker[Session], clock: Callable[[], int]) -> 
     return app
 
 
-def mount_console(api: FastAPI, factory: sessionmaker[Session], clock: Callable[[], int]) -> None:
+def mount_console(
+    api: FastAPI,
+    factory: sessionmaker[Session],
+    clock: Callable[[], int],
+    keys: IssuerKeys | None = None,
+) -> None:
     """Serve the console under ``/console`` of the gateway's app."""
-    api.mount(PREFIX, create_console(factory, clock))
+    api.mount(PREFIX, create_console(factory, clock, keys))

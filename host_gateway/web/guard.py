@@ -18,6 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from host_gateway import events
 from host_gateway.db import transaction
+from host_gateway.errors import GatewayError
+from host_gateway.pki import IssuerKeys
 from host_gateway.web.roles import Permission, allowed
 from host_gateway.web.sessions import Operator, operator_for
 
@@ -38,10 +40,17 @@ class RefusedError(Exception):
 
 @dataclass(frozen=True)
 class ConsoleState:
-    """What the routes need from the gateway: its database and clock."""
+    """What the routes need from the gateway: its database, clock and the issuer keys (signing
+    loads, NIK data key); a console mounted without keys refuses the pages that need them."""
 
     factory: sessionmaker[Session]
     clock: Callable[[], int]
+    keys: IssuerKeys | None = None
+
+    def issuer_keys(self) -> IssuerKeys:
+        if self.keys is None:
+            raise GatewayError("no_keys", "this console was started without the issuer keys", 503)
+        return self.keys
 
 
 def state(request: Request) -> ConsoleState:

@@ -26,6 +26,12 @@ class NavItem:
 NAV = (
     NavItem("/console/", "Dasbor", Permission.DASHBOARD),
     NavItem("/console/toko", "Toko & terminal", Permission.SHOPS_VIEW),
+    NavItem("/console/penerima", "Penerima", Permission.RECIPIENTS_VIEW),
+    NavItem("/console/kartu", "Kartu", Permission.CARDS_VIEW),
+    NavItem("/console/program", "Program & bantuan", Permission.PROGRAMS_VIEW),
+    NavItem("/console/settlement", "Settlement", Permission.SETTLEMENT_VIEW),
+    NavItem("/console/laporan", "Laporan", Permission.REPORTS_VIEW),
+    NavItem("/console/katalog", "Katalog", Permission.REPORTS_VIEW),
     NavItem("/console/audit", "Log audit", Permission.AUDIT_VIEW),
     NavItem("/console/pengguna", "Pengguna", Permission.USERS_MANAGE),
 )
@@ -46,9 +52,10 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     nav = [item for item in NAV if operator and allowed(operator.role, item.permission)]
+    may = {p.value: allowed(operator.role, p) for p in Permission} if operator else {}
     return TEMPLATES.TemplateResponse(
         request,
         template,
-        {"operator": operator, "nav": nav, "path": request.url.path, **context},
+        {"operator": operator, "nav": nav, "path": request.url.path, "may": may, **context},
         status_code=status,
     )

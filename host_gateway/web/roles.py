@@ -37,6 +37,25 @@ class Permission(StrEnum):
     """Add shops, make enrollment codes, revoke terminals."""
     AUDIT_VIEW = "audit_view"
     USERS_MANAGE = "users_manage"
+    RECIPIENTS_VIEW = "recipients_view"
+    """The list with NIK masked."""
+    RECIPIENTS_IMPORT = "recipients_import"
+    NIK_REVEAL = "nik_reveal"
+    """One NIK in clear, with a reason, audited."""
+    PROGRAMS_VIEW = "programs_view"
+    PROGRAMS_DEFINE = "programs_define"
+    LOADS_PREPARE = "loads_prepare"
+    LOADS_APPROVE = "loads_approve"
+    SETTLEMENT_VIEW = "settlement_view"
+    """Windows, payouts, the bank's answers, the payout files to download."""
+    SETTLEMENT_RUN = "settlement_run"
+    """Close a window, prepare its payout, import the bank's files."""
+    PAYOUTS_RELEASE = "payouts_release"
+    CARDS_VIEW = "cards_view"
+    CARDS_MANAGE = "cards_manage"
+    """Close a card (the recipient leaves)."""
+    REPORTS_VIEW = "reports_view"
+    """The semester report and the catalog."""
 
 
 _EVERYONE = frozenset(Role)
@@ -47,6 +66,25 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.SHOPS_MANAGE: frozenset({Role.ADMIN}),
     Permission.AUDIT_VIEW: frozenset({Role.ADMIN, Role.AUDITOR}),
     Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
+    Permission.RECIPIENTS_VIEW: frozenset(
+        {Role.ADMIN, Role.DATA_OFFICER, Role.PROGRAM_OFFICER, Role.AUDITOR}
+    ),
+    Permission.RECIPIENTS_IMPORT: frozenset({Role.ADMIN, Role.DATA_OFFICER}),
+    Permission.NIK_REVEAL: frozenset({Role.ADMIN, Role.DATA_OFFICER}),
+    Permission.PROGRAMS_VIEW: frozenset(
+        {Role.ADMIN, Role.PROGRAM_OFFICER, Role.APPROVER, Role.AUDITOR}
+    ),
+    Permission.PROGRAMS_DEFINE: frozenset({Role.ADMIN, Role.PROGRAM_OFFICER}),
+    Permission.LOADS_PREPARE: frozenset({Role.ADMIN, Role.PROGRAM_OFFICER}),
+    Permission.LOADS_APPROVE: frozenset({Role.ADMIN, Role.APPROVER}),
+    Permission.SETTLEMENT_VIEW: frozenset(
+        {Role.ADMIN, Role.SETTLEMENT, Role.APPROVER, Role.AUDITOR}
+    ),
+    Permission.SETTLEMENT_RUN: frozenset({Role.ADMIN, Role.SETTLEMENT}),
+    Permission.PAYOUTS_RELEASE: frozenset({Role.ADMIN, Role.APPROVER}),
+    Permission.CARDS_VIEW: frozenset({Role.ADMIN, Role.DATA_OFFICER, Role.AUDITOR}),
+    Permission.CARDS_MANAGE: frozenset({Role.ADMIN, Role.DATA_OFFICER}),
+    Permission.REPORTS_VIEW: _EVERYONE,
 }
 
 

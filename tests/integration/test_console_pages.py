@@ -13,13 +13,17 @@ from sqlalchemy import func, select
 
 from host_gateway.db import transaction
 from host_gateway.models import EnrollmentCode, Event, JournalEntry, JournalLine, Shop, Terminal
+from host_gateway.programs import aid
 from host_gateway.web.app import ROUTERS
 from host_gateway.web.guard import Need
 from host_gateway.web.models import ConsoleUser
 from host_gateway.web.roles import GRANTS, Role, allowed
 from ledger.reference import RecordRef
 from tests.fixtures.console import csrf_of, sign_in, username
-from tests.fixtures.gateway import World, void_record
+from tests.fixtures.gateway import FakeClock, World, void_record
+from tests.fixtures.programs import define_programs, recipient_with_card
+from tests.unit.test_settlement_payouts import closed_day_with_two_shops, prepare
+from tests.unit.test_settlement_windows import DAY
 
 PUBLIC = {("GET", "/masuk"), ("POST", "/masuk"), ("GET", "/cek")}
 
@@ -60,14 +64,35 @@ def _snapshot(world: World) -> tuple[Any, ...]:
         )
 
 
+def _something_of_everything(world: World, clock: FakeClock) -> dict[str, str]:
+    """A recipient with a card, a prepared aid batch, a closed window with a prepared payout:
+    every page with a path parameter has something to show."""
+    define_programs(world)
+    recipient_id, card = recipient_with_card(world, 1)
+    with transaction(world.gateway.factory) as session:
+        batch = aid.prepare(session, "APBD", "2026-11", "putri", world.now).batch.id
+    closed_day_with_two_shops(world, clock)
+    prepare(world)
+    return {
+        "recipient_id": str(recipient_id),
+        "batch_id": str(batch),
+        "day": DAY.isoformat(),
+        "number": card.number,
+        "year": "2026",
+        "half": "2",
+        "kind": "csv",
+    }
+
+
 def test_each_role_reaches_only_its_pages_and_actions_by_url_and_post(
-    world: World, console: TestClient
+    world: World, clock: FakeClock, console: TestClient
 ) -> None:
     params = {
         "shop_id": world.shop_id,
         "terminal_id": world.terminal.terminal_id,
         "username": "auditor",
         "action": "nonaktif",
+        **_something_of_everything(world, clock),
     }
     form = {"name": "Toko Baru", "kind": "mitra", "reason": "uji", "username": "baru.sekali",
             "full_name": "Orang Baru", "role": "admin", "password": "sandi-baru-12345"}  # fmt: skip
