@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
@@ -31,6 +32,13 @@ def register(subparsers: Any) -> None:
         type=int,
         default=BLOCK_ORDER_DAYS,
         help=f"validity of the block orders it signs (default {BLOCK_ORDER_DAYS})",
+    )
+    serve.add_argument("--certfile", type=Path, help="serve HTTPS with this PEM certificate")
+    serve.add_argument("--keyfile", type=Path, help="the certificate's PEM private key")
+    serve.add_argument(
+        "--client-timeout",
+        type=float,
+        help="seconds a client may take for its headers or pause in a body (default 10)",
     )
     serve.set_defaults(func=cmd_serve)
 
@@ -84,14 +92,18 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
+    from host_gateway.api import server
     from host_gateway.api.app import create_app
+    from host_gateway.api.limits import ClientLimits
     from host_gateway.gateway import Gateway
     from host_gateway.pki import PkiError
 
     if args.block_order_days < 1:
         raise UserError("--block-order-days must be at least 1")
+    if (args.certfile is None) != (args.keyfile is None):
+        raise UserError("--certfile and --keyfile go together")
+    if args.client_timeout is not None and args.client_timeout <= 0:
+        raise UserError("--client-timeout must be positive")
     typed: list[bytes] = []
     initialize(args, typed)
     try:
@@ -103,7 +115,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from exc
     try:
         gateway.pool.start()
-        uvicorn.run(create_app(gateway), host=args.host, port=args.port, log_level="warning")
+        limits = (
+            ClientLimits()
+            if args.client_timeout is None
+            else ClientLimits.scaled(args.client_timeout)
+        )
+        app = create_app(gateway, limits)
+        server.run(app, args.host, args.port, limits.timeout, args.certfile, args.keyfile)
     finally:
         gateway.close()
     return 0

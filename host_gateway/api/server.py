@@ -1,0 +1,85 @@
+"""Running the API over HTTP or HTTPS (uvicorn), with a deadline on every request's headers.
+
+uvicorn bounds how large headers may grow (h11_max_incomplete_event_size, 16 KiB by default)
+and how long an idle kept-alive connection stays (timeout_keep_alive), but not how long a
+client may take to send its headers: a client trickling one byte at a time held a connection
+for ever. ``header_deadline_h11`` closes a connection whose request headers have not all
+arrived ``timeout`` seconds after it opened or after its previous answer. Bodies are bounded in
+the app (host_gateway.api.limits). With a certificate and key the server speaks only HTTPS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import h11
+import uvicorn
+from fastapi import FastAPI
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+KEEP_ALIVE = 5
+"""Seconds an idle connection is kept after an answer (uvicorn's default)."""
+
+
+def header_deadline_h11(timeout: float) -> type[H11Protocol]:
+    """uvicorn's h11 protocol with a deadline of ``timeout`` seconds on request headers."""
+
+    class HeaderDeadlineH11(H11Protocol):
+        _deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.conn.their_state is not h11.IDLE:
+                self._disarm()  # the headers are in: the app bounds the body
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+                self._arm()  # the next request's headers have the same time
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(timeout, self._headers_late)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _headers_late(self) -> None:
+            self._deadline = None
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self.transport.close()
+
+    return HeaderDeadlineH11
+
+
+def run(
+    app: FastAPI,
+    host: str,
+    port: int,
+    header_timeout: float,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
+) -> None:
+    """Serve ``app`` until stopped; HTTPS when a certificate (and its key) is given."""
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        http=header_deadline_h11(header_timeout),
+        timeout_keep_alive=KEEP_ALIVE,
+        server_header=False,  # no "server: uvicorn" banner
+        ssl_certfile=None if certfile is None else str(certfile),
+        ssl_keyfile=None if keyfile is None else str(keyfile),
+    )
