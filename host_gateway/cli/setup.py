@@ -6,14 +6,29 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from console import UserError, print_json
 from host_gateway import distribution, events
 from host_gateway.cards import BLOCK_ORDER_DAYS
 from host_gateway.check import CheckReport, run_check
-from host_gateway.cli.common import add_common, data_dir, db_url, now, passphrase, session_scope
-from host_gateway.db import make_engine, migrate, session_factory, transaction
+from host_gateway.cli.common import (
+    add_common,
+    data_dir,
+    database,
+    db_url,
+    now,
+    passphrase,
+    session_scope,
+)
+from host_gateway.db import (
+    is_read_only_refusal,
+    make_engine,
+    migrate,
+    read_transaction,
+    session_factory,
+    transaction,
+)
 from host_gateway.pki import create_issuer_keys, keys_exist
 
 
@@ -128,8 +143,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    with session_scope(args) as (session, _):
-        report = run_check(session, now())
+    with database(args) as (factory, _):
+        try:  # as a reader first: an ingest holding the write lock does not hold the check up
+            with read_transaction(factory) as session:
+                report = run_check(session, now())
+        except DBAPIError as exc:
+            if not is_read_only_refusal(exc):
+                raise
+            # The check has findings to record (a gap aged, a finding changed): as a writer.
+            with transaction(factory) as session:
+                report = run_check(session, now())
     if args.json:
         print_json({**report.__dict__, "ok": report.ok})
     else:
