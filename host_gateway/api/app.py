@@ -197,14 +197,14 @@ def create_app(
                 )
         report = await run_in_threadpool(gateway.ingestor.ingest, terminal, items)
         decided = iter(report.results)
-        results = [
-            (undecodable[n] if n in undecodable else next(decided)).__dict__
+        report.results = [
+            undecodable[n] if n in undecodable else next(decided)
             for n in range(len(items) + len(undecodable))
         ]
         answer = {
             "terminal_id": report.terminal_id,
             "host_time": gateway.clock(),
-            "results": results,
+            "results": [r.__dict__ for r in report.results],
             "accepted": report.count("accepted"),
             "rejected": report.count("rejected"),
             "duplicates": sum(1 for r in report.results if r.duplicate),
