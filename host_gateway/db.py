@@ -143,8 +143,9 @@ def migrate(engine: Engine) -> None:
 
 def schema_is_current(engine: Engine) -> bool:
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
+    with engine.connect() as connection:  # a reader: never waits for the write lock
+        reader = connection.execution_options(**{READ_ONLY: True})
+        current = MigrationContext.configure(reader).get_current_revision()
     return current == head
 
 
