@@ -26,8 +26,8 @@ from ledger.wire import (
     UpdatesResponse,
 )
 from terminal.backoff import Backoff
-from terminal.journal import Journal
 from terminal.gateway_client import gateway_trust
+from terminal.journal import Journal
 from terminal.sync import GatewayClient, Syncer, SyncError, SyncReport
 from tests.fixtures.journal import JournalKit, complete
 
