@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -54,7 +55,8 @@ def nginx(served: Served, tmp_path: Path) -> Iterator[tuple[str, TlsFiles]]:
     # As root, workers would drop to nobody, who cannot write the test's private directory.
     user = "user root;" if os.geteuid() == 0 else ""
     (root / "nginx.conf").write_text(
-        f"{user} daemon off; worker_processes 1; pid {root}/nginx.pid; error_log {root}/error.log;\n"
+        f"{user} daemon off; worker_processes 1; pid {root}/nginx.pid;\n"
+        f"error_log {root}/error.log;\n"
         "events {}\n"
         f"http {{ access_log off; client_body_temp_path {root}/body; proxy_temp_path {root}/p;"
         f" fastcgi_temp_path {root}/f; uwsgi_temp_path {root}/u; scgi_temp_path {root}/s;"
@@ -63,7 +65,7 @@ def nginx(served: Served, tmp_path: Path) -> Iterator[tuple[str, TlsFiles]]:
     process = subprocess.Popen([binary, "-p", str(root), "-c", str(root / "nginx.conf")])
     base = f"https://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
-    with httpx.Client(verify=str(tls.ca), timeout=1) as probe:
+    with httpx.Client(verify=ssl.create_default_context(cafile=tls.ca), timeout=1) as probe:
         while True:
             try:
                 if probe.get(f"{base}/v1/health").status_code == 200:
@@ -102,7 +104,10 @@ def test_a_terminal_syncs_through_nginx_over_https(
     assert updates.catalog is not None
     client.close()
     too_large = httpx.post(
-        f"{base}/v1/records", content=b" " * (4 * 1024 * 1024 + 1), verify=str(tls.ca), timeout=30
+        f"{base}/v1/records",
+        content=b" " * (4 * 1024 * 1024 + 1),
+        verify=ssl.create_default_context(cafile=tls.ca),
+        timeout=30,
     )
     assert too_large.status_code == 413  # refused by nginx, in the API's error shape
     error = too_large.json()["error"]
