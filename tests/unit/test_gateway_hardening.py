@@ -10,12 +10,14 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from demo.seed import Layout
 from host_gateway import events
 from host_gateway.api.app import create_app
 from host_gateway.db import transaction
@@ -233,3 +235,23 @@ def test_openapi_links_lead_from_answers_to_next_requests(sqlite_world: World) -
     }
     assert "application/json" in records["200"]["content"]  # the link kept the answer's schema
     assert {"401", "503"} <= set(records)
+
+
+def test_the_seed_names_the_database_the_gateway_really_uses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layout = Layout(tmp_path)
+    monkeypatch.delenv("SSN_GATEWAY_DB", raising=False)
+    assert layout.database.startswith("sqlite:///")
+    monkeypatch.setenv("SSN_GATEWAY_DB", "postgresql+psycopg://ssn:rahasia@db.local/ssn")
+    assert layout.database == "postgresql+psycopg://ssn:***@db.local/ssn"
+
+
+def test_refusals_counted_in_memory_reach_the_events_when_the_app_stops(
+    sqlite_world: World,
+) -> None:
+    world = sqlite_world
+    with TestClient(create_app(world.gateway)) as client:  # runs the app's lifespan
+        assert client.get("/v1/terminal").status_code == 401
+    with transaction(world.gateway.factory) as session:
+        assert events.counts(session).get("unauthenticated") == 1
