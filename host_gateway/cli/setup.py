@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from console import UserError, print_json
 from host_gateway import distribution, events
@@ -147,7 +147,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         try:  # as a reader first: an ingest holding the write lock does not hold the check up
             with read_transaction(factory) as session:
                 report = run_check(session, now())
-        except DBAPIError as exc:
+        except Exception as exc:  # raw driver writes (bulk_insert) raise the driver's error
             if not is_read_only_refusal(exc):
                 raise
             # The check has findings to record (a gap aged, a finding changed): as a writer.
