@@ -113,3 +113,7 @@ def test_a_terminal_syncs_through_nginx_over_https(
     error = too_large.json()["error"]
     assert error["code"] == "too_large" and abs(error["host_time"] - time.time()) < 60
     assert too_large.headers["ssn-host-time"] == str(error["host_time"])
+    served.server.stop()  # the gateway down: nginx answers in the API's shape, retryable
+    down = httpx.get(f"{base}/v1/health", verify=ssl.create_default_context(cafile=tls.ca))
+    assert down.status_code == 503 and down.json()["error"]["code"] == "busy"
+    assert down.headers["retry-after"] == "5"
