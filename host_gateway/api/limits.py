@@ -4,8 +4,10 @@ its body takes to arrive, and how many such requests are read at once.
 ``RequestGuard`` (ASGI middleware, outside the app) reads every body itself, within
 ``ClientLimits``: a larger ``Content-Length`` is refused at once with 413 ``too_large``, unread;
 a streamed body as soon as it passes the limit; a body that pauses longer than ``timeout`` or
-takes longer than ``body_deadline`` in all gets 408 ``timeout``; when ``max_pending`` requests are
-being read or authenticated already, the next one gets 503 ``busy`` with ``Retry-After``. Then,
+takes longer than ``body_deadline`` in all gets 408 ``timeout``; while it arrives, all but its
+first ``SPOOL_IN_MEMORY`` bytes wait in a temporary file, not in memory; when ``max_pending``
+requests are being read or authenticated already, the next one gets 503 ``busy`` with
+``Retry-After``. Then,
 for every path but the public ones, it authenticates the request (host_gateway.api.auth) before
 any route parses or validates anything: a stranger gets 401, never 422. The authenticated
 terminal rides in ``scope["state"]["terminal"]``; the body is handed on unchanged.
@@ -17,6 +19,7 @@ How long a client may take to send its headers is the HTTP server's part
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -35,6 +38,9 @@ MAX_BODY = 4 * 1024 * 1024
 """Bytes. The largest legitimate request is an upload of MAX_BATCH (1000) records: about 1 KB
 each as base64 in JSON (a one-line sale), so about 1 MB, and the terminal sends 500 at a time.
 4 MiB leaves room for baskets of a dozen lines in every record of a full batch."""
+
+SPOOL_IN_MEMORY = 64 * 1024
+"""Bytes of a body kept in memory while it arrives; the rest waits in a temporary file."""
 
 PUBLIC_PATHS = frozenset({"/v1/time", "/v1/health", "/v1/enroll"})
 """Paths under /v1/ that need no signature; every other /v1/ path is authenticated here."""
@@ -105,24 +111,30 @@ class RequestGuard:
             raise _RefusedError(413, "too_large", f"request body is larger than {limit} bytes")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.limits.body_deadline
-        body = bytearray()
-        while True:
-            wait = min(self.limits.timeout, deadline - loop.time())
-            try:
-                if wait <= 0:
-                    raise TimeoutError
-                message = await asyncio.wait_for(receive(), wait)
-            except TimeoutError:
-                raise _RefusedError(
-                    408, "timeout", f"request body not received in time ({len(body)} bytes came)"
-                ) from None
-            if message["type"] != "http.request":
-                return None
-            body += message.get("body", b"")
-            if len(body) > limit:
-                raise _RefusedError(413, "too_large", f"request body is larger than {limit} bytes")
-            if not message.get("more_body", False):
-                return bytes(body)
+        # Spooled: past SPOOL_IN_MEMORY a body waits on disk, so stalled uploads hold files,
+        # not memory; it is read back whole only once it is complete.
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+            while True:
+                wait = min(self.limits.timeout, deadline - loop.time())
+                try:
+                    if wait <= 0:
+                        raise TimeoutError
+                    message = await asyncio.wait_for(receive(), wait)
+                except TimeoutError:
+                    came = spool.tell()
+                    raise _RefusedError(
+                        408, "timeout", f"request body not received in time ({came} bytes came)"
+                    ) from None
+                if message["type"] != "http.request":
+                    return None
+                spool.write(message.get("body", b""))
+                if spool.tell() > limit:
+                    raise _RefusedError(
+                        413, "too_large", f"request body is larger than {limit} bytes"
+                    )
+                if not message.get("more_body", False):
+                    spool.seek(0)
+                    return spool.read()
 
     async def _authenticate(self, scope: Scope, body: bytes) -> TerminalContext:
         request = Request(scope)

@@ -63,9 +63,9 @@ def closed(sock: socket.socket) -> bool:
         return True
 
 
-def answer_of(sock: socket.socket) -> bytes:
+def answer_of(sock: socket.socket, wait: float = DEADLINE + MARGIN) -> bytes:
     """Everything the server sends until it closes the connection."""
-    sock.settimeout(DEADLINE + MARGIN)
+    sock.settimeout(wait)
     data = b""
     while chunk := sock.recv(65536):
         data += chunk
@@ -113,6 +113,32 @@ def test_forty_uploads_stalled_one_byte_short_get_408_at_the_pause_limit(strict:
         assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
         assert b'"code":"timeout"' in answer
     for sock in socks:
+        sock.close()
+
+
+def rss_mb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_forty_uploads_stalled_one_byte_short_of_4_mib_hold_no_memory(plain: Served) -> None:
+    """Buffered, they held ~4 MiB each (+160 MB); spooled, their bytes wait on disk."""
+    assert plain.server.proc is not None
+    pid, size = plain.server.proc.pid, 4 * 1024 * 1024
+    head = (
+        f"POST /v1/records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {size}\r\n\r\n"
+    ).encode()
+    before = rss_mb(pid)
+    socks = [connect(plain) for _ in range(40)]
+    for sock in socks:
+        sock.sendall(head + b" " * (size - 1))
+    time.sleep(1)  # let the server take what was sent
+    assert rss_mb(pid) - before < 40
+    for sock in socks:
+        assert answer_of(sock, 10 + MARGIN).startswith(b"HTTP/1.1 408")  # the default pause
         sock.close()
 
 
