@@ -3,6 +3,7 @@ CA pinned at enrollment."""
 
 from __future__ import annotations
 
+import json
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from ledger.crypto import SigningKey
 from terminal.backoff import Backoff
+from terminal.cli import main as terminal_main
 from terminal.gateway_client import GatewayClient, SyncError, enroll
 from tests.fixtures.gateway import Served, SignedClient, now_sale, serve_world
 from tests.fixtures.tls import TlsFiles, make_tls
@@ -68,3 +70,27 @@ def test_a_terminal_enrolls_and_syncs_against_the_pinned_ca_and_refuses_any_othe
     with pytest.raises(SyncError):
         stranger.call("GET", "/v1/terminal")
     stranger.close()
+
+
+def test_ssn_terminal_init_pins_the_ca_and_sync_uses_it(
+    served_tls: Served,
+    tls: TlsFiles,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("SSN_TERMINAL_PASSPHRASE", "kunci-terminal")
+    home = tmp_path / "terminal"
+    base = served_tls.server.base_url
+    code = served_tls.world.enrollment_code()
+    argv = ["init", "--gateway", base, "--code", code, "--data-dir", str(home), "--json"]
+    assert terminal_main([*argv, "--gateway-ca", str(tls.ca)]) == 0, capsys.readouterr().err
+    enrolled = json.loads(capsys.readouterr().out)
+    assert enrolled["first_sync"]["ok"], enrolled
+    config = json.loads((home / "terminal.json").read_text())
+    assert config["gateway_ca"] == tls.ca.read_text()  # pinned for every later request
+    assert terminal_main(["sync", "--data-dir", str(home), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ok"]
+    unpinned = ["init", "--gateway", base, "--code", served_tls.world.enrollment_code()]
+    assert terminal_main([*unpinned, "--data-dir", str(tmp_path / "t2")]) != 0
+    assert "--gateway-ca" in capsys.readouterr().err  # refused before the code is sent
