@@ -4,7 +4,8 @@ uvicorn bounds how large headers may grow (h11_max_incomplete_event_size, 16 KiB
 and how long an idle kept-alive connection stays (timeout_keep_alive), but not how long a
 client may take to send its headers: a client trickling one byte at a time held a connection
 for ever. ``header_deadline_h11`` closes a connection whose request headers have not all
-arrived ``timeout`` seconds after it opened or after its previous answer. Bodies are bounded in
+arrived ``timeout`` seconds after it opened or after its previous answer, and closes new
+connections at once while ``MAX_WAITING`` are waiting for their headers. Bodies are bounded in
 the app (host_gateway.api.limits). With a certificate and key the server speaks only HTTPS.
 """
 
@@ -21,15 +22,24 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 KEEP_ALIVE = 5
 """Seconds an idle connection is kept after an answer (uvicorn's default)."""
 
+MAX_WAITING = 512
+"""Connections at once that are waiting for their request headers; more are closed at once (half
+of a usual 1024 open files, so a crowd of silent connections cannot exhaust the process)."""
 
-def header_deadline_h11(timeout: float) -> type[H11Protocol]:
-    """uvicorn's h11 protocol with a deadline of ``timeout`` seconds on request headers."""
+
+def header_deadline_h11(timeout: float, max_waiting: int = MAX_WAITING) -> type[H11Protocol]:
+    """uvicorn's h11 protocol with a deadline of ``timeout`` seconds on request headers and at
+    most ``max_waiting`` connections waiting for theirs."""
+    waiting: set[H11Protocol] = set()
 
     class HeaderDeadlineH11(H11Protocol):
         _deadline: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
+            if len(waiting) >= max_waiting:
+                transport.close()
+                return
             self._arm()
 
         def data_received(self, data: bytes) -> None:
@@ -49,14 +59,17 @@ def header_deadline_h11(timeout: float) -> type[H11Protocol]:
         def _arm(self) -> None:
             self._disarm()
             self._deadline = self.loop.call_later(timeout, self._headers_late)
+            waiting.add(self)
 
         def _disarm(self) -> None:
+            waiting.discard(self)
             if self._deadline is not None:
                 self._deadline.cancel()
                 self._deadline = None
 
         def _headers_late(self) -> None:
             self._deadline = None
+            waiting.discard(self)
             if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
                 self.transport.close()
 

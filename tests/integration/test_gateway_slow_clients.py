@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from host_gateway.api.server import MAX_WAITING
 from ledger.crypto import SigningKey
 from ledger.request_auth import sign_request
 from tests.fixtures.gateway import Served, now_sale, serve_world
@@ -205,3 +206,14 @@ def test_a_held_write_lock_stalls_no_read_no_refusal_and_no_check(plain: Served)
     assert "server" not in upload.headers  # no banner
     assert upload.headers["x-content-type-options"] == "nosniff"
     client.close()
+
+
+def test_silent_connections_past_the_cap_are_closed_at_once(plain: Served) -> None:
+    socks = [connect(plain) for _ in range(MAX_WAITING + 8)]
+    time.sleep(0.5)  # the server accepts them all
+    refused = [sock for sock in socks if closed(sock)]
+    assert len(refused) >= 8  # the ones past the cap, long before the 10 s header deadline
+    for sock in socks:
+        sock.close()
+    time.sleep(0.5)
+    assert httpx.get(f"{plain.server.base_url}/v1/health").status_code == 200
