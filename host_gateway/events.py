@@ -44,6 +44,7 @@ REFUSAL_CODES = (
     "key_already_enrolled",
     "too_large",
     "timeout",
+    "busy",
 )
 """Codes of refusals before (or instead of) authentication: counted in memory, summarized."""
 

@@ -19,6 +19,7 @@ How long a client may take to send its headers is the HTTP server's part
 from __future__ import annotations
 
 import asyncio
+import logging
 import tempfile
 from dataclasses import dataclass
 from typing import Annotated
@@ -33,6 +34,8 @@ from host_gateway.api.auth import SignedRequest, authenticate
 from host_gateway.errors import GatewayError, busy_response, error_response
 from host_gateway.gateway import Gateway
 from host_gateway.ingest import TerminalContext
+
+log = logging.getLogger("host_gateway.api")
 
 MAX_BODY = 4 * 1024 * 1024
 """Bytes. The largest legitimate request is an upload of MAX_BATCH (1000) records: about 1 KB
@@ -79,7 +82,9 @@ class RequestGuard:
             return
         if self.pending >= self.limits.max_pending:
             self.gateway.refusals.add("busy", "too many requests being read at once")
-            await busy_response(self.gateway.clock())(scope, receive, send)
+            response = busy_response(self.gateway.clock())
+            response.headers["Connection"] = "close"  # its body is never read
+            await response(scope, receive, send)
             return
         self.pending += 1
         try:
@@ -93,7 +98,8 @@ class RequestGuard:
                 self.gateway.refusals.add(refused.code, refused.message)
             await self._refuse(refused, scope, receive, send)
             return
-        except OperationalError:
+        except OperationalError as exc:  # the nonce could not be written in time
+            log.warning("database busy while authenticating: %s", exc.orig)
             await busy_response(self.gateway.clock())(scope, receive, send)
             return
         finally:

@@ -6,6 +6,7 @@ connection where that matters: a request that still needed it would wait and fai
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -16,10 +17,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from starlette.types import Message
 
 from demo.seed import Layout
 from host_gateway import events
 from host_gateway.api.app import create_app
+from host_gateway.api.limits import ClientLimits
 from host_gateway.db import transaction
 from host_gateway.enrollment import revoke
 from host_gateway.gateway import Gateway
@@ -255,3 +258,52 @@ def test_refusals_counted_in_memory_reach_the_events_when_the_app_stops(
         assert client.get("/v1/terminal").status_code == 401
     with transaction(world.gateway.factory) as session:
         assert events.counts(session).get("unauthenticated") == 1
+
+
+def test_past_the_pending_cap_a_request_is_refused_unread_with_503(sqlite_world: World) -> None:
+    world = sqlite_world
+    app = create_app(world.gateway, ClientLimits(max_pending=1))
+
+    def scope() -> dict[str, Any]:
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/v1/enroll",
+            "raw_path": b"/v1/enroll",
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(b"content-type", b"application/json")],
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver", 80),
+        }
+
+    async def run() -> list[Message]:
+        stalled = asyncio.Event()
+
+        async def never() -> Message:  # a body that does not come
+            await stalled.wait()
+            return {"type": "http.disconnect"}
+
+        async def empty() -> Message:
+            return {"type": "http.request", "body": b"{}", "more_body": False}
+
+        sent: list[Message] = []
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        first = asyncio.create_task(app(scope(), never, lambda _m: asyncio.sleep(0)))
+        await asyncio.sleep(0.05)
+        await app(scope(), empty, send)
+        stalled.set()
+        await first
+        return sent
+
+    start, *body = asyncio.run(run())
+    headers = {k.decode(): v.decode() for k, v in start["headers"]}
+    assert start["status"] == 503 and headers["retry-after"] == "5"
+    assert headers["connection"] == "close"
+    assert json.loads(b"".join(m.get("body", b"") for m in body))["error"]["code"] == "busy"
