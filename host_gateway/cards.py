@@ -56,6 +56,14 @@ class Issued:
     programs: tuple[str, ...]
 
 
+def _years_after(day: dt.date, years: int) -> dt.date:
+    """The same day ``years`` later; a card issued on 29 February runs to the 28th."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def register_card(
     session: Session,
     keys: IssuerKeys,
@@ -91,7 +99,7 @@ def register_card(
     if nik is not None and not (len(nik) == 16 and nik.isascii() and nik.isdigit()):
         raise GatewayError("invalid", "NIK must be 16 digits")
     today = dt.datetime.fromtimestamp(now, dt.UTC).date()
-    until = valid_until or today.replace(year=today.year + CARD_YEARS)
+    until = valid_until or _years_after(today, CARD_YEARS)
     if until <= today:
         raise GatewayError("invalid", "valid_until must be in the future")
     certificate = keys.card_certificate(number, public_key, until)

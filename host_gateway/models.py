@@ -419,3 +419,11 @@ class Refund(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     approved_by: Mapped[str | None] = mapped_column(String(64))
     approved_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# Programs, recipients and aid batches live in their own module; importing it here registers
+# their tables on Base (migrations and the models-vs-migrations test see one metadata).
+from host_gateway.programs import models as _programs_models  # noqa: E402, F401
+
+# Settlement keeps its tables in its own package; they are part of this metadata.
+from host_gateway.settlement import models as _settlement_models  # noqa: E402, F401

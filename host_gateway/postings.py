@@ -10,6 +10,7 @@ account balances are kept next to the lines in the same transaction. Accounts:
 - ``shop:S``: what is owed to shop S for accepted sales
 - ``expired:P``: value that expired on cards
 - ``suspense:P``: value a genuine card moved in a record the host refused (an operator decides)
+- ``payout``: payouts instructed to shops and not yet booked by the bank (docs/settlement.md)
 """
 
 from __future__ import annotations

@@ -9,10 +9,15 @@ from host_gateway.errors import GatewayError
 from host_gateway.models import GatewaySetting
 
 GAP_ALERT_HOURS = "gap_alert_hours"
+SETTLEMENT_CUTOFF = "settlement_cutoff_minutes"
 
-DEFAULTS: dict[str, int] = {GAP_ALERT_HOURS: 48}
-"""A counter gap open longer than this many hours becomes an alert and fails ``check``."""
-LIMITS: dict[str, tuple[int, int]] = {GAP_ALERT_HOURS: (1, 24 * 365)}
+DEFAULTS: dict[str, int] = {GAP_ALERT_HOURS: 48, SETTLEMENT_CUTOFF: 24 * 60}
+"""A counter gap open longer than this many hours becomes an alert and fails ``check``. A
+business day's settlement window closes this many minutes after its WITA midnight."""
+LIMITS: dict[str, tuple[int, int]] = {
+    GAP_ALERT_HOURS: (1, 24 * 365),
+    SETTLEMENT_CUTOFF: (1, 24 * 60),
+}
 
 
 def get(session: Session, name: str) -> int:

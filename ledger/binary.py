@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
+from typing import Any
 
 _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
@@ -68,14 +69,15 @@ class BinaryReader:
         return decode_date(self.u32())
 
     def ascii(self, n: int) -> str:
-        raw = self.take(n)
-        try:
-            text = raw.decode("ascii")
-        except UnicodeDecodeError as exc:
-            raise FormatError("expected ASCII text") from exc
-        if not text.isprintable():
-            raise FormatError("expected printable ASCII text")
-        return text
+        return decode_ascii(self.take(n))
+
+    def unpack(self, layout: struct.Struct) -> tuple[Any, ...]:
+        """Several fixed-size fields at once (a compiled run of a layout's fields)."""
+        pos = self._pos
+        if pos + layout.size > len(self._data):
+            raise FormatError(f"truncated: wanted {layout.size} bytes at offset {pos}")
+        self._pos = pos + layout.size
+        return layout.unpack_from(self._data, pos)
 
     def end(self) -> None:
         if self._pos != len(self._data):
@@ -120,6 +122,17 @@ class BinaryWriter:
 
     def getvalue(self) -> bytes:
         return b"".join(self._parts)
+
+
+def decode_ascii(raw: bytes) -> str:
+    """Printable ASCII text, or FormatError."""
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise FormatError("expected ASCII text") from exc
+    if not text.isprintable():
+        raise FormatError("expected printable ASCII text")
+    return text
 
 
 def encode_date(value: dt.date) -> int:

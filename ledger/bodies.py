@@ -292,7 +292,9 @@ class LoadBody:
 
 
 @dataclass(frozen=True)
-class BlockBody:
+class OrderBody:
+    """An issuer order relayed to a card, with the card's signed receipt: no value moves."""
+
     card_number: str
     card_certificate: bytes
     order: bytes
@@ -315,6 +317,14 @@ class BlockBody:
             order=_get(value, "order", bytes),
             card_receipt=_get(value, "card_receipt", bytes),
         )
+
+
+class BlockBody(OrderBody):
+    """A block order (BlockOrder) and the card's BlockReceipt."""
+
+
+class PinUnblockBody(OrderBody):
+    """A PIN-unblock order (PinUnblockOrder) and the card's PinUnblockReceipt."""
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ PURSE_CODE_SIZE = 4
 MAX_PURSES = 4
 MAX_QUANTITIES = 4
 MAX_AMOUNT = 0xFFFFFFFF
+MAX_PIN_TRIES = 15
 
 PURSE_CODE = Text(PURSE_CODE_SIZE, r"[A-Z0-9]{4}", "purse code")
 TERMINAL_ID = Text(TERMINAL_ID_SIZE, r"[A-Z0-9-]{8}", "terminal id")
@@ -61,8 +62,10 @@ class Kind:
     LOAD = 0x02
     VOID = 0x03
     BLOCK = 0x04
+    PIN_UNBLOCK = 0x05
     LOAD_AUTHORIZATION = 0x10
     BLOCK_ORDER = 0x11
+    PIN_UNBLOCK_ORDER = 0x12
     CARD_CERTIFICATE = 0x20
 
 
@@ -430,6 +433,64 @@ class BlockReceipt(Signed):
     terminal_id: str
     time: int
     reason: int
+
+
+@dataclass(frozen=True)
+class PinUnblockOrder(Signed):
+    """The issuer's order that a card whose holder used up the PIN tries get ``tries`` again.
+
+    The holder keeps the PIN: the order resets the try counter only, so no PIN is ever chosen,
+    carried or known outside the card. Usable once (``unblock_seq``, strictly increasing per
+    card) from ``issued`` to ``valid_until``, like a block order."""
+
+    KIND: ClassVar[int] = Kind.PIN_UNBLOCK_ORDER
+    DOMAIN: ClassVar[Domain] = Domain.ISSUER_AUTHORIZATION
+    LAYOUT: ClassVar[Layout] = layout(
+        ("card_number", CARD_NUMBER),
+        ("unblock_seq", U32),
+        ("tries", U8),
+        ("issued", DATE),
+        ("issuer_key_id", KEY_ID),
+        ("valid_until", DATE),
+    )
+    SIZE: ClassVar[int] = 1 + 8 + 4 + 1 + 4 + KEY_ID_SIZE + 4 + SIGNATURE_SIZE
+
+    card_number: str
+    unblock_seq: int
+    tries: int
+    issued: dt.date
+    issuer_key_id: bytes
+    valid_until: dt.date
+
+    def check(self) -> None:
+        if not 1 <= self.tries <= MAX_PIN_TRIES:
+            raise FormatError(f"PIN tries must be 1 to {MAX_PIN_TRIES}")
+        if self.unblock_seq < 1:
+            raise FormatError("an unblock sequence starts at 1")
+
+
+@dataclass(frozen=True)
+class PinUnblockReceipt(Signed):
+    """The card's signed statement that it applied the PIN-unblock order ``unblock_seq``: the
+    host closes the order with it. Like a block, it keeps the card's counter."""
+
+    KIND: ClassVar[int] = Kind.PIN_UNBLOCK
+    DOMAIN: ClassVar[Domain] = Domain.CARD_TRANSACTION
+    LAYOUT: ClassVar[Layout] = layout(
+        ("card_number", CARD_NUMBER),
+        ("counter", U32),
+        ("terminal_id", TERMINAL_ID),
+        ("time", U32),
+        ("unblock_seq", U32),
+        ("tries", U8),
+    )
+
+    card_number: str
+    counter: int
+    terminal_id: str
+    time: int
+    unblock_seq: int
+    tries: int
 
 
 CardTransaction = DebitProof | VoidProof | LoadReceipt

@@ -4,20 +4,37 @@ Card messages are fixed big-endian layouts (docs/card-protocol.md). Each message
 its layout as a :class:`Layout`; encoding walks the table over the object's attributes and
 decoding walks it over a :class:`~ledger.binary.BinaryReader` into the constructor's keyword
 arguments, so a field can never be written one way and read another.
+
+Reading is compiled from the same table: a codec of fixed size says so (``packed``: a struct
+format code and what turns the unpacked value into the field), and each run of such fields is
+read with one ``struct`` unpack instead of a call per field. A host decodes several card messages
+for every record it ingests; this is the same format, read in bigger steps.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
-from ledger.binary import BinaryReader, BinaryWriter, FormatError, decode_period
+from ledger.binary import (
+    BinaryReader,
+    BinaryWriter,
+    FormatError,
+    decode_ascii,
+    decode_date,
+    decode_period,
+)
 from ledger.cardnumber import card_number_from_bcd, card_number_to_bcd
 
 T = TypeVar("T")
+
+Packed = tuple[str, Callable[[Any], Any] | None]
+"""A fixed-size field: its struct format code, and what turns the unpacked value into the
+field's value (checking it) or None to take it as unpacked."""
 
 
 class Codec(Protocol[T]):
@@ -37,23 +54,31 @@ class _Plain(Generic[T]):
 
     write: Callable[[BinaryWriter, T], object]
     read: Callable[[BinaryReader], T]
+    packed: Packed | None = None
+
+
+def _period(value: int) -> int:
+    decode_period(value)
+    return value
 
 
 class _Period:
     """A quantity-cap month as ``u16`` YYMM."""
+
+    packed: Packed = ("H", _period)
 
     def write(self, out: BinaryWriter, value: int) -> None:
         decode_period(value)
         out.u16(value)
 
     def read(self, reader: BinaryReader) -> int:
-        value = reader.u16()
-        decode_period(value)
-        return value
+        return _period(reader.u16())
 
 
 class _CardNumber:
     """16 digits (Luhn) as 8 BCD bytes."""
+
+    packed: Packed = ("8s", card_number_from_bcd)
 
     def write(self, out: BinaryWriter, value: str) -> None:
         out.raw(card_number_to_bcd(value))
@@ -68,11 +93,19 @@ class Fixed:
 
     size: int
 
+    @property
+    def packed(self) -> Packed:
+        return f"{self.size}s", None
+
     def write(self, out: BinaryWriter, value: bytes) -> None:
         out.raw(value, self.size)
 
     def read(self, reader: BinaryReader) -> bytes:
         return reader.take(self.size)
+
+
+_KNOWN_TEXT: dict[tuple[Text, bytes], str] = {}
+_KNOWN_TEXT_SIZE = 65536
 
 
 @dataclass(frozen=True)
@@ -87,6 +120,20 @@ class Text:
         if not isinstance(value, str) or not re.fullmatch(self.pattern, value):
             raise FormatError(f"{self.what} must match {self.pattern}, got {value!r}")
         return value
+
+    @property
+    def packed(self) -> Packed:
+        return f"{self.size}s", self._from_bytes
+
+    def _from_bytes(self, raw: bytes) -> str:
+        # Terminal ids and purse codes are few: each distinct one is checked once, then known.
+        known = _KNOWN_TEXT.get((self, raw))
+        if known is not None:
+            return known
+        text = self.check(decode_ascii(raw))
+        if len(_KNOWN_TEXT) < _KNOWN_TEXT_SIZE:
+            _KNOWN_TEXT[self, raw] = text
+        return text
 
     def write(self, out: BinaryWriter, value: str) -> None:
         out.ascii(self.check(value), self.size)
@@ -136,9 +183,9 @@ class ListOf(Generic[ItemT]):
             raise FormatError(f"card message names a {self.what} more than once")
 
 
-U8: Codec[int] = _Plain(BinaryWriter.u8, BinaryReader.u8)
-U32: Codec[int] = _Plain(BinaryWriter.u32, BinaryReader.u32)
-DATE: Codec[dt.date] = _Plain(BinaryWriter.date, BinaryReader.date)
+U8: Codec[int] = _Plain(BinaryWriter.u8, BinaryReader.u8, ("B", None))
+U32: Codec[int] = _Plain(BinaryWriter.u32, BinaryReader.u32, ("I", None))
+DATE: Codec[dt.date] = _Plain(BinaryWriter.date, BinaryReader.date, ("I", decode_date))
 PERIOD: Codec[int] = _Period()
 CARD_NUMBER: Codec[str] = _CardNumber()
 
@@ -149,7 +196,8 @@ class Layout:
 
     def __init__(self, fields: tuple[tuple[str, Codec[Any]], ...]) -> None:
         self.fields = fields
-        self._readers = tuple((name, codec.read) for name, codec in fields)
+        self._steps = _compile(fields)
+        self._constants = tuple(name for name, _ in fields if name.startswith("_"))
         self._writers = tuple((name, codec.write) for name, codec in fields)
 
     def write(self, out: BinaryWriter, source: object) -> None:
@@ -157,10 +205,43 @@ class Layout:
             write(out, getattr(source, name, None))
 
     def read(self, reader: BinaryReader) -> dict[str, Any]:
-        fields = {name: read(reader) for name, read in self._readers}
-        for name in [n for n in fields if n.startswith("_")]:
+        fields: dict[str, Any] = {}
+        for run, names in self._steps:
+            if run is None:
+                name, read = names[0]
+                fields[name] = read(reader)
+                continue
+            for (name, convert), value in zip(names, reader.unpack(run), strict=True):
+                fields[name] = value if convert is None else convert(value)
+        for name in self._constants:
             del fields[name]
         return fields
+
+
+_Step = tuple[struct.Struct | None, tuple[tuple[str, Any], ...]]
+"""A run of fixed-size fields (one struct, then (name, convert) per field) or one field read by
+its codec (None, ((name, read),))."""
+
+
+def _compile(fields: tuple[tuple[str, Codec[Any]], ...]) -> tuple[_Step, ...]:
+    steps: list[_Step] = []
+    run: list[tuple[str, str, Callable[[Any], Any] | None]] = []
+
+    def close_run() -> None:
+        if run:
+            formats = "".join(code for _, code, _ in run)
+            steps.append((struct.Struct(">" + formats), tuple((n, c) for n, _, c in run)))
+            run.clear()
+
+    for name, codec in fields:
+        packed: Packed | None = getattr(codec, "packed", None)
+        if packed is None:
+            close_run()
+            steps.append((None, ((name, codec.read),)))
+        else:
+            run.append((name, *packed))
+    close_run()
+    return tuple(steps)
 
 
 def layout(*fields: tuple[str, Codec[Any]]) -> Layout:
@@ -255,14 +336,20 @@ class Const:
     value: int
     what: str
 
+    @property
+    def packed(self) -> Packed:
+        return "B", self._expect
+
+    def _expect(self, found: int) -> int:
+        if found != self.value:
+            raise FormatError(f"unsupported {self.what} {found}")
+        return found
+
     def write(self, out: BinaryWriter, _: object) -> None:
         out.u8(self.value)
 
     def read(self, reader: BinaryReader) -> int:
-        found = reader.u8()
-        if found != self.value:
-            raise FormatError(f"unsupported {self.what} {found}")
-        return found
+        return self._expect(reader.u8())
 
 
 @dataclass(frozen=True)
@@ -272,15 +359,21 @@ class EnumOf(Generic[T]):
     kind: Callable[[int], T]
     what: str
 
-    def write(self, out: BinaryWriter, value: int) -> None:
-        out.u8(int(value))
+    @property
+    def packed(self) -> Packed:
+        return "B", self._member
 
-    def read(self, reader: BinaryReader) -> T:
-        value = reader.u8()
+    def _member(self, value: int) -> T:
         try:
             return self.kind(value)
         except ValueError as exc:
             raise FormatError(f"unknown {self.what} {value}") from exc
+
+    def write(self, out: BinaryWriter, value: int) -> None:
+        out.u8(int(value))
+
+    def read(self, reader: BinaryReader) -> T:
+        return self._member(reader.u8())
 
 
 class Fields:

@@ -31,6 +31,7 @@ class RecordType(enum.StrEnum):
     VOID = "void"
     LOAD = "load"
     BLOCK = "block"
+    PIN_UNBLOCK = "pin_unblock"
     DAY_CLOSE = "day_close"
 
 

@@ -13,11 +13,20 @@ import datetime as dt
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import cbor2
 
 from ledger.binary import FormatError
-from ledger.bodies import BlockBody, DayCloseBody, LoadBody, SaleBody, VoidBody
+from ledger.bodies import (
+    BlockBody,
+    DayCloseBody,
+    LoadBody,
+    OrderBody,
+    PinUnblockBody,
+    SaleBody,
+    VoidBody,
+)
 from ledger.cardproofs import (
     BlockOrder,
     BlockReceipt,
@@ -25,6 +34,8 @@ from ledger.cardproofs import (
     DebitProof,
     LoadAuthorization,
     LoadReceipt,
+    PinUnblockOrder,
+    PinUnblockReceipt,
     VoidProof,
     certificate_signed_by,
 )
@@ -88,12 +99,28 @@ class VerifiedBlock:
 
 
 @dataclass(frozen=True)
+class VerifiedPinUnblock:
+    record: Record
+    body: PinUnblockBody
+    certificate: CardCertificate
+    order: PinUnblockOrder
+    receipt: PinUnblockReceipt
+
+
+@dataclass(frozen=True)
 class VerifiedDayClose:
     record: Record
     body: DayCloseBody
 
 
-Verified = VerifiedSale | VerifiedVoid | VerifiedLoad | VerifiedBlock | VerifiedDayClose
+Verified = (
+    VerifiedSale
+    | VerifiedVoid
+    | VerifiedLoad
+    | VerifiedBlock
+    | VerifiedPinUnblock
+    | VerifiedDayClose
+)
 
 
 def business_date(unix_seconds: int) -> dt.date:
@@ -127,6 +154,8 @@ def verify_record(
                 return _verify_load(record, anchors, check, on)
             case RecordType.BLOCK:
                 return _verify_block(record, anchors, check)
+            case RecordType.PIN_UNBLOCK:
+                return _verify_pin_unblock(record, anchors, check)
             case RecordType.DAY_CLOSE:
                 return VerifiedDayClose(record, DayCloseBody.from_value(record.body))
     except FormatError as exc:
@@ -228,7 +257,9 @@ def _verify_void(
 
 
 def _authority_verifies(
-    order: LoadAuthorization | BlockOrder, anchors: TrustAnchors, check: SignatureCheck
+    order: LoadAuthorization | BlockOrder | PinUnblockOrder,
+    anchors: TrustAnchors,
+    check: SignatureCheck,
 ) -> bool:
     key = anchors.authority_keys.get(order.issuer_key_id)
     return key is not None and order.verify(key, check)
@@ -261,11 +292,22 @@ def _verify_load(
     return VerifiedLoad(record, body, certificate, authorization, receipt)
 
 
-def _verify_block(record: Record, anchors: TrustAnchors, check: SignatureCheck) -> VerifiedBlock:
-    body = BlockBody.from_value(record.body)
-    order = BlockOrder.decode(body.order)
+_O = TypeVar("_O", BlockOrder, PinUnblockOrder)
+_R = TypeVar("_R", BlockReceipt, PinUnblockReceipt)
+
+
+def _verify_order(
+    body: OrderBody,
+    record: Record,
+    anchors: TrustAnchors,
+    check: SignatureCheck,
+    kinds: tuple[type[_O], type[_R]],
+) -> tuple[CardCertificate, _O, _R]:
+    """An issuer order relayed to a card: the issuer's order, our card, the card's receipt."""
+    order_kind, receipt_kind = kinds
+    order = order_kind.decode(body.order)
     if not _authority_verifies(order, anchors, check):
-        raise VerificationError("issuer_signature", "block order is not signed by the issuer")
+        raise VerificationError("issuer_signature", "card order is not signed by the issuer")
     certificate = CardCertificate.decode(body.card_certificate)
     ca_key = anchors.ca_keys.get(certificate.issuer_key_id)
     if (
@@ -274,13 +316,31 @@ def _verify_block(record: Record, anchors: TrustAnchors, check: SignatureCheck) 
         or certificate.card_number != body.card_number
     ):
         raise VerificationError("card_not_issued", "card certificate is not signed by our CA")
-    receipt = BlockReceipt.decode(body.card_receipt)
+    receipt = receipt_kind.decode(body.card_receipt)
     if not receipt.verify(certificate.public_key, check):
-        raise VerificationError("card_signature", "block receipt signature does not verify")
+        raise VerificationError("card_signature", "card receipt signature does not verify")
     _card_proof_matches(record, body.card_number, receipt.card_number, receipt.terminal_id)
     if order.card_number != body.card_number:
-        raise VerificationError("card_mismatch", "block order is for another card")
+        raise VerificationError("card_mismatch", "card order is for another card")
+    return certificate, order, receipt
+
+
+def _verify_block(record: Record, anchors: TrustAnchors, check: SignatureCheck) -> VerifiedBlock:
+    body = BlockBody.from_value(record.body)
+    kinds = (BlockOrder, BlockReceipt)
+    certificate, order, receipt = _verify_order(body, record, anchors, check, kinds)
     return VerifiedBlock(record, body, certificate, order, receipt)
+
+
+def _verify_pin_unblock(
+    record: Record, anchors: TrustAnchors, check: SignatureCheck
+) -> VerifiedPinUnblock:
+    body = PinUnblockBody.from_value(record.body)
+    kinds = (PinUnblockOrder, PinUnblockReceipt)
+    certificate, order, receipt = _verify_order(body, record, anchors, check, kinds)
+    if (receipt.unblock_seq, receipt.tries) != (order.unblock_seq, order.tries):
+        raise VerificationError("order_mismatch", "PIN unblock receipt is for another order")
+    return VerifiedPinUnblock(record, body, certificate, order, receipt)
 
 
 @dataclass

@@ -163,6 +163,9 @@ class UpdatesResponse(Answer):
     """Counters the host misses of cards this terminal served: read them from the card's log
     when it is presented and send them to POST /v1/evidence."""
     resolutions: list[ResolutionBody]
+    pin_unblocks: list[str] = Field(default_factory=list)
+    """Issuer-signed PinUnblockOrders (base64url) no card receipt has closed, of the cards this
+    terminal served: the whole list each time (they are few). Absent from older hosts."""
 
 
 class EvidenceRequest(Strict):
@@ -189,6 +192,11 @@ class CardStatusResponse(Answer):
     pending_loads: list[str]
     """Issuer-signed LoadAuthorizations for this card no receipt has closed (base64url)."""
     host_time: int
+    pin_unblocks: list[str] = Field(default_factory=list)
+    """Issuer-signed PinUnblockOrders for this card no receipt has closed (base64url)."""
+    next_aid: dict[str, str] = Field(default_factory=dict)
+    """Per purse whose program has a schedule: the next day its aid is loaded (YYYY-MM-DD,
+    WITA), for the balance slip and the receipt. Absent from hosts before it existed."""
 
 
 class IntentBody(Strict):

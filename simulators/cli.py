@@ -1,4 +1,4 @@
-"""``ssn-sim``: run the simulated hardware (cards, printer, ...)."""
+"""``ssn-sim``: run the simulated hardware (cards, printer, scanner, ...)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from console import build_parser, run
 COMMAND_MODULES = [
     "simulators.card.cli",
     "simulators.printer.cli",
+    "simulators.scanner.cli",
+    "simulators.bank.cli",
 ]
 
 

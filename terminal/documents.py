@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ledger import canonical
 from ledger.binary import FormatError
 from ledger.cardnumber import validate_card_number
-from ledger.cardproofs import BlockOrder, LoadAuthorization
+from ledger.cardproofs import BlockOrder, LoadAuthorization, PinUnblockOrder
 from ledger.catalog import Catalog
 from ledger.documents import DocumentError, SignedDocument
 from ledger.wire import CATALOG_KIND, CONFIG_KIND, HOTLIST_KIND, LOADS_KIND
@@ -175,21 +175,29 @@ def pending_loads(journal: Journal) -> list[LoadAuthorization]:
     return [LoadAuthorization.decode(raw) for raw in canonical.decode(stored.data)["loads"]]
 
 
+_O = TypeVar("_O", LoadAuthorization, PinUnblockOrder)
+
+
+def _issuers(raws: list[bytes], keys: Mapping[bytes, bytes], kind: type[_O], what: str) -> list[_O]:
+    """Decode issuer orders of one kind; DocumentError unless each is the issuer's."""
+    decoded = []
+    for raw in raws:
+        try:
+            order = kind.decode(raw)
+        except FormatError as exc:
+            raise DocumentError(f"malformed {what}: {exc}") from exc
+        key = keys.get(order.issuer_key_id)
+        if key is None or not order.verify(key):
+            raise DocumentError(f"a {what} is not signed by the issuer")
+        decoded.append(order)
+    return decoded
+
+
 def verified_loads(
     loads: list[bytes], authority_keys: Mapping[bytes, bytes]
 ) -> list[LoadAuthorization]:
     """Decode load authorizations; DocumentError unless each is the issuer's."""
-    decoded = []
-    for raw in loads:
-        try:
-            auth = LoadAuthorization.decode(raw)
-        except FormatError as exc:
-            raise DocumentError(f"malformed load authorization: {exc}") from exc
-        key = authority_keys.get(auth.issuer_key_id)
-        if key is None or not auth.verify(key):
-            raise DocumentError("a load authorization is not signed by the issuer")
-        decoded.append(auth)
-    return decoded
+    return _issuers(loads, authority_keys, LoadAuthorization, "load authorization")
 
 
 def store_pending_loads(
@@ -204,3 +212,32 @@ def store_pending_loads(
     value = {"loads": [auth.encode() for auth in decoded]}
     journal.put_document(LOADS_KIND, version, canonical.encode(value), time=now)
     return decoded
+
+
+PIN_UNBLOCKS_DOCUMENT = "pin_unblocks"
+
+
+def verified_pin_unblocks(
+    orders: list[bytes], authority_keys: Mapping[bytes, bytes]
+) -> list[PinUnblockOrder]:
+    """Decode PIN-unblock orders; DocumentError unless each is the issuer's."""
+    return _issuers(orders, authority_keys, PinUnblockOrder, "PIN-unblock order")
+
+
+def store_pin_unblocks(
+    journal: Journal, authority_keys: Mapping[bytes, bytes], orders: list[bytes], now: int
+) -> list[PinUnblockOrder]:
+    """Keep the host's whole list of open PIN-unblock orders; each must be the issuer's."""
+    decoded = verified_pin_unblocks(orders, authority_keys)
+    stored = journal.document(PIN_UNBLOCKS_DOCUMENT)
+    version = (stored.version if stored else 0) + 1
+    value = {"orders": [order.encode() for order in decoded]}
+    journal.put_document(PIN_UNBLOCKS_DOCUMENT, version, canonical.encode(value), time=now)
+    return decoded
+
+
+def pending_pin_unblocks(journal: Journal) -> list[PinUnblockOrder]:
+    stored = journal.document(PIN_UNBLOCKS_DOCUMENT)
+    if stored is None:
+        return []
+    return [PinUnblockOrder.decode(raw) for raw in canonical.decode(stored.data)["orders"]]

@@ -10,6 +10,7 @@ the system's list; plain ``http://`` is refused except to this machine (loopback
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import json
 import ssl
@@ -216,6 +217,13 @@ class GatewayClient:
         answer = self.call("GET", f"/v1/updates?{query}&seq={seq}")
         return read_answer(UpdatesResponse, answer, "updates")
 
+    def reachable(self) -> bool:
+        """Whether the gateway answers its health check now (diagnostics)."""
+        try:
+            return self.http.get("/v1/health", timeout=3.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     def card(self, card_number: str) -> CardStatusResponse:
         answer = self.call("GET", f"/v1/cards/{card_number}")
         return read_answer(CardStatusResponse, answer, "cards")
@@ -243,11 +251,14 @@ def card_lookup(client: GatewayClient) -> AskHost:
     def ask(card_number: str) -> HostCard | None:
         try:
             answer = client.card(card_number)
+            aid = sorted(answer.next_aid.items())
             return HostCard(
-                tuple(b64decode(raw) for raw in answer.pending_loads),
-                tuple(answer.wanted_counters),
+                pending_loads=tuple(b64decode(raw) for raw in answer.pending_loads),
+                wanted_counters=tuple(answer.wanted_counters),
+                next_aid=tuple((code, dt.date.fromisoformat(due)) for code, due in aid),
+                pin_unblocks=tuple(b64decode(raw) for raw in answer.pin_unblocks),
             )
-        except (SyncError, FormatError):
+        except (SyncError, FormatError, ValueError):
             return None
 
     return ask

@@ -127,6 +127,9 @@ class TerminalConfig:
     receipt_language: str = "id"
     printer_url: str | None = None
     reader_name: str | None = None
+    scanner_url: str | None = None
+    """A serial barcode scanner (``serial:///dev/ttyUSB0?baud=9600``); None: a keyboard wedge
+    or none."""
     supervisor_pin_hash: str | None = None
     """From :func:`hash_pin`; None means no supervisor, so no voids on this terminal."""
     print_wait_seconds: float = 10.0
@@ -164,6 +167,7 @@ class TerminalConfig:
             "receipt_language": self.receipt_language,
             "printer_url": self.printer_url,
             "reader_name": self.reader_name,
+            "scanner_url": self.scanner_url,
             "supervisor_pin_hash": self.supervisor_pin_hash,
             "print_wait_seconds": self.print_wait_seconds,
             "held_receipts": self.held_receipts,
@@ -195,6 +199,7 @@ class TerminalConfig:
             receipt_language=file.receipt_language,
             printer_url=file.printer_url,
             reader_name=file.reader_name,
+            scanner_url=file.scanner_url,
             supervisor_pin_hash=file.supervisor_pin_hash,
             print_wait_seconds=10.0 if file.print_wait_seconds is None else file.print_wait_seconds,
             held_receipts=file.held_receipts or "hold",
@@ -257,6 +262,7 @@ class _ConfigFile(_Exact):
     receipt_language: str
     printer_url: str | None = None
     reader_name: str | None = None
+    scanner_url: str | None = None
     supervisor_pin_hash: str | None = None
     print_wait_seconds: float | None = None
     held_receipts: str | None = None
@@ -366,7 +372,7 @@ class TerminalHome:
         except JournalError as exc:
             raise HomeError(f"cannot create the journal: {exc}") from exc
         try:
-            _write_atomically(paths.config, _config_bytes(config))
+            write_atomically(paths.config, _config_bytes(config))
         except BaseException:
             journal.close()
             raise
@@ -408,7 +414,7 @@ class TerminalHome:
             self.config.terminal_public_key,
         ):
             raise HomeError("a config change cannot change the terminal id or key")
-        _write_atomically(self.paths.config, _config_bytes(config))
+        write_atomically(self.paths.config, _config_bytes(config))
         self.config = config
 
     def close(self) -> None:
@@ -433,7 +439,7 @@ def _read_config(path: Path) -> TerminalConfig:
         raise HomeError(f"{path} is not a valid terminal config: {exc}") from exc
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     """Write, fsync, rename, fsync the directory: the old or the new file, never half of one."""
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

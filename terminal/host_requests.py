@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -35,6 +36,10 @@ class HostCard:
 
     pending_loads: tuple[bytes, ...] = ()
     wanted_counters: tuple[int, ...] = ()
+    next_aid: tuple[tuple[str, dt.date], ...] = ()
+    """Per purse, when the next aid is due (the program's schedule)."""
+    pin_unblocks: tuple[bytes, ...] = ()
+    """Issuer-signed PIN-unblock orders for the card (verified before use)."""
 
 
 AskHost = Callable[[str], "HostCard | None"]

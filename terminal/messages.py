@@ -12,7 +12,10 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
     # card and reader
     "no_reader": ("Pembaca kartu tidak ditemukan.", "No card reader found."),
     "no_card": ("Tempelkan kartu SSN.", "Present the SSN card."),
-    "reader_error": ("Pembaca kartu bermasalah: {detail}", "Card reader problem: {detail}"),
+    "reader_error": (
+        "Pembaca kartu bermasalah. Periksa kabel pembaca, lalu tempelkan kartu lagi.",
+        "Card reader problem. Check the reader's cable, then present the card again.",
+    ),
     "card_not_genuine": (
         "Kartu tidak dikenali sebagai Kartu SSN asli.",
         "The card is not a genuine SSN card.",
@@ -29,7 +32,10 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
         " ({valid_until}): sinkronkan terminal.",
         "The card is on the hotlist. Its block order expired on {valid_until}: sync the terminal.",
     ),
-    "card_error": ("Kartu menolak: {detail}", "The card refused: {detail}"),
+    "card_error": (
+        "Kartu menolak perintah. Tempelkan kartu lagi; bila berulang, hubungi operator.",
+        "The card refused the command. Present it again; if it happens again, call the operator.",
+    ),
     "bad_card_proof": (
         "Jawaban kartu tidak sah. Simpan kartu dan hubungi operator.",
         "The card's answer is invalid. Keep the card aside and call the operator.",
@@ -42,6 +48,14 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
     "pin_blocked": (
         "PIN terblokir. Hubungi Dinas Sosial untuk membuka.",
         "The PIN is blocked. The holder must contact Dinas Sosial.",
+    ),
+    "pin_pad_timeout": (
+        "Waktu memasukkan PIN di pembaca habis. Tekan F4 untuk mencoba lagi.",
+        "The PIN was not typed on the reader in time. Press F4 to try again.",
+    ),
+    "pin_pad_cancelled": (
+        "PIN dibatalkan di pembaca. Tekan F4 untuk mencoba lagi.",
+        "The PIN was cancelled on the reader. Press F4 to try again.",
     ),
     "pin_format": ("PIN harus 4 sampai 12 angka.", "A PIN is 4 to 12 digits."),
     # the sale
@@ -80,6 +94,27 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
         "The card was removed before the transaction finished. Present THE SAME card again to "
         "finish it.",
     ),
+    "load_torn": (
+        "Kartu dicabut saat menerima bantuan: saldo mungkin sudah bertambah. Tempelkan kembali "
+        "KARTU YANG SAMA untuk memastikan.",
+        "The card was removed while it took its aid: the balance may already be higher. Present "
+        "THE SAME card again to settle it.",
+    ),
+    "earlier_completed": (
+        "Transaksi sebelumnya dengan kartu ini SUDAH TERJADI (struk dicetak). Jangan diulang; "
+        "mulai transaksi baru bila perlu.",
+        "The earlier transaction with this card DID go through (its receipt prints). Do not "
+        "repeat it; start a new sale if needed.",
+    ),
+    "earlier_aborted": (
+        "Transaksi sebelumnya dengan kartu ini TIDAK terjadi; saldo tidak berubah.",
+        "The earlier transaction with this card did NOT happen; the balance is unchanged.",
+    ),
+    "card_unfinished_elsewhere": (
+        "Kartu {card} punya transaksi belum tuntas di terminal ini: minta pemegangnya "
+        "menempelkan kartu itu.",
+        "Card {card} has an unfinished transaction at this terminal: ask its holder to present it.",
+    ),
     "card_answer_garbled": (
         "Jawaban kartu rusak di jalan. Tempelkan kembali KARTU YANG SAMA untuk menyelesaikan.",
         "The card's answer arrived garbled. Present THE SAME card again to finish it.",
@@ -99,6 +134,27 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
         "Now only a refund can give the money back: ask the Dinas Sosial operator.",
     ),
     "void_already": ("Transaksi ini sudah dibatalkan.", "This sale was already voided."),
+    # the cashier app
+    "pin_needed": (
+        "Minta pemegang kartu memasukkan PIN dulu.",
+        "Ask the holder for the PIN first.",
+    ),
+    "no_printer": ("Terminal ini tidak punya printer.", "This counter has no printer."),
+    "nothing_to_reprint": ("Belum ada struk untuk dicetak ulang.", "No receipt to print again."),
+    "reprinted": ("Struk dicetak ulang (SALINAN).", "The receipt printed again (COPY)."),
+    "not_in_catalog_scan": (
+        "Kode {gtin} tidak ada di daftar barang.",
+        "Code {gtin} is not in the catalog.",
+    ),
+    "finish_earlier_first": (
+        "Transaksi sebelumnya belum tuntas: tempelkan kembali KARTU YANG SAMA dulu.",
+        "The earlier transaction is not settled: present THE SAME card again first.",
+    ),
+    "sign_in_failed": ("ID kasir atau PIN salah.", "Wrong cashier id or PIN."),
+    "sign_in_locked": (
+        "Terlalu banyak percobaan. Coba lagi dalam {seconds} detik.",
+        "Too many tries. Try again in {seconds} seconds.",
+    ),
     # day close
     "day_close_future": ("Tanggal tutup hari belum tiba.", "That day has not come yet."),
     "day_already_closed": ("Hari ini sudah ditutup.", "This day is already closed."),

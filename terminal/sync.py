@@ -181,7 +181,8 @@ class Syncer:
         stuck = [
             i
             for i in self.journal.open_intents()
-            if i.status is IntentStatus.UNRESOLVED and i.kind is not IntentKind.BLOCK
+            if i.status is IntentStatus.UNRESOLVED
+            and i.kind not in (IntentKind.BLOCK, IntentKind.PIN_UNBLOCK)
         ]
         closed = []
         for intent_id in resolutions(self.journal):
@@ -249,6 +250,8 @@ class Syncer:
                 for row in answer.resolutions
             ]
             report.resolutions = store_resolutions(self.journal, rows, now)
+            orders = [b64decode(raw) for raw in answer.pin_unblocks]
+            documents.store_pin_unblocks(self.journal, self.authority_keys, orders, now)
         except (DocumentError, ValueError) as exc:
             raise SyncError(f"download refused: {exc}", "bad_document") from exc
 

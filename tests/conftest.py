@@ -9,4 +9,6 @@ pytest_plugins = [
     "tests.fixtures.sale",
     "tests.fixtures.shop",
     "tests.fixtures.clockshop",
+    "tests.fixtures.console",
+    "tests.fixtures.browser",
 ]

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import os
+import time
 from dataclasses import dataclass, field
 
 from ledger.binary import encode_period
@@ -31,6 +33,16 @@ from ledger.record import GENESIS_HASH, Record, RecordType
 from ledger.verify import TrustAnchors, business_date
 
 T0 = 1_795_000_000  # 2026-11-18 WITA
+
+
+@functools.cache
+def real_clock_expiry() -> dt.date:
+    """An expiry (a purse's, a card certificate's) for tests that run on the real clock: 400 days
+    after today's WITA date, computed once per process, so they work whatever day they run.
+
+    Tests on a fixed clock (``T0``) keep their fixed dates instead: their outputs stay the same.
+    """
+    return business_date(int(time.time())) + dt.timedelta(days=400)
 
 
 def card_number(serial: int) -> str:

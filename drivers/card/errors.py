@@ -167,6 +167,22 @@ _BY_SW: dict[int, type[CardRefused]] = {
 }
 
 
+class PinPadError(CardError):
+    """The reader's pad failed the entry (``sw``): nothing reached the card, no try was spent."""
+
+    def __init__(self, sw: int, detail: str) -> None:
+        super().__init__(f"PIN pad: {detail} (SW {sw:04X})")
+        self.sw = sw
+
+
+class PinEntryTimeout(PinPadError):
+    """The holder typed nothing (or did not confirm) in time."""
+
+
+class PinEntryCancelled(PinPadError):
+    """The holder pressed Cancel on the pad."""
+
+
 def refusal(sw: int, what: str = "the command", info: CardInfo | None = None) -> CardRefused:
     """The typed exception for a refusal status word."""
     if is_wrong_pin(sw):

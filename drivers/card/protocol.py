@@ -18,6 +18,7 @@ from drivers.card.apdu import CommandAPDU
 from ledger.binary import BinaryReader, BinaryWriter, FormatError
 from ledger.cardproofs import (
     DIGEST,
+    MAX_PIN_TRIES,
     MAX_PURSES,
     MAX_QUANTITIES,
     NONCE,
@@ -28,6 +29,7 @@ from ledger.cardproofs import (
     BlockOrder,
     CardCertificate,
     LoadAuthorization,
+    PinUnblockOrder,
     SignedOf,
 )
 from ledger.crypto import PUBLIC_KEY_SIZE
@@ -74,6 +76,7 @@ class Ins(enum.IntEnum):
     GET_TRANSACTION = 0x36
     BLOCK = 0x38
     FIND_TRANSACTION = 0x3A
+    UNBLOCK_PIN = 0x3C
     PERSONALIZE = 0xE0
     GENERATE_KEY = 0xE2
 
@@ -304,6 +307,21 @@ class BlockRequest(LaidOut):
 
 
 @dataclass(frozen=True)
+class PinUnblockRequest(LaidOut):
+    """UNBLOCK PIN: the issuer's order relayed by a terminal (or the issuance station)."""
+
+    LAYOUT: ClassVar[Layout] = layout(
+        ("order", SignedOf(PinUnblockOrder, PinUnblockOrder.SIZE)),
+        ("terminal_id", TERMINAL_ID),
+        ("time", U32),
+    )
+
+    order: PinUnblockOrder
+    terminal_id: str
+    time: int
+
+
+@dataclass(frozen=True)
 class Personalization(LaidOut):
     """What the issuance station writes to a blank card that has generated its key."""
 
@@ -322,8 +340,8 @@ class Personalization(LaidOut):
     pin_max_tries: int = 3
 
     def check(self) -> None:
-        if not 1 <= self.pin_max_tries <= 15:
-            raise FormatError("PIN tries must be 1 to 15")
+        if not 1 <= self.pin_max_tries <= MAX_PIN_TRIES:
+            raise FormatError(f"PIN tries must be 1 to {MAX_PIN_TRIES}")
 
 
 def _u32(value: int) -> bytes:
@@ -368,6 +386,10 @@ class Commands:
     @staticmethod
     def block(request: BlockRequest) -> CommandAPDU:
         return CommandAPDU(CLA_PROPRIETARY, Ins.BLOCK, 0, 0, request.encode(), le=256)
+
+    @staticmethod
+    def unblock_pin(request: PinUnblockRequest) -> CommandAPDU:
+        return CommandAPDU(CLA_PROPRIETARY, Ins.UNBLOCK_PIN, 0, 0, request.encode(), le=256)
 
     @staticmethod
     def generate_key() -> CommandAPDU:

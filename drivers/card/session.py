@@ -18,10 +18,11 @@ Errors: :mod:`drivers.card.errors` (refusals by status word, certificate and pro
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from drivers.card.apdu import SW, CommandAPDU, ResponseAPDU, is_wrong_pin
 from drivers.card.errors import (
@@ -49,6 +50,7 @@ from drivers.card.protocol import (
     Ins,
     LoadRequest,
     Personalization,
+    PinUnblockRequest,
     VoidRequest,
 )
 from drivers.card.transport import CardTransport
@@ -59,11 +61,15 @@ from ledger.cardproofs import (
     CardTransaction,
     DebitProof,
     LoadReceipt,
+    PinUnblockReceipt,
     VoidProof,
     certificate_signed_by,
     decode_card_transaction,
 )
 from ledger.crypto import PUBLIC_KEY_SIZE
+
+if TYPE_CHECKING:
+    from drivers.card.pinpad import PinPad
 
 MIN_LOG_ENTRIES = 16
 """A card keeps at least its last 16 transactions (GET TRANSACTION can return them)."""
@@ -158,6 +164,14 @@ class CardSession:
         CardBlocked..."""
         command = self._pin_command(lambda: Commands.verify_pin(pin))
         response = self._expect_ok(self._send(command, "the PIN"), "the PIN")
+        return self._holder_verified(response)
+
+    def verify_pin_on_pad(self, pad: PinPad, timeout_s: int = 30) -> CardInfo:
+        """As :meth:`verify_pin`, with the PIN typed on the reader's own keypad (PC/SC part 10):
+        it never passes through this computer. The pad's timeout and cancel raise PinPadError."""
+        return self._holder_verified(pad.verify(timeout_s))
+
+    def _holder_verified(self, response: ResponseAPDU) -> CardInfo:
         holder = self._decode(HolderInfo.decode, response.data, "holder data")
         if self.info is None:
             raise CardSessionError("read the card (read_card) before the PIN")
@@ -280,6 +294,26 @@ class CardSession:
         )
         return receipt
 
+    def unblock_pin(self, request: PinUnblockRequest) -> PinUnblockReceipt:
+        """Relays an issuer PIN-unblock order; returns the card's verified receipt. The holder's
+        PIN is unchanged: they have ``order.tries`` tries again."""
+        certificate = self._certified()
+        what = "the PIN unblock"
+        response = self._expect_ok(self._send(Commands.unblock_pin(request), what), what)
+        receipt = self._decode(PinUnblockReceipt.decode, response.data, "PIN unblock receipt")
+        self._check_signed(receipt, certificate, "PIN unblock receipt")
+        _require(
+            receipt.terminal_id == request.terminal_id
+            and receipt.time == request.time
+            and receipt.unblock_seq == request.order.unblock_seq
+            and receipt.tries == request.order.tries
+            and receipt.counter == self._counter,
+            "PIN unblock receipt is for another request",
+        )
+        if self.info is not None:
+            self.info = dataclasses.replace(self.info, pin_tries_left=receipt.tries)
+        return receipt
+
     # --- the log and recovery -------------------------------------------------------------
 
     def get_transaction(self, counter: int = LAST_TRANSACTION) -> CardTransaction:
@@ -357,7 +391,9 @@ class CardSession:
 
     @staticmethod
     def _check_signed(
-        message: CardTransaction | BlockReceipt, certificate: CardCertificate, what: str
+        message: CardTransaction | BlockReceipt | PinUnblockReceipt,
+        certificate: CardCertificate,
+        what: str,
     ) -> None:
         if not message.verify(certificate.public_key):
             raise BadCardProof(f"{what} signature does not verify with the card's key")

@@ -17,8 +17,8 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import serial
-from escpos.printer import File, Network, Serial, Usb
 
+from drivers.printer import escpos_classes
 from drivers.printer.errors import (
     PrinterConfigError,
     PrinterDisconnectedError,
@@ -134,7 +134,7 @@ class TcpTransport:
         self.timeout = seconds
 
     def open(self) -> None:
-        printer = Network(self.host, self.port, timeout=self.timeout)
+        printer = escpos_classes.network()(self.host, self.port, timeout=self.timeout)
         try:
             printer.open()
         except Exception as exc:
@@ -219,7 +219,7 @@ class SerialTransport:
             self._printer.device.write_timeout = seconds
 
     def open(self) -> None:
-        printer = Serial(
+        printer = escpos_classes.serial()(
             self.path, baudrate=self.baud, timeout=self.timeout, dsrdtr=False, xonxoff=self.xonxoff
         )
         try:
@@ -284,7 +284,7 @@ class UsbTransport:
 
     def open(self) -> None:
         try:
-            printer = Usb(
+            printer = escpos_classes.usb()(
                 self.vid,
                 self.pid,
                 timeout=self.timeout_ms,
@@ -340,7 +340,7 @@ class FileTransport:
         return None  # a local file or device node: writes do not wait on a printer
 
     def open(self) -> None:
-        printer = File(self.path, auto_flush=True)
+        printer = escpos_classes.file()(self.path, auto_flush=True)
         try:
             regular = not os.path.exists(self.path) or stat.S_ISREG(os.stat(self.path).st_mode)
             printer.device = open(self.path, "ab" if regular else "wb")  # noqa: SIM115

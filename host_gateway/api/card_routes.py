@@ -23,8 +23,10 @@ from host_gateway.evidence import EvidenceIntake
 from host_gateway.gateway import Gateway
 from host_gateway.ingest import TerminalContext
 from host_gateway.models import Card
+from host_gateway.programs import terms
 from ledger.binary import FormatError
 from ledger.request_auth import b64decode, b64encode
+from ledger.verify import business_date
 from ledger.wire import (
     CardStatusResponse,
     EvidenceRequest,
@@ -137,6 +139,7 @@ def _card_status(gateway: Gateway, terminal: TerminalContext, number: str) -> Ca
             wanted_counters=wanted[0].counters if wanted else [],
             pending_loads=[b64encode(load.authorization) for load in loads],
             host_time=gateway.clock(),
+            next_aid=terms.next_aid_dates(session, number, business_date(gateway.clock())),
         )
 
 

@@ -1,4 +1,4 @@
-"""Running the API over HTTP or HTTPS (uvicorn), with a deadline on every request's headers.
+"""Serving the API over HTTP or HTTPS (uvicorn), with a deadline on every request's headers.
 
 uvicorn bounds how large headers may grow (h11_max_incomplete_event_size, 16 KiB by default)
 and how long an idle kept-alive connection stays (timeout_keep_alive), but not how long a
@@ -12,12 +12,15 @@ the app (host_gateway.api.limits). With a certificate and key the server speaks 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h11
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from host_gateway.api.limits import ClientLimits
 
 KEEP_ALIVE = 5
 """Seconds an idle connection is kept after an answer (uvicorn's default)."""
@@ -76,23 +79,26 @@ def header_deadline_h11(timeout: float, max_waiting: int = MAX_WAITING) -> type[
     return HeaderDeadlineH11
 
 
-def run(
-    app: FastAPI,
-    host: str,
-    port: int,
-    header_timeout: float,
-    certfile: Path | None = None,
-    keyfile: Path | None = None,
-) -> None:
-    """Serve ``app`` until stopped; HTTPS when a certificate (and its key) is given."""
-    uvicorn.run(
+@dataclass(frozen=True)
+class ServerOptions:
+    """How ``ssn-gateway serve`` meets clients: their limits, and HTTPS when a certificate (and
+    its key) is given."""
+
+    limits: ClientLimits = field(default_factory=ClientLimits)
+    certfile: Path | None = None
+    keyfile: Path | None = None
+
+
+def uvicorn_config(app: ASGIApp, host: str, port: int, options: ServerOptions) -> uvicorn.Config:
+    """uvicorn's configuration for the API: header deadline, no banner, TLS if asked."""
+    return uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level="warning",
-        http=header_deadline_h11(header_timeout),
+        http=header_deadline_h11(options.limits.timeout),
         timeout_keep_alive=KEEP_ALIVE,
         server_header=False,  # no "server: uvicorn" banner
-        ssl_certfile=None if certfile is None else str(certfile),
-        ssl_keyfile=None if keyfile is None else str(keyfile),
+        ssl_certfile=None if options.certfile is None else str(options.certfile),
+        ssl_keyfile=None if options.keyfile is None else str(options.keyfile),
     )

@@ -14,6 +14,11 @@ COMMAND_MODULES = [
     "host_gateway.cli.records",
     "host_gateway.cli.continuity",
     "host_gateway.cli.refunds",
+    "host_gateway.cli.recipients",
+    "host_gateway.cli.programs",
+    "host_gateway.cli.audit",
+    "host_gateway.cli.users",
+    "host_gateway.cli.settlement",
 ]
 
 

@@ -22,6 +22,7 @@ from host_gateway.cli.common import (
     operator,
     session_scope,
 )
+from host_gateway.display import rupiah
 from host_gateway.errors import not_found
 from host_gateway.issuance import issue_card
 from host_gateway.models import Account, Card, CardProgram, Load, PurseProof
@@ -211,7 +212,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     else:
         print(f"{value['number']} {value['holder']} [{value['status']}]")
         for code, p in purses.items():
-            print(f"  {code}: shadow Rp{p['shadow']:,}  card signed {p['card_signed']}")
+            last = p["card_signed"]
+            print(f"  {code}: shadow {rupiah(p['shadow'] or 0)}  card signed "
+                  f"{'-' if last is None else rupiah(last)}")  # fmt: skip
         if value["counter_gaps"]:
             print(f"  missing card counters: {value['counter_gaps']}")
     return 0
@@ -275,9 +278,9 @@ def cmd_load_create(args: argparse.Namespace) -> int:
                 now=now(),
             )
             created.append({"card": number, "load_seq": load.load_seq, "amount": load.amount})
-        audit(session, f"loads create {len(created)} x Rp{args.amount} {args.program}")
+        audit(session, f"loads create {len(created)} x {rupiah(args.amount)} {args.program}")
     if args.json:
         print_json(created)
     else:
-        print(f"{len(created)} loads of Rp{args.amount:,} authorized for {args.program}")
+        print(f"{len(created)} loads of {rupiah(args.amount)} authorized for {args.program}")
     return 0

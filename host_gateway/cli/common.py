@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from console import UserError
+from console import UserError, print_json
 from host_gateway import events
 from host_gateway.db import make_engine, schema_is_current, session_factory, transaction
 from host_gateway.errors import GatewayError
@@ -124,6 +124,15 @@ def operator() -> str:
 def audit(session: Session, action: str) -> None:
     """Record an operator action with the OS user who ran it, committed with the action."""
     events.audit(session, now(), operator(), action)
+
+
+def output(args: argparse.Namespace, value: object, text: str) -> int:
+    """A command's result: JSON with ``--json``, else the line for people."""
+    if args.json:
+        print_json(value)
+    else:
+        print(text)
+    return 0
 
 
 def need_keys(keys: IssuerKeys | None) -> IssuerKeys:

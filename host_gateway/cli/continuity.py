@@ -4,12 +4,12 @@ own settings (``gap_alert_hours``)."""
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from console import print_json
 from host_gateway import intents, settings
 from host_gateway.cli.common import add_common, audit, now, session_scope
+from host_gateway.display import rupiah
 
 
 def register(subparsers: Any) -> None:
@@ -56,10 +56,14 @@ def cmd_list(args: argparse.Namespace) -> int:
         )
         print(
             f"{row['intent_id']} {row['terminal']} card {row['card']} {row['kind']} counter "
-            f"{row['expected_counter']} asked {json.dumps(row['amounts'])} [{row['status']}] "
+            f"{row['expected_counter']} asked {_amounts(row['amounts'])} [{row['status']}] "
             f"host holds: {row['host_holds'] or 'nothing'}; {seen}"
         )
     return 0
+
+
+def _amounts(amounts: dict[str, int]) -> str:
+    return " ".join(f"{code} {rupiah(amount)}" for code, amount in amounts.items())
 
 
 def cmd_settle(args: argparse.Namespace) -> int:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from console import UserError, print_json
+from console import UserError
 from host_gateway import enrollment, gaps, postings, shops
-from host_gateway.cli.common import add_common, audit, now, session_scope
+from host_gateway.cli.common import add_common, audit, now, output, session_scope
+from host_gateway.cli.programs import add_define
+from host_gateway.display import rupiah, wita
 
 
 def register(subparsers: Any) -> None:
@@ -58,14 +60,7 @@ def register(subparsers: Any) -> None:
     fund.add_argument("--code", required=True)
     fund.add_argument("--amount", type=int, required=True, help="whole rupiah")
     fund.set_defaults(func=cmd_program_fund)
-
-
-def _out(args: argparse.Namespace, value: Any, text: str) -> int:
-    if args.json:
-        print_json(value)
-    else:
-        print(text)
-    return 0
+    add_define(programs)
 
 
 def cmd_shop_add(args: argparse.Namespace) -> int:
@@ -73,14 +68,14 @@ def cmd_shop_add(args: argparse.Namespace) -> int:
         shop = shops.add_shop(session, args.name, args.kind, now(), args.shop_id)
         audit(session, f"shops add {shop.id}")
         value = {"id": shop.id, "name": shop.name, "kind": shop.kind}
-    return _out(args, value, f"shop {value['id']} added: {value['name']} ({value['kind']})")
+    return output(args, value, f"shop {value['id']} added: {value['name']} ({value['kind']})")
 
 
 def cmd_shop_list(args: argparse.Namespace) -> int:
     """Shops with what is owed to them and what a payout must hold back (unexplained credit)."""
     with session_scope(args) as (session, _):
         held = gaps.held_by_shop(session)
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "id": s.id,
                 "name": s.name,
@@ -91,23 +86,23 @@ def cmd_shop_list(args: argparse.Namespace) -> int:
             for s in shops.list_shops(session)
         ]
     text = "\n".join(
-        f"{r['id']:8s} {r['kind']:8s} payable Rp{r['payable']:>12,} held Rp{r['held']:>10,} "
-        f"{r['name']}"
+        f"{r['id']:8s} {r['kind']:8s} payable {rupiah(r['payable']):>16} "
+        f"held {rupiah(r['held']):>14} {r['name']}"
         for r in rows
     )
-    return _out(args, rows, text)
+    return output(args, rows, text)
 
 
 def cmd_enroll_code(args: argparse.Namespace) -> int:
     with session_scope(args) as (session, _):
         code = enrollment.create_code(session, args.shop, now(), args.days)
         audit(session, f"enroll-code for shop {args.shop}")
-    return _out(args, {"shop": args.shop, "code": code, "valid_days": args.days}, code)
+    return output(args, {"shop": args.shop, "code": code, "valid_days": args.days}, code)
 
 
 def cmd_terminal_list(args: argparse.Namespace) -> int:
     with session_scope(args) as (session, _):
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "id": t.id,
                 "shop": t.shop_id,
@@ -120,10 +115,11 @@ def cmd_terminal_list(args: argparse.Namespace) -> int:
         ]
     text = "\n".join(
         f"{r['id']} {r['shop']:8s} seq {r['contiguous_seq']:>8} "
-        f"{'REVOKED' if r['revoked'] else 'active'} skew {r['clock_skew']}"
+        f"{'REVOKED' if r['revoked'] else 'active'} last seen {wita(r['last_seen'])} "
+        f"skew {r['clock_skew'] if r['clock_skew'] is not None else '-'} s"
         for r in rows
     )
-    return _out(args, rows, text)
+    return output(args, rows, text)
 
 
 def cmd_terminal_revoke(args: argparse.Namespace) -> int:
@@ -131,7 +127,7 @@ def cmd_terminal_revoke(args: argparse.Namespace) -> int:
         terminal = enrollment.revoke(session, args.terminal_id, args.reason, now())
         audit(session, f"terminals revoke {terminal.id}: {args.reason}")
         value = {"id": terminal.id, "revoked_at": terminal.revoked_at, "reason": args.reason}
-    return _out(args, value, f"terminal {value['id']} revoked")
+    return output(args, value, f"terminal {value['id']} revoked")
 
 
 def cmd_program_add(args: argparse.Namespace) -> int:
@@ -139,13 +135,13 @@ def cmd_program_add(args: argparse.Namespace) -> int:
         program = shops.add_program(session, args.code, args.name, now())
         audit(session, f"programs add {program.code}")
         value = {"code": program.code, "name": program.name}
-    return _out(args, value, f"program {value['code']} added: {value['name']}")
+    return output(args, value, f"program {value['code']} added: {value['name']}")
 
 
 def cmd_program_list(args: argparse.Namespace) -> int:
     with session_scope(args) as (session, _):
         rows = [{"code": p.code, "name": p.name} for p in shops.list_programs(session)]
-    return _out(args, rows, "\n".join(f"{r['code']}  {r['name']}" for r in rows))
+    return output(args, rows, "\n".join(f"{r['code']}  {r['name']}" for r in rows))
 
 
 def cmd_program_fund(args: argparse.Namespace) -> int:
@@ -158,5 +154,5 @@ def cmd_program_fund(args: argparse.Namespace) -> int:
         postings.post(
             session, now(), [entry.transfer(postings.GIRO, postings.fund(args.code), args.amount)]
         )
-        audit(session, f"programs fund {args.code} Rp{args.amount}")
-    return _out(args, {"program": args.code, "amount": args.amount}, "funded")
+        audit(session, f"programs fund {args.code} {rupiah(args.amount)}")
+    return output(args, {"program": args.code, "amount": args.amount}, "funded")

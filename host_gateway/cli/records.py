@@ -7,7 +7,6 @@ outcome, the terminal's clock next to the gateway's receive time, and the money 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 import uuid
 from typing import Any
@@ -16,14 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console import UserError, print_json
+from host_gateway import receipts
 from host_gateway.cli.common import add_common, session_scope
+from host_gateway.display import rupiah, signed_rupiah, wita
 from host_gateway.models import StoredRecord
-from ledger.bodies import LoadBody, SaleBody, VoidBody
-from ledger.cardproofs import LoadAuthorization, VoidProof
+from ledger.bodies import SaleBody
 from ledger.record import Record, RecordType
-from ledger.reference import QR_PREFIX, QrReference, RecordRef, parse_qr_payload
-
-WITA = dt.timezone(dt.timedelta(hours=8), "WITA")
+from ledger.reference import QR_PREFIX, QrReference, parse_qr_payload
 
 
 def register(subparsers: Any) -> None:
@@ -42,22 +40,6 @@ def register(subparsers: Any) -> None:
     show.set_defaults(func=cmd_show)
 
 
-def money_moved(record: Record) -> dict[str, int]:
-    """Per purse: negative for what left the card (sale), positive for what came back or in."""
-    if record.type is RecordType.SALE:
-        return {
-            code: -amount
-            for code, amount in SaleBody.from_value(record.body).purse_totals().items()
-        }
-    if record.type is RecordType.VOID:
-        proof = VoidProof.decode(VoidBody.from_value(record.body).card_proof)
-        return {p.code: p.amount for p in proof.purses}
-    if record.type is RecordType.LOAD:
-        load = LoadAuthorization.decode(LoadBody.from_value(record.body).authorization)
-        return {load.purse_code: load.amount}
-    return {}
-
-
 def _row(stored: StoredRecord) -> dict[str, Any]:
     record = Record.decode(stored.data)
     return {
@@ -68,7 +50,7 @@ def _row(stored: StoredRecord) -> dict[str, Any]:
         "status": stored.status,
         "code": stored.code,
         "card": stored.card_number,
-        "purses": money_moved(record),
+        "purses": receipts.money_moved(record),
         "terminal_time": stored.terminal_time,
         "received_at": stored.received_at,
     }
@@ -82,8 +64,7 @@ def _find(session: Session, reference: str) -> tuple[StoredRecord | None, QrRefe
             scanned = parse_qr_payload(text)
         except ValueError as exc:
             raise UserError(str(exc)) from exc
-        held = session.get(StoredRecord, (scanned.record_id.bytes, scanned.terminal_id))
-        return held, scanned
+        return receipts.find_scanned(session, scanned), scanned
     terminal, slash, seq = text.partition("/")
     if slash:
         if not seq.isdigit():
@@ -117,10 +98,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         value = _row(stored)
         value["message"] = stored.message
         if scanned is not None:
-            held = RecordRef(
-                stored.terminal_id, stored.seq, uuid.UUID(bytes=stored.id), stored.content_hash
-            )
-            value["receipt_matches"] = scanned.matches(held)
+            value["receipt_matches"] = receipts.matches(stored, scanned)
         record = Record.decode(stored.data)
         if record.type is RecordType.SALE:
             value["lines"] = [line.to_value() for line in SaleBody.from_value(record.body).lines]
@@ -128,11 +106,28 @@ def cmd_show(args: argparse.Namespace) -> int:
         print_json(value)
     else:
         for key, item in value.items():
-            print(f"{key:14} {item}")
+            print(f"{key:14} {_human(key, item)}")
     if value.get("receipt_matches") is False:
         print("the receipt does NOT match the record the gateway holds", file=sys.stderr)
         return 1
     return 0
+
+
+def _purses(moved: dict[str, int]) -> str:
+    return " ".join(f"{code} {signed_rupiah(amount)}" for code, amount in moved.items())
+
+
+def _human(key: str, item: Any) -> str:
+    """One field of ``records show`` for people: WITA times, rupiah, lines one by one."""
+    if key in ("terminal_time", "received_at"):
+        return wita(item)
+    if key == "purses":
+        return _purses(item)
+    if key == "lines":
+        return "; ".join(
+            f"{line['name']} {line['quantity']} x {rupiah(line['unit_price'])}" for line in item
+        )
+    return str(item)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -147,8 +142,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         print_json(rows)
         return 0
     for row in rows:
-        when = dt.datetime.fromtimestamp(row["terminal_time"], WITA).strftime("%d-%m-%Y %H:%M")
-        moved = " ".join(f"{code} {amount:+,}" for code, amount in row["purses"].items())
+        when = wita(row["terminal_time"])
+        moved = _purses(row["purses"])
         print(f"{row['terminal']}/{row['seq']:06d} {when} {row['type']:9} {row['status']:8} "
               f"{row['card'] or '-':16} {moved}")  # fmt: skip
     return 0

@@ -9,6 +9,7 @@ from typing import Any
 from console import print_json
 from host_gateway import refunds
 from host_gateway.cli.common import add_common, audit, need_keys, now, session_scope
+from host_gateway.display import rupiah
 
 
 def register(subparsers: Any) -> None:
@@ -39,13 +40,13 @@ def cmd_create(args: argparse.Namespace) -> int:
         )
         audit(
             session,
-            f"refunds create {refund.id} of {args.record} Rp{args.amount} by {args.operator}",
+            f"refunds create {refund.id} of {args.record} {rupiah(args.amount)} by {args.operator}",
         )
         value = {"id": refund.id, "record": args.record, "amount": args.amount}
     if args.json:
         print_json(value)
     else:
-        print(f"refund {value['id']} of Rp{args.amount:,} asked: another operator approves it")
+        print(f"refund {value['id']} of {rupiah(args.amount)} asked: another operator approves it")
     return 0
 
 
@@ -79,5 +80,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             state = f"approved by {row['approved_by']}" if row["approved_by"] else "waiting"
-            print(f"{row['id']:5} {row['terminal']} card {row['card']} {row['amounts']} [{state}]")
+            amounts: dict[str, int] = row["amounts"]  # type: ignore[assignment]
+            asked = " ".join(f"{code} {rupiah(amount)}" for code, amount in amounts.items())
+            print(f"{row['id']:5} {row['terminal']} card {row['card']} {asked} [{state}]")
     return 0

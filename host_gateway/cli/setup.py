@@ -29,6 +29,7 @@ from host_gateway.db import (
     session_factory,
     transaction,
 )
+from host_gateway.display import rupiah, wita
 from host_gateway.pki import create_issuer_keys, keys_exist
 
 
@@ -37,11 +38,22 @@ def register(subparsers: Any) -> None:
     add_common(init)
     init.set_defaults(func=cmd_init)
 
-    serve = subparsers.add_parser("serve", help="run the terminal API (initializes if needed)")
+    serve = subparsers.add_parser("serve", help="run the terminal API and web console")
     add_common(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--workers", type=int, default=None, help="verifier processes")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="gateway processes sharing the port (several: use PostgreSQL)",
+    )
+    serve.add_argument(
+        "--verifiers",
+        type=int,
+        default=None,
+        help="signature verifier processes per gateway process (default: cores / workers)",
+    )
     serve.add_argument(
         "--block-order-days",
         type=int,
@@ -107,39 +119,47 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from host_gateway.api import server
-    from host_gateway.api.app import create_app
+    import os
+
     from host_gateway.api.limits import ClientLimits
+    from host_gateway.api.server import ServerOptions
     from host_gateway.gateway import Gateway
     from host_gateway.pki import PkiError
+    from host_gateway.serving import serve
 
     if args.block_order_days < 1:
         raise UserError("--block-order-days must be at least 1")
+    if args.workers < 1:
+        raise UserError("--workers must be at least 1")
     if (args.certfile is None) != (args.keyfile is None):
         raise UserError("--certfile and --keyfile go together")
     if args.client_timeout is not None and args.client_timeout <= 0:
         raise UserError("--client-timeout must be positive")
+    limits = (
+        ClientLimits() if args.client_timeout is None else ClientLimits.scaled(args.client_timeout)
+    )
+    options = ServerOptions(limits, args.certfile, args.keyfile)
     typed: list[bytes] = []
     initialize(args, typed)
-    try:
-        secret = typed[0] if typed else passphrase()
-        gateway = Gateway.open(
-            db_url(args), secret, workers=args.workers, block_order_days=args.block_order_days
+    secret = typed[0] if typed else passphrase()
+    verifiers = args.verifiers
+    if verifiers is None:
+        verifiers = max(1, (os.cpu_count() or 1) // args.workers)
+
+    def open_gateway() -> Gateway:
+        return Gateway.open(
+            db_url(args),
+            secret,
+            workers=verifiers,
+            block_order_days=args.block_order_days,
+            run_migrations=False,  # initialize() did, once, before the processes start
         )
+
+    try:
+        open_gateway().close()  # a wrong passphrase is one clear error, before any fork
     except PkiError as exc:
         raise UserError(str(exc)) from exc
-    try:
-        gateway.pool.start()
-        limits = (
-            ClientLimits()
-            if args.client_timeout is None
-            else ClientLimits.scaled(args.client_timeout)
-        )
-        app = create_app(gateway, limits)
-        server.run(app, args.host, args.port, limits.timeout, args.certfile, args.keyfile)
-    finally:
-        gateway.close()
-    return 0
+    return serve(open_gateway, args.host, args.port, args.workers, options)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -183,18 +203,18 @@ def _print_check(report: CheckReport) -> None:
         )
     for credit in report.unexplained_credits:
         print(
-            f"UNEXPLAINED CREDIT: card {credit['card']} Rp{credit['amount']:,} after counter "
+            f"UNEXPLAINED CREDIT: card {credit['card']} {rupiah(credit['amount'])} after counter "
             f"{credit['after_counter']} (terminal {credit['terminal'] or '-'}, shop "
             f"{credit['shop'] or '-'})"
         )
     for debit in report.unrecorded_debits:
         where = debit.get("missing", debit.get("counter"))
         print(
-            f"debit no journal holds: card {debit['card']} Rp{debit['amount']:,} "
+            f"debit no journal holds: card {debit['card']} {rupiah(debit['amount'])} "
             f"at {where} ({debit['source']})"
         )
     for shop, amount in sorted(report.held_by_shop.items()):
-        print(f"held from shop {shop}: Rp{amount:,}")
+        print(f"held from shop {shop}: {rupiah(amount)}")
     for number in report.cards_issuing:
         print(f"card {number} never finished issuance: `cards hotlist {number} --reason 5`")
 
@@ -205,7 +225,7 @@ def _first_problem(report: CheckReport) -> str:
     if report.unexplained_credits:
         credit = report.unexplained_credits[0]
         return (
-            f"unexplained credit of Rp{credit['amount']:,} on card {credit['card']} "
+            f"unexplained credit of {rupiah(credit['amount'])} on card {credit['card']} "
             f"(held from shop {credit['shop'] or '-'})"
         )
     if report.mismatches:
@@ -217,7 +237,7 @@ def _first_problem(report: CheckReport) -> str:
 def cmd_events(args: argparse.Namespace) -> int:
     with session_scope(args) as (session, _):
         counts = events.counts(session)
-        latest = (
+        latest: list[dict[str, Any]] = (
             [
                 {
                     "at": e.at,
@@ -238,6 +258,7 @@ def cmd_events(args: argparse.Namespace) -> int:
         print(f"{count:8d}  {code}")
     for event in latest:
         print(
-            f"{event['at']}  {event['code']:24s} {event['terminal'] or '-':8s} {event['message']}"
+            f"{wita(event['at'])}  {event['code']:24s} {event['terminal'] or '-':8s} "
+            f"{event['message']}"
         )
     return 0

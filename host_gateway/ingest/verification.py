@@ -107,11 +107,16 @@ def verify_items(
     """Check (index, claimed record id, encoded record) items; one Facts each, same order.
 
     Two passes, for speed: the first runs every check with the signature checks only written
-    down (taken as valid), the second verifies all of them in one tight loop. Parsing and
-    signature arithmetic each keep their code and tables in the CPU caches instead of evicting
-    each other record by record (about 30 us a record on a 2-core host). An item with any bad
-    signature is then checked again the plain way, so its outcome is exactly what one-by-one
-    checking gives (the first failing check names the refusal)."""
+    down (taken as valid), the second verifies them in one tight loop. Parsing and signature
+    arithmetic each keep their code and tables in the CPU caches instead of evicting each other
+    record by record (about 30 us a record on a 2-core host).
+
+    The terminal's signature is checked once per contiguous run (docs/api.md, "What ingest
+    verifies"): a record's signed bytes hold the hash of the record before it, so the signature
+    of a run's last record covers every byte of the run. Every card and issuer signature is
+    still checked. An item with any bad signature, or in a run whose last signature fails, is
+    then checked again record by record, so its outcome is exactly what one-by-one checking
+    gives (the first failing check names the refusal, and only the bad record is refused)."""
     deferred = _DeferredChecks()
     facts = []
     for position, (index, rid, data) in enumerate(items):
@@ -123,10 +128,25 @@ def verify_items(
             # check: the plain pass decides this item (and raises only if it raises there too).
             deferred.fail(position)
             facts.append(Facts(index, rid, ok=False))
-    for position in deferred.failed_items():
+    for position in deferred.failed_items(run_tails(facts)):
         index, rid, data = items[position]
         facts[position] = _verify_one(terminal, anchors, index, rid, data, verify)
     return facts
+
+
+def run_tails(facts: list[Facts]) -> list[int]:
+    """For each position, the last record of the contiguous run it belongs to: the record that
+    has ``seq + 1`` and ``prev`` = this record's hash, followed as far as it goes (itself when
+    no record follows it here). Facts without a seq (refused before the chain was read) are
+    runs of one."""
+    follows = {(f.seq - 1, f.prev_hash): position for position, f in enumerate(facts) if f.seq}
+    tails = list(range(len(facts)))
+    for position in sorted(range(len(facts)), key=lambda p: -facts[p].seq):
+        f = facts[position]
+        successor = follows.get((f.seq, f.hash)) if f.seq else None
+        if successor is not None:
+            tails[position] = tails[successor]
+    return tails
 
 
 class _DeferredChecks:
@@ -144,11 +164,26 @@ class _DeferredChecks:
     def fail(self, item: int) -> None:
         self._failed[item] = None
 
-    def failed_items(self) -> list[int]:
-        """Items to check again: any of their signatures is bad, or their first pass raised."""
+    def failed_items(self, tails: list[int]) -> list[int]:
+        """Items to check again: any of their signatures is bad, their first pass raised, or
+        the terminal signature of their run's last record (which stood for theirs) failed."""
         failed = self._failed
+        record_domain = Domain.TERMINAL_RECORD
+        terminal_ok: set[int] = set()
         for item, public_key, domain, message, signature in self._checks:
-            if item not in failed and not verify(public_key, domain, message, signature):
+            if item in failed:
+                continue
+            if domain is record_domain:
+                if tails[item] != item:
+                    continue  # the run's last record's signature covers these bytes
+                if verify(public_key, domain, message, signature):
+                    terminal_ok.add(item)
+                    continue
+                failed[item] = None
+            elif not verify(public_key, domain, message, signature):
+                failed[item] = None
+        for item, tail in enumerate(tails):
+            if tail != item and tail not in terminal_ok:
                 failed[item] = None
         return sorted(failed)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from host_gateway.models import Base
+from host_gateway.web import models as _console_models  # noqa: F401  (its tables are Base's too)
 
 connection = context.config.attributes.get("connection")
 if connection is None:

@@ -30,6 +30,7 @@ from drivers.card.protocol import (
     Ins,
     LoadRequest,
     Personalization,
+    PinUnblockRequest,
     VoidRequest,
     pin_from_block,
 )
@@ -308,6 +309,14 @@ class CardApplet:
         data, receipt = operations.block(self.data, request, self._signing_key())
         return self._answer(SW.OK, receipt.encode(), data=data, crypto_ops=2)
 
+    def _unblock_pin(self, command: CommandAPDU) -> Outcome:
+        """An issuer-blocked card stays blocked: only an ACTIVE card's PIN tries come back."""
+        self._require(CardState.ACTIVE)
+        request = self._decode(PinUnblockRequest.decode, command.data)
+        data, receipt = operations.unblock_pin(self.data, request, self._signing_key())
+        changed = data if data is not self.data else None
+        return self._answer(SW.OK, receipt.encode(), data=changed, crypto_ops=2)
+
     def _get_transaction(self, command: CommandAPDU) -> Outcome:
         """The log by counter: the holder's history, after the PIN in this session only."""
         if len(command.data) != 4:
@@ -374,6 +383,7 @@ _COMMANDS: dict[int, tuple[int, tuple[int, int], _Handler]] = {
     Ins.GET_TRANSACTION: (CLA_PROPRIETARY, (0, 0), CardApplet._get_transaction),
     Ins.FIND_TRANSACTION: (CLA_PROPRIETARY, (0, 0), CardApplet._find_transaction),
     Ins.BLOCK: (CLA_PROPRIETARY, (0, 0), CardApplet._block),
+    Ins.UNBLOCK_PIN: (CLA_PROPRIETARY, (0, 0), CardApplet._unblock_pin),
     Ins.GENERATE_KEY: (CLA_PROPRIETARY, (0, 0), CardApplet._generate_key),
     Ins.PERSONALIZE: (CLA_PROPRIETARY, (0, 0), CardApplet._personalize),
 }

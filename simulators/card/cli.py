@@ -4,7 +4,7 @@ ssn-sim card new --out card.json              a blank card
 ssn-sim card show card.json                   its state as JSON (no secrets)
 ssn-sim card issuer-keys --out issuer.json    a test issuer (CA + authority, clear seeds)
 ssn-sim card issue card.json --issuer issuer.json --number N --name NAME --pin 1234
-                   [--load APBD:300000:2026-12-31 ...]
+                   [--valid-until YYYY-MM-DD] [--load APBD:300000:YYYY-MM-DD ...]
 ssn-sim card serve --state card.json [--slot 0] [--control PATH]
 ssn-sim card ctl --control PATH status|insert|remove|swap|arm|disarm|latency ...
 """
@@ -24,6 +24,7 @@ from console import UserError, print_json
 from drivers.card.transport import CardError
 from ledger.binary import FormatError
 from ledger.cardnumber import validate_card_number
+from ledger.verify import business_date
 from simulators.card.card import Fault, Latency, SimulatedCard
 from simulators.card.control import CardService, ControlError, ControlServer, control_call
 from simulators.card.direct import DirectReader
@@ -31,6 +32,9 @@ from simulators.card.issuance import IssuanceError, IssuerKeys, issue
 from simulators.card.state import CardData, CardFileError, describe
 from simulators.card.store import CardStore
 from simulators.card.vpcd import VPCD_HOST, VpcdError, VpcdSlot
+
+VALID_DAYS = 5 * 365
+"""A card issued without ``--valid-until`` is valid this long from the day it is issued."""
 
 
 def register(subparsers: Any) -> None:
@@ -56,7 +60,12 @@ def register(subparsers: Any) -> None:
     issue_.add_argument("--number", required=True, help="16-digit card number (Luhn)")
     issue_.add_argument("--name", required=True, help="holder display name")
     issue_.add_argument("--pin", required=True)
-    issue_.add_argument("--valid-until", type=dt.date.fromisoformat, default=dt.date(2031, 12, 31))
+    issue_.add_argument(
+        "--valid-until",
+        type=dt.date.fromisoformat,
+        default=None,
+        help=f"the card certificate's last day (default: {VALID_DAYS} days from today)",
+    )
     issue_.add_argument(
         "--load", action="append", default=[], metavar="PURSE:AMOUNT:EXPIRY", help="repeatable"
     )
@@ -141,6 +150,7 @@ def _parse_load(text: str) -> tuple[str, int, dt.date]:
 
 def _issue(args: argparse.Namespace) -> int:
     loads = tuple(_parse_load(text) for text in args.load)
+    now = int(time.time())
     try:
         number = validate_card_number(args.number)
         issuer = IssuerKeys.load(args.issuer)
@@ -155,8 +165,8 @@ def _issue(args: argparse.Namespace) -> int:
                 args.name,
                 args.pin,
                 loads,
-                time=int(time.time()),
-                valid_until=args.valid_until,
+                time=now,
+                valid_until=args.valid_until or business_date(now) + dt.timedelta(VALID_DAYS),
             )
     except (IssuanceError, CardFileError, CardError, FormatError) as exc:
         raise UserError(f"cannot issue the card: {exc}") from exc

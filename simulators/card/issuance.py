@@ -13,7 +13,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from drivers.card.protocol import BlockRequest, CardState, LoadRequest, Personalization
+from drivers.card.protocol import (
+    BlockRequest,
+    CardState,
+    LoadRequest,
+    Personalization,
+)
 from drivers.card.session import CardSession
 from drivers.card.transport import CardTransport
 from ledger.cardproofs import (
@@ -22,6 +27,7 @@ from ledger.cardproofs import (
     CardCertificate,
     LoadAuthorization,
     LoadReceipt,
+    PinUnblockOrder,
 )
 from ledger.crypto import SigningKey
 from ledger.verify import business_date
@@ -35,6 +41,9 @@ class IssuanceError(Exception):
 
 BLOCK_ORDER_DAYS = 90
 """How long a block order stays valid (the host renews the order of a card still hotlisted)."""
+UNBLOCK_ORDER_DAYS = 30
+"""How long a PIN-unblock order stays valid: long enough for the holder's next visit to a shop,
+short enough that a copy found later cannot give a thief fresh guesses."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,23 @@ class IssuerKeys:
         return BlockOrder(
             card_number=card_number,
             reason=reason,
+            issued=issued,
+            issuer_key_id=self.authority.key_id,
+            valid_until=issued + dt.timedelta(days=valid_days),
+        ).signed_by(self.authority)
+
+    def unblock_order(
+        self,
+        card_number: str,
+        unblock_seq: int,
+        issued: dt.date,
+        tries: int = 3,
+        valid_days: int = UNBLOCK_ORDER_DAYS,
+    ) -> PinUnblockOrder:
+        return PinUnblockOrder(
+            card_number=card_number,
+            unblock_seq=unblock_seq,
+            tries=tries,
             issued=issued,
             issuer_key_id=self.authority.key_id,
             valid_until=issued + dt.timedelta(days=valid_days),

@@ -1,4 +1,5 @@
-"""The card's value operations (debit, void, load, block) as pure functions of its state.
+"""The card's value operations (debit, void, load, block, PIN unblock) as pure functions of its
+state.
 
 Each takes the current :class:`CardData` and a decoded request and either raises
 :class:`Refusal` (nothing changes) or returns the complete new state with the signed message.
@@ -14,6 +15,7 @@ from drivers.card.protocol import (
     CardState,
     DebitRequest,
     LoadRequest,
+    PinUnblockRequest,
     Purse,
     QuantityCounter,
     VoidRequest,
@@ -28,6 +30,8 @@ from ledger.cardproofs import (
     DebitProof,
     LoadAuthorization,
     LoadReceipt,
+    PinUnblockOrder,
+    PinUnblockReceipt,
     PurseBalance,
     PurseMovement,
     QuantityMovement,
@@ -212,7 +216,7 @@ def void(
     return new.with_log(proof), proof
 
 
-def _check_issuer(data: CardData, order: LoadAuthorization | BlockOrder) -> None:
+def _check_issuer(data: CardData, order: LoadAuthorization | BlockOrder | PinUnblockOrder) -> None:
     authority = data.authority_key
     if authority is None or order.issuer_key_id != key_id(authority) or not order.verify(authority):
         raise Refusal(SW.BAD_SIGNATURE)
@@ -304,3 +308,35 @@ def block(data: CardData, request: BlockRequest, key: SigningKey) -> tuple[CardD
         reason=order.reason,
     ).signed_by(key)
     return data.replace(state=CardState.BLOCKED, trusted_date=trusted), receipt
+
+
+def unblock_pin(
+    data: CardData, request: PinUnblockRequest, key: SigningKey
+) -> tuple[CardData, PinUnblockReceipt]:
+    """Gives the holder ``order.tries`` PIN tries again, once per order; the PIN stays the
+    holder's. The order last applied answers its receipt again and changes nothing, so a
+    terminal that lost the answer asks again (like a block)."""
+    order = request.order
+    _check_issuer(data, order)
+    if order.tries > data.pin_max_tries:
+        raise Refusal(SW.WRONG_DATA)
+    if order.unblock_seq < data.last_unblock_seq:
+        raise Refusal(SW.REPLAYED_AUTHORIZATION)
+    again = order.unblock_seq == data.last_unblock_seq
+    trusted = max(data.trusted_date, order.issued)
+    if not again and order.valid_until < trusted:
+        raise Refusal(SW.ORDER_EXPIRED)
+    receipt = PinUnblockReceipt(
+        card_number=order.card_number,
+        counter=data.counter,
+        terminal_id=request.terminal_id,
+        time=request.time,
+        unblock_seq=order.unblock_seq,
+        tries=order.tries,
+    ).signed_by(key)
+    if again:
+        return data, receipt
+    new = data.replace(
+        pin_tries_left=order.tries, last_unblock_seq=order.unblock_seq, trusted_date=trusted
+    )
+    return new, receipt

@@ -102,6 +102,9 @@ class CardData:
     load relayed after a newer one still applies once)."""
     trusted_date: dt.date = NO_DATE
     """The latest date seen in an issuer-signed message; debits dated before it are refused."""
+    last_unblock_seq: int = 0
+    """The newest PIN-unblock order applied: an order at or below it never resets the tries
+    again (the same one answers its receipt again, for recovery)."""
     purses: tuple[Purse, ...] = ()
     quantities: tuple[QuantityCounter, ...] = ()
     log: tuple[LogEntry, ...] = ()
@@ -139,6 +142,7 @@ class CardData:
             "last_load_seq": self.last_load_seq,
             "load_window": self.load_window,
             "trusted_date": self.trusted_date.isoformat(),
+            "last_unblock_seq": self.last_unblock_seq,
             "purses": [
                 {"code": p.code, "balance": p.balance, "expiry": p.expiry.isoformat()}
                 for p in self.purses
@@ -217,6 +221,7 @@ def _from_json(value: Any) -> CardData:
         last_load_seq=_int(value["last_load_seq"]),
         load_window=_int(value["load_window"]),
         trusted_date=dt.date.fromisoformat(value["trusted_date"]),
+        last_unblock_seq=_int(value.get("last_unblock_seq", 0)),  # absent: never unblocked
         purses=purses,
         quantities=tuple(quantities),
         log=log,
@@ -262,6 +267,7 @@ def describe(data: CardData) -> dict[str, Any]:
         "pin_max_tries": data.pin_max_tries,
         "counter": data.counter,
         "last_load_seq": data.last_load_seq,
+        "last_unblock_seq": data.last_unblock_seq,
         "trusted_date": data.trusted_date.isoformat(),
         "purses": [
             {"code": p.code, "balance": p.balance, "expiry": p.expiry.isoformat()}

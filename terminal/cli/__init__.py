@@ -13,6 +13,8 @@ COMMAND_MODULES = [
     "terminal.cli.printing",
     "terminal.cli.sync",
     "terminal.cli.configure",
+    "terminal.cli.staff",
+    "terminal.cli.app",
 ]
 
 

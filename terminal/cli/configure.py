@@ -13,6 +13,8 @@ from typing import Any
 from console import UserError, print_json
 from drivers.printer.errors import PrinterConfigError
 from drivers.printer.transport import parse_printer_url
+from drivers.scanner.scanner import ScannerConfigError
+from drivers.scanner.serial_scanner import parse_scanner_url
 from terminal.home import (
     HELD_RECEIPTS,
     PRINT_WAIT_LIMIT,
@@ -31,6 +33,12 @@ def register(subparsers: Any) -> None:
         "--printer", default=None, help="tcp://HOST:9100, serial:///dev/ttyX?baud=N, usb://VID:PID"
     )
     parser.add_argument("--no-printer", action="store_true", help="this counter has no printer")
+    parser.add_argument(
+        "--scanner", default=None, help="serial barcode scanner: serial:///dev/ttyX?baud=N"
+    )
+    parser.add_argument(
+        "--no-scanner", action="store_true", help="no serial scanner (keyboard wedge or none)"
+    )
     parser.add_argument("--language", choices=[lang.value for lang in Language], default=None)
     parser.add_argument("--address", default=None, help="shop address printed on receipts")
     parser.add_argument(
@@ -58,6 +66,11 @@ def _configure(args: argparse.Namespace) -> int:
         raise UserError(
             f"--print-wait must be more than 0 and at most {PRINT_WAIT_LIMIT:g} seconds"
         )
+    if args.scanner is not None:
+        try:
+            parse_scanner_url(args.scanner)
+        except ScannerConfigError as exc:
+            raise UserError(str(exc)) from exc
     if args.printer is not None:
         try:
             parse_printer_url(args.printer)
@@ -72,6 +85,10 @@ def _configure(args: argparse.Namespace) -> int:
             changes["printer_url"] = args.printer
         if args.no_printer:
             changes["printer_url"] = None
+        if args.scanner is not None:
+            changes["scanner_url"] = args.scanner
+        if args.no_scanner:
+            changes["scanner_url"] = None
         if args.language is not None:
             changes["receipt_language"] = args.language
         if args.address is not None:
@@ -87,6 +104,7 @@ def _configure(args: argparse.Namespace) -> int:
             "terminal_id": config.terminal_id,
             "reader": config.reader_name,
             "printer": config.printer_url,
+            "scanner": config.scanner_url,
             "language": config.receipt_language,
             "address": config.shop_address,
             "print_wait": config.print_wait_seconds,

@@ -20,7 +20,6 @@ from console import UserError, print_json
 from drivers.card.readers import connected_card
 from drivers.card.session import CardSession
 from drivers.card.transport import CardError, NoCard, NoReader, PcscdNotRunning
-from drivers.printer.printer import open_printer
 from terminal.backoff import Backoff
 from terminal.cli.card import EXIT_NO_CARD, EXIT_NO_READER, EXIT_PCSCD
 from terminal.gateway_client import GatewayClient, SyncError, card_lookup
@@ -57,40 +56,50 @@ def open_till(args: argparse.Namespace) -> Iterator[Till]:
     """The terminal's home as a till; interrupted operations are marked for their card."""
     home = TerminalHome.open(default_data_dir(args.data_dir))
     try:
-        mark_interrupted(home.journal)
-        config = home.config
-        receipts = ReceiptConfig(language=Language(config.receipt_language))
-        queue = None
-        if config.printer_url:
-            printer = open_printer(config.printer_url, language=config.receipt_language)
-            queue = PrintQueue(
-                home.journal,
-                printer,
-                config=receipts,
-                lock=PrinterLock(home.paths.data_dir),
-                held=HeldPolicy(config.held_receipts),
-                foreground_seconds=config.print_wait_seconds,
-            )
-        till = Till(config, home.journal, print_queue=queue, receipt_config=receipts)
-        with contextlib.ExitStack() as stack:
-            if config.gateway_url:
-                try:
-                    client = GatewayClient(
-                        config.gateway_url,
-                        config.terminal_id,
-                        home.key,
-                        timeout=LOOKUP_SECONDS,
-                        backoff=Backoff(attempts=1),
-                        ca_pem=config.gateway_ca,
-                    )
-                except SyncError:
-                    client = None  # an insecure gateway URL: sell offline; sync says why
-                if client is not None:
-                    stack.callback(client.close)
-                    till.ask_host = card_lookup(client)
+        with till_for(home) as till:
             yield till
     finally:
         home.close()
+
+
+@contextlib.contextmanager
+def till_for(home: TerminalHome) -> Iterator[Till]:
+    """A till on an open home: its printer queue, and the host asked about a presented card
+    while online. Interrupted operations are marked for their card first."""
+    mark_interrupted(home.journal)
+    config = home.config
+    receipts = ReceiptConfig(language=Language(config.receipt_language))
+    queue = None
+    if config.printer_url:
+        from drivers.printer.printer import open_printer  # python-escpos: slow to import
+
+        printer = open_printer(config.printer_url, language=config.receipt_language)
+        queue = PrintQueue(
+            home.journal,
+            printer,
+            config=receipts,
+            lock=PrinterLock(home.paths.data_dir),
+            held=HeldPolicy(config.held_receipts),
+            foreground_seconds=config.print_wait_seconds,
+        )
+    till = Till(config, home.journal, print_queue=queue, receipt_config=receipts)
+    with contextlib.ExitStack() as stack:
+        if config.gateway_url:
+            try:
+                client = GatewayClient(
+                    config.gateway_url,
+                    config.terminal_id,
+                    home.key,
+                    timeout=LOOKUP_SECONDS,
+                    backoff=Backoff(attempts=1),
+                    ca_pem=config.gateway_ca,
+                )
+            except SyncError:
+                client = None  # an insecure gateway URL: sell offline; sync says why
+            if client is not None:
+                stack.callback(client.close)
+                till.ask_host = card_lookup(client)
+        yield till
 
 
 @contextlib.contextmanager

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.binary import FormatError
-from ledger.bodies import BlockBody, DayCloseBody, LoadBody, SaleBody, VoidBody
-from ledger.cardproofs import BlockReceipt, DebitProof, LoadReceipt, VoidProof
+from ledger.bodies import BlockBody, DayCloseBody, LoadBody, PinUnblockBody, SaleBody, VoidBody
+from ledger.cardproofs import BlockReceipt, DebitProof, LoadReceipt, PinUnblockReceipt, VoidProof
 from ledger.record import RecordType
 from terminal.journal.models import IntentKind, JournalError
 
@@ -103,6 +103,11 @@ def _card_facts(
             blocked = BlockReceipt.decode(block.card_receipt)
             number = _same_card(block.card_number, blocked.card_number)
             return number, blocked.counter, blocked.terminal_id, None, 0
+        case RecordType.PIN_UNBLOCK:
+            unblock = PinUnblockBody.from_value(body)
+            unblocked = PinUnblockReceipt.decode(unblock.card_receipt)
+            number = _same_card(unblock.card_number, unblocked.card_number)
+            return number, unblocked.counter, unblocked.terminal_id, None, 0
     raise FormatError(f"{record_type} is not a card operation")
 
 

@@ -30,6 +30,7 @@ class IntentKind(enum.StrEnum):
     VOID = "void"
     LOAD = "load"
     BLOCK = "block"
+    PIN_UNBLOCK = "pin_unblock"
 
     @property
     def record_type(self) -> RecordType:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, MetaData, Table, Text
 
-SCHEMA_REVISION = "0003_card_evidence"
+SCHEMA_REVISION = "0004_pin_unblock"
 """The newest migration; a journal at this revision opens without loading Alembic at all."""
 
 metadata = MetaData()

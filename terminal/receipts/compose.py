@@ -169,6 +169,8 @@ def compose_balance(slip: BalanceSlip, config: ReceiptConfig) -> bytes:
     w.pair(s.card, slip.card.text)
     w.rule()
     c.balances(slip.balances)
+    for code, due in slip.next_aid:
+        w.pair(f"{s.next_aid} {code}", day(due, c.lang))
     w.rule()
     w.line(s.balance_note, align="center")
     return c.close()

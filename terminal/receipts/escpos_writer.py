@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import functools
 import textwrap
-from typing import Literal
+from typing import Any, Literal
 
 import qrcode
-from escpos.constants import QR_ECLEVEL_M
-from escpos.printer import Dummy
 from PIL import Image
 
 from terminal.receipts.config import PrinterProfile
@@ -95,7 +93,7 @@ _PLAIN: _Style = ("left", False, False)
 @functools.lru_cache(maxsize=64)
 def _style_change(escpos_profile: str, current: _Style, target: _Style) -> bytes:
     """python-escpos's commands from one style to another (they depend on nothing else)."""
-    printer = Dummy(profile=escpos_profile)
+    printer = _dummy(escpos_profile)
     (align, bold, big), (was_align, was_bold, was_big) = target, current
     if big != was_big:
         printer.set(double_width=big, double_height=big, normal_textsize=not big)
@@ -110,7 +108,7 @@ def _style_change(escpos_profile: str, current: _Style, target: _Style) -> bytes
 @functools.lru_cache(maxsize=16)
 def _preamble(profile: PrinterProfile) -> bytes:
     """Initialise the printer and select the code page: how every receipt starts."""
-    printer = Dummy(profile=profile.escpos_profile)
+    printer = _dummy(profile.escpos_profile)
     printer.hw("INIT")
     printer._raw(b"\x1bt" + bytes([profile.code_page()]))
     data: bytes = printer.output
@@ -119,7 +117,7 @@ def _preamble(profile: PrinterProfile) -> bytes:
 
 @functools.lru_cache(maxsize=16)
 def _cut(escpos_profile: str) -> bytes:
-    printer = Dummy(profile=escpos_profile)
+    printer = _dummy(escpos_profile)
     printer.cut(feed=False)
     data: bytes = printer.output
     return data
@@ -192,9 +190,9 @@ class ReceiptWriter:
 @functools.lru_cache(maxsize=16)
 def _qr_bytes(payload: str, profile: PrinterProfile) -> bytes:
     """The commands that print the QR code; made once for both copies of a sale."""
-    printer = Dummy(profile=profile.escpos_profile)
+    printer = _dummy(profile.escpos_profile)
     if profile.native_qr:
-        printer.qr(payload, ec=QR_ECLEVEL_M, size=profile.qr_module, native=True)
+        printer.qr(payload, ec=_qr_level_m(), size=profile.qr_module, native=True)
         printer._raw(b"\n")
     else:
         code = qrcode.QRCode(
@@ -212,3 +210,18 @@ def _qr_bytes(payload: str, profile: PrinterProfile) -> bytes:
         printer.image(image, impl="bitImageRaster", center=True)
     data: bytes = printer.output
     return data
+
+
+def _dummy(escpos_profile: str) -> Any:
+    """python-escpos's in-memory printer, imported on first use: importing python-escpos reads
+    its whole capability database (~0.3 s), which the app and the sale command should not pay
+    before a receipt is composed."""
+    from escpos.printer import Dummy
+
+    return Dummy(profile=escpos_profile)
+
+
+def _qr_level_m() -> int:
+    from escpos.constants import QR_ECLEVEL_M
+
+    return int(QR_ECLEVEL_M)

@@ -142,6 +142,9 @@ class BalanceSlip:
     time: int
     card: MaskedCard
     balances: tuple[PurseBalance, ...]
+    next_aid: tuple[tuple[str, dt.date], ...] = ()
+    """Per purse, the day the next aid is due, when the host said (holders plan their shopping
+    on it)."""
 
 
 @dataclass(frozen=True)

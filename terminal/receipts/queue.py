@@ -30,9 +30,9 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from drivers.printer.errors import PrinterBusyError, PrinterError
-from drivers.printer.printer import ReceiptPrinter
 from terminal.backoff import Backoff, printer_backoff
 from terminal.receipts.compose import mark_held, mark_reprint
 from terminal.receipts.config import ReceiptConfig
@@ -40,6 +40,9 @@ from terminal.receipts.jobs import JobKind, JobStatus, PrintJob, ReceiptStore
 from terminal.receipts.printlock import PrinterLock
 from terminal.receipts.reports import PrintOutcome, QueueReport, failure_message
 from terminal.receipts.strings import ReceiptStrings, strings_for
+
+if TYPE_CHECKING:
+    from drivers.printer.printer import ReceiptPrinter
 
 log = logging.getLogger(__name__)
 

@@ -68,6 +68,7 @@ class ReceiptStrings:
     returned: str
     balance_title: str
     balance_note: str
+    next_aid: str
     z_title: str
     business_date: str
     seq_range: str
@@ -127,6 +128,7 @@ INDONESIAN = ReceiptStrings(
     returned="Kembali ke saldo",
     balance_title="INFO SALDO",
     balance_note="Bukan bukti transaksi",
+    next_aid="Bantuan berikut",
     z_title="LAPORAN TUTUP HARI (Z)",
     business_date="Tanggal",
     seq_range="No. urut",
@@ -189,6 +191,7 @@ ENGLISH = ReceiptStrings(
     returned="Back to balance",
     balance_title="BALANCE",
     balance_note="Not a sales receipt",
+    next_aid="Next aid",
     z_title="DAY CLOSE REPORT (Z)",
     business_date="Date",
     seq_range="Sequence",

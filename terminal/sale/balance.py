@@ -8,7 +8,9 @@ the balance shown is the one the holder can spend. A slip is printed only if ask
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
+from drivers.card.protocol import CardInfo
 from drivers.card.session import CardSession
 from drivers.card.transport import CardError
 from ledger.cardnumber import mask_card_number
@@ -28,14 +30,29 @@ def balance_inquiry(
     presented = present_card(till, session, now)
     if isinstance(presented, Outcome):
         return presented
-    info, resolutions = presented.info, presented.resolutions
     number = session.card_number
     assert number is not None
     try:
         info = session.verify_pin(pin)  # the card tells its purses only to the PIN
     except CardError as exc:
-        return dataclasses.replace(card_problem(till, exc), resolutions=resolutions)
+        return dataclasses.replace(card_problem(till, exc), resolutions=presented.resolutions)
     fetch_wanted(till, session, presented.wanted)  # the log is open now: what the host misses
+    outcome = balance_of(
+        till, number, info, now, print_slip=print_slip, next_aid=presented.next_aid
+    )
+    return dataclasses.replace(outcome, resolutions=presented.resolutions)
+
+
+def balance_of(
+    till: Till,
+    number: str,
+    info: CardInfo,
+    now: int,
+    *,
+    print_slip: bool = False,
+    next_aid: tuple[tuple[str, dt.date], ...] = (),
+) -> Outcome:
+    """Balances and caps of a card whose holder gave the PIN (``info`` from VERIFY PIN)."""
     today = till.today(now)
     balances = tuple(
         Balance(p.code, 0 if p.expired_on(today) else p.balance, p.expiry.isoformat())
@@ -65,6 +82,7 @@ def balance_inquiry(
                 PurseBalance(b.code, till.purse_labels.get(b.code, ""), b.balance, p.expiry)
                 for b, p in zip(balances, info.purses, strict=True)
             ),
+            next_aid=next_aid,
         )
         slip_bytes = till.composer.balance_slip(slip, till.receipt_config)
         receipt_jobs = (till.journal.add_job(None, JobKind.BALANCE, slip_bytes),)
@@ -72,10 +90,10 @@ def balance_inquiry(
         Status.COMPLETED,
         card=mask_card_number(number),
         balances=balances,
-        resolutions=resolutions,
         receipt_jobs=receipt_jobs,
         details={
             "caps_remaining": caps,
             "expired_purses": [p.code for p in info.purses if p.expired_on(today)],
+            "next_aid": {code: due.isoformat() for code, due in next_aid},
         },
     )

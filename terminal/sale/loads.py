@@ -72,6 +72,8 @@ def apply_loads(
             continue
         counter = receipt.counter
         done.append(Resolution(intent_id, "load", "completed", record_id=record.id))
-    if any(r.result == "completed" for r in done):
-        info = session.read_card(till.today(now))
+    if any(r.result == "completed" for r in done) and not any(
+        r.result == "unresolved" for r in done
+    ):
+        info = session.read_card(till.today(now))  # a torn load: the card may be gone
     return info, done

@@ -9,7 +9,7 @@ expected counter say whether the command ran (complete with the logged proof) or
 from __future__ import annotations
 
 from drivers.card.errors import CardRefused, TransactionNotFound
-from drivers.card.protocol import BlockRequest, CardInfo, CardState
+from drivers.card.protocol import BlockRequest, CardInfo, CardState, PinUnblockRequest
 from drivers.card.session import CardSession
 from drivers.card.transport import CardError
 from ledger.binary import FormatError
@@ -43,6 +43,8 @@ def _resolve(
 ) -> Resolution:
     if intent.kind is IntentKind.BLOCK:
         return _resolve_block(till, session, info, intent, cashier)
+    if intent.kind is IntentKind.PIN_UNBLOCK:
+        return _resolve_pin_unblock(till, session, info, intent, cashier)
     if info.counter < intent.expected_counter:
         till.journal.abort_intent(intent.id, "the card's counter shows the command never ran")
         return Resolution(intent.id, str(intent.kind), "aborted", reason="never_ran")
@@ -73,4 +75,20 @@ def _resolve_block(
     except (CardError, CardRefused, FormatError) as exc:
         return Resolution(intent.id, str(intent.kind), "unresolved", reason=str(exc))
     record = till.complete(intent, receipt.encode(), info, cashier)
+    return Resolution(intent.id, str(intent.kind), "completed", record_id=record.id)
+
+
+def _resolve_pin_unblock(
+    till: Till, session: CardSession, info: CardInfo, intent: Intent, cashier: str
+) -> Resolution:
+    """The card answers the order it applied last with its receipt again and changes nothing,
+    and applies one it never saw: sending it again settles the intent either way."""
+    try:
+        receipt = session.unblock_pin(PinUnblockRequest.decode(intent.request))
+    except CardRefused as exc:
+        till.journal.abort_intent(intent.id, f"the card refused the PIN unblock: {exc}")
+        return Resolution(intent.id, str(intent.kind), "aborted", reason=str(exc))
+    except (CardError, FormatError) as exc:
+        return Resolution(intent.id, str(intent.kind), "unresolved", reason=str(exc))
+    record = till.complete(intent, receipt.encode(), session.info or info, cashier)
     return Resolution(intent.id, str(intent.kind), "completed", record_id=record.id)

@@ -10,6 +10,7 @@ exceptions.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,8 @@ from drivers.card.errors import (
     CardTerminated,
     InsufficientBalance,
     PinBlocked,
+    PinEntryCancelled,
+    PinEntryTimeout,
     PinFormatError,
     PurseExpired,
     WrongPin,
@@ -35,12 +38,13 @@ from ledger.cardproofs import NONCE_SIZE, DebitProof, VoidProof
 from ledger.documents import DocumentError
 from ledger.record import Record
 from terminal.basket import Basket, ScannedItem, build_basket
-from terminal.documents import verified_loads
+from terminal.documents import verified_loads, verified_pin_unblocks
 from terminal.journal import IntentKind
 from terminal.sale.blocking import enforce_hotlist
 from terminal.sale.evidence import fetch_wanted, settle_from_host
 from terminal.sale.loads import apply_loads
 from terminal.sale.outcome import Balance, Outcome, Resolution, Status
+from terminal.sale.pin_unblock import apply_pin_unblock
 from terminal.sale.recovery import resolve_for_card
 from terminal.sale.risk import check_offline_limits, is_offline
 from terminal.sale.till import CardBusy, CardCommand, CardCommandError, Till
@@ -71,9 +75,15 @@ def refuse(till: Till, reason: str, **values: object) -> Outcome:
 def card_problem(till: Till, exc: CardError) -> Outcome:
     """A card or reader error outside a command in flight: nothing changed on the card."""
     if isinstance(exc, WrongPin):
+        if exc.tries_left == 0:  # that was the last try: the PIN is blocked now
+            return refuse(till, "pin_blocked")
         return refuse(till, "wrong_pin", tries_left=exc.tries_left)
     if isinstance(exc, PinBlocked):
         return refuse(till, "pin_blocked")
+    if isinstance(exc, PinEntryTimeout):
+        return refuse(till, "pin_pad_timeout")
+    if isinstance(exc, PinEntryCancelled):
+        return refuse(till, "pin_pad_cancelled")
     if isinstance(exc, PinFormatError):
         return refuse(till, "pin_format")
     if isinstance(exc, CardBlocked):
@@ -82,9 +92,9 @@ def card_problem(till: Till, exc: CardError) -> Outcome:
         return refuse(till, "insufficient_balance")
     if isinstance(exc, PurseExpired):
         return refuse(till, "purse_expired")
-    if isinstance(exc, CardRefused):
-        return refuse(till, "card_error", detail=str(exc))
-    return refuse(till, "reader_error", detail=str(exc))
+    # The device's own words (often English, from pcscd) go to details, not into the sentence.
+    code = "card_error" if isinstance(exc, CardRefused) else "reader_error"
+    return _with(refuse(till, code), details={"detail": str(exc)})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +106,8 @@ class Presented:
     resolutions: tuple[Resolution, ...]
     wanted: tuple[int, ...] = ()
     """Counters of this card the host asked for just now (online)."""
+    next_aid: tuple[tuple[str, dt.date], ...] = ()
+    """When the host said the next aid is due, per purse (online only)."""
 
 
 def present_card(
@@ -124,10 +136,25 @@ def present_card(
     except DocumentError:
         online = []  # not the issuer's: ignore what the host said, keep what is held
     try:
+        orders = verified_pin_unblocks(list(host.pin_unblocks), till.config.authority_keys)
+    except DocumentError:
+        orders = []
+    try:
+        held = till.pending_pin_unblocks()
+        info, unblocked = apply_pin_unblock(till, session, info, [*held, *orders], now)
+    except CardError as exc:
+        return _with(card_problem(till, exc), resolutions=resolutions)
+    resolutions += tuple(unblocked)
+    try:
         info, loaded = apply_loads(till, session, info, [*till.pending_loads(), *online], now)
     except CardError as exc:
         return _with(card_problem(till, exc), resolutions=resolutions)
-    return Presented(info, settled + resolutions + tuple(loaded), host.wanted_counters)
+    done = settled + resolutions + tuple(loaded)
+    if any(r.kind == "load" and r.result == "unresolved" for r in loaded):
+        # The card may hold the aid already: never "refused", always "present it again".
+        torn = Outcome(Status.UNRESOLVED, "load_torn", till.say("load_torn"))
+        return _with(torn, resolutions=done, card=mask_card_number(number))
+    return Presented(info, done, host.wanted_counters, host.next_aid)
 
 
 def _settle_unusable_card(till: Till, session: CardSession, cashier: str) -> tuple[Resolution, ...]:
@@ -151,40 +178,43 @@ def sell(
     cashier: str,
     allow_cash: bool = False,
 ) -> Outcome:
+    """Present, verify, charge: the whole sale in one call (the CLI and automation)."""
     now = till.clock()
     presented = present_card(till, session, now, cashier)
     if isinstance(presented, Outcome):
         return presented
     number = session.card_number
     assert number is not None
-    outcome = _sell_to_card(till, session, presented.info, scans, pin, now, cashier, allow_cash)
-    if outcome.status is Status.COMPLETED:
-        # After the receipt, with the PIN still opening the log: what the host is missing.
-        read = fetch_wanted(till, session, presented.wanted)
-        if read:
-            outcome = _with(outcome, details={**outcome.details, "evidence_read": read})
+    if till.catalog() is None:
+        outcome = refuse(till, "no_catalog")
+    else:
+        verified = verify_holder(till, session, pin)
+        if isinstance(verified, Outcome):
+            outcome = verified
+        else:
+            outcome = charge(
+                till, session, verified, scans, cashier=cashier, allow_cash=allow_cash, now=now
+            )
+            outcome = after_charge(till, session, outcome, presented.wanted)
     return _with(outcome, resolutions=presented.resolutions, card=mask_card_number(number))
 
 
-def _sell_to_card(
-    till: Till,
-    session: CardSession,
-    info: CardInfo,
-    scans: Sequence[ScannedItem],
-    pin: str,
-    now: int,
-    cashier: str,
-    allow_cash: bool,
-) -> Outcome:
+def verify_holder(till: Till, session: CardSession, pin: str) -> CardInfo | Outcome:
+    """The holder's PIN: the card tells its purses and quantity counters only after it."""
+    try:
+        return session.verify_pin(pin)
+    except CardError as exc:
+        return card_problem(till, exc)
+
+
+def basket_for(
+    till: Till, info: CardInfo, scans: Sequence[ScannedItem], now: int, allow_cash: bool
+) -> Basket | Outcome:
+    """The basket as this card would pay it now (what the cashier sees before charging)."""
     catalog = till.catalog()
     if catalog is None:
         return refuse(till, "no_catalog")
-    try:
-        # The card tells its purses and quantity counters only after the holder's PIN.
-        info = session.verify_pin(pin)
-    except CardError as exc:
-        return card_problem(till, exc)
-    basket = build_basket(
+    return build_basket(
         scans,
         catalog,
         info,
@@ -192,6 +222,35 @@ def _sell_to_card(
         shelf_prices=till.shelf_prices,
         split_tender=allow_cash and till.split_tender,
     )
+
+
+def after_charge(
+    till: Till, session: CardSession, outcome: Outcome, wanted: Sequence[int]
+) -> Outcome:
+    """After the receipt, with the PIN still opening the log: what the host is missing."""
+    if outcome.status is not Status.COMPLETED:
+        return outcome
+    read = fetch_wanted(till, session, tuple(wanted))
+    if read:
+        outcome = _with(outcome, details={**outcome.details, "evidence_read": read})
+    return outcome
+
+
+def charge(
+    till: Till,
+    session: CardSession,
+    info: CardInfo,
+    scans: Sequence[ScannedItem],
+    *,
+    cashier: str,
+    allow_cash: bool = False,
+    now: int | None = None,
+) -> Outcome:
+    """Debit the basket from a card whose holder has given the PIN in this session."""
+    now = till.clock() if now is None else now
+    basket = basket_for(till, info, scans, now, allow_cash)
+    if isinstance(basket, Outcome):
+        return basket
     if basket.card_total == 0:
         return _with(refuse(till, "nothing_to_charge"), refused_lines=basket.refused)
     offline_state = till.journal.offline_state()
@@ -300,12 +359,17 @@ def _with(outcome: Outcome, **changes: Any) -> Outcome:
 
 
 __all__ = [
+    "Presented",
     "Resolution",
+    "after_charge",
     "balances_after",
+    "basket_for",
     "card_problem",
+    "charge",
     "failure_outcome",
     "present_card",
     "read_card_checked",
     "refuse",
     "sell",
+    "verify_holder",
 ]

@@ -18,7 +18,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 from drivers.card.errors import CardRefused, CardSessionError
 from drivers.card.protocol import CardInfo
 from drivers.card.transport import OUTCOME_UNKNOWN, CardError
-from ledger.cardproofs import LoadAuthorization, Signed
+from ledger.cardproofs import LoadAuthorization, PinUnblockOrder, Signed
 from ledger.catalog import Catalog
 from ledger.ids import new_id
 from ledger.record import Record
@@ -26,12 +26,14 @@ from ledger.verify import business_date
 from ledger.wire import CATALOG_KIND, CONFIG_KIND, HOTLIST_KIND, LOADS_KIND
 from terminal import crashpoints
 from terminal.documents import (
+    PIN_UNBLOCKS_DOCUMENT,
     HostConfig,
     Hotlist,
     current_catalog,
     current_host_config,
     current_hotlist,
     pending_loads,
+    pending_pin_unblocks,
 )
 from terminal.home import RiskLimits, TerminalConfig
 from terminal.host_requests import (
@@ -57,6 +59,7 @@ PROOF_FIELD: Mapping[IntentKind, str] = {
     IntentKind.VOID: "card_proof",
     IntentKind.LOAD: "card_receipt",
     IntentKind.BLOCK: "card_receipt",
+    IntentKind.PIN_UNBLOCK: "card_receipt",
 }
 """Where the card's signed answer goes in each kind of record body."""
 
@@ -192,6 +195,12 @@ class Till:
             LOADS_KIND, lambda: pending_loads(self.journal)
         )
         return loads
+
+    def pending_pin_unblocks(self) -> list[PinUnblockOrder]:
+        orders: list[PinUnblockOrder] = self._cached(
+            PIN_UNBLOCKS_DOCUMENT, lambda: pending_pin_unblocks(self.journal)
+        )
+        return orders
 
     def _cached(self, name: str, load: Callable[[], Any]) -> Any:
         """A document as parsed, re-read only when the journal holds a new version of it

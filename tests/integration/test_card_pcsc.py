@@ -17,6 +17,7 @@ import pytest
 from drivers.card.apdu import SW
 from drivers.card.errors import CardBlocked, PinBlocked, PinRequired, WrongPin
 from drivers.card.pcsc import PcscReader
+from drivers.card.pinpad import PcscControl, PinPad
 from drivers.card.protocol import CardState, Commands, VoidRequest
 from drivers.card.session import CardSession
 from drivers.card.transport import ApduCounter, CardRemoved, NoCard
@@ -89,6 +90,17 @@ def test_pin_right_wrong_and_blocked(served_card: ServedCard) -> None:
             session.verify_pin(PIN)
     assert served_card.disk().pin_tries_left == 0
     assert balances(served_card) == {"APBD": 230_000, "BZNS": 100_000}
+
+
+def test_a_reader_without_a_pin_pad_is_told_apart_through_pcscd(served_card: ServedCard) -> None:
+    """vpcd lists no part 10 features: the terminal asks for the PIN on its own keyboard, and the
+    question leaves the connection as it was."""
+    assert served_card.reader.wait_for_card(5)
+    with served_card.reader.connect() as connection:
+        assert PinPad.detect(PcscControl(connection)) is None
+        session = CardSession(connection, served_card.issuer.ca_keys)
+        session.read_card(TODAY)
+        assert session.verify_pin(PIN).holder_known
 
 
 def test_a_later_session_cannot_void_through_pcscd(served_card: ServedCard) -> None:

@@ -35,6 +35,8 @@ from tests.factories import T0
 from tests.fixtures.card import PIN, VPCD_READER, ServedCard
 from tests.fixtures.sale import OIL, RICE_5KG, SUPERVISOR_PIN, TERMINAL_ID, terminal_config
 
+pytestmark = pytest.mark.pcscd  # every test here serves its card into vpcd slot 0
+
 PASSPHRASE = "integration passphrase"
 ITEMS = f"{RICE_5KG},{OIL}x2"
 SALE_TOTAL = 70_000 + 2 * 15_700

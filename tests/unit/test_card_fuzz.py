@@ -20,12 +20,13 @@ from drivers.card.protocol import (
     Ins,
     LoadRequest,
     Personalization,
+    PinUnblockRequest,
     VoidRequest,
 )
 from drivers.card.session import CardSession
 from drivers.card.transport import CardError
 from ledger.binary import FormatError
-from ledger.cardproofs import decode_card_transaction
+from ledger.cardproofs import PinUnblockReceipt, decode_card_transaction
 from simulators.card.applet import CardApplet
 from simulators.card.issuance import IssuerKeys
 from simulators.card.state import CardData
@@ -85,7 +86,8 @@ _HEADERS = {
     Ins.VERIFY_PIN: bytes([0x00, 0x20, 0x00, 0x80]),
     Ins.CHANGE_PIN: bytes([0x00, 0x24, 0x00, 0x80]),
     **{ins: bytes([0x80, ins, 0, 0]) for ins in (Ins.DEBIT, Ins.LOAD, Ins.VOID,
-                                                 Ins.GET_TRANSACTION, Ins.BLOCK, Ins.PERSONALIZE)},
+                                                 Ins.GET_TRANSACTION, Ins.BLOCK, Ins.UNBLOCK_PIN,
+                                                 Ins.PERSONALIZE)},
 }  # fmt: skip
 
 
@@ -107,11 +109,14 @@ def _valid_commands(issuer: IssuerKeys, number: str) -> list[bytes]:
         Commands.void(VoidRequest(TERMINAL, bytes(16), T0, 1)).encode(),
         Commands.block(BlockRequest(order, TERMINAL, T0)).encode(),
         Commands.change_pin(PIN, "9876").encode(),
+        Commands.unblock_pin(
+            PinUnblockRequest(issuer.unblock_order(number, 1, TODAY), TERMINAL, T0)
+        ).encode(),
     ]
 
 
 @FUZZ
-@given(which=st.integers(0, 5), flips=st.lists(st.tuples(st.integers(0, 400), st.integers(1, 255)),
+@given(which=st.integers(0, 6), flips=st.lists(st.tuples(st.integers(0, 400), st.integers(1, 255)),
                                                min_size=1, max_size=4))  # fmt: skip
 def test_card_survives_corrupted_valid_commands(
     personalized: tuple[CardData, IssuerKeys], which: int, flips: list[tuple[int, int]]
@@ -135,6 +140,8 @@ def test_codecs_refuse_random_bytes_with_format_error(raw: bytes) -> None:
         DebitRequest.decode,
         LoadRequest.decode,
         Personalization.decode,
+        PinUnblockRequest.decode,
+        PinUnblockReceipt.decode,
     ]
     for decode in decoders:
         with contextlib.suppress(FormatError):
@@ -160,6 +167,10 @@ def test_session_turns_any_answer_into_a_typed_error(
     transport = Scripted(answer + status)
     session = CardSession(transport, issuer.ca_keys)
     session.certificate = data.certificate  # as if read_card had succeeded
+    assert data.certificate is not None
+    unblock = PinUnblockRequest(
+        issuer.unblock_order(data.certificate.card_number, 1, TODAY), TERMINAL, T0
+    )
     calls: list[Callable[[], object]] = [
         session.select,
         lambda: session.read_card(TODAY),
@@ -170,6 +181,7 @@ def test_session_turns_any_answer_into_a_typed_error(
         session.get_transaction,
         lambda: session.find_transaction(bytes(16), 1),
         session.generate_key,
+        lambda: session.unblock_pin(unblock),
     ]
     for call in calls:
         session.certificate = data.certificate

@@ -22,6 +22,7 @@ from simulators.card.direct import DirectReader
 from simulators.card.issuance import IssuerKeys
 from simulators.card.state import CardData, CardFileError
 from simulators.card.store import CardStore
+from tests.factories import real_clock_expiry
 from tests.fixtures.card import PIN, TODAY, DirectCard, debit_request, issue_file
 
 
@@ -247,7 +248,8 @@ def test_cli_new_issue_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert cli_run(parser, ["card", "issuer-keys", "--out", str(keys)]) == 0
     issued = [
         "card", "issue", str(card), "--issuer", str(keys), "--number", "6060010000000011",
-        "--name", "Siti Aminah", "--pin", "2580", "--load", "APBD:150000:2026-12-31",
+        "--name", "Siti Aminah", "--pin", "2580",
+        "--load", f"APBD:150000:{real_clock_expiry().isoformat()}",  # issued on the real clock
     ]  # fmt: skip
     assert cli_run(parser, issued) == 0
     with pytest.raises(UserError, match="not blank"):

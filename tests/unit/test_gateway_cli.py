@@ -82,7 +82,7 @@ def test_seed_flow(cli: Cli, tmp_path: Path) -> None:
     assert audited["counts"]["operator"] == 7  # every change above, none of the reads
     actions = " | ".join(e["message"] for e in audited["recent"] if e["code"] == "operator")
     assert f"cards register {card['number']} (APBD)" in actions
-    assert "loads create 1 x Rp200000 APBD" in actions
+    assert "loads create 1 x Rp200.000 APBD" in actions
     code_out, out, _ = cli("check")
     assert code_out == 0 and out.strip().endswith("ok")
 

@@ -17,6 +17,7 @@ from host_gateway.errors import GatewayError
 from host_gateway.gateway import Gateway
 from host_gateway.models import Account, Base, Card, HotlistFetch, PublishedDocument
 from host_gateway.sealing import unseal
+from host_gateway.web import models as _console_models  # noqa: F401  (compared too)
 from ledger.catalog import Catalog
 from ledger.crypto import SigningKey
 from ledger.documents import SignedDocument

@@ -240,3 +240,16 @@ def test_a_number_hotlisted_while_the_card_is_written_is_not_activated(
         audit = [e.message for e in session.scalars(select(Event))]
     assert f"petugas: cards issue {spent} failed: hotlisted meanwhile" in audit
     assert not any(m.startswith(f"petugas: cards issue {spent} (") for m in audit)
+
+
+def test_a_card_registered_on_29_february_is_valid_five_years_to_28_february(cli: Cli) -> None:
+    """Any day the gateway (or ``make up``'s seed) runs on may be a leap day."""
+    leap_day = int(dt.datetime(2028, 2, 29, 12, tzinfo=dt.UTC).timestamp())
+    factory = session_factory(make_engine(cli.db))
+    with transaction(factory) as session:
+        keys = load_issuer_keys(session, b"kata-sandi")
+        issued = register_card(
+            session, keys, holder_name="Siti", programs=["APBD"],
+            public_key=SigningKey.generate().public_key, now=leap_day,
+        )  # fmt: skip
+        assert issued.card.valid_until == dt.date(2033, 2, 28)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from host_gateway.ingest.verification import Facts, TerminalKey, _verify_one, verify_items
 from ledger.bodies import SaleBody
-from ledger.crypto import SigningKey, verify
+from ledger.crypto import Domain, SigningKey, verify
 from ledger.record import Record
 from tests.factories import T0, FakeCard, FakeTerminal, Issuer
 
@@ -105,3 +105,54 @@ def test_a_check_that_only_a_bad_signature_would_have_spared_does_not_break_the_
         "card_signature",
         "terminal_signature",
     ]
+
+
+def _count_signature_checks(monkeypatch: pytest.MonkeyPatch) -> dict[Domain, int]:
+    counts: dict[Domain, int] = {}
+
+    def counting(public_key: bytes, domain: Domain, message: bytes, signature: bytes) -> bool:
+        counts[domain] = counts.get(domain, 0) + 1
+        return verify(public_key, domain, message, signature)
+
+    monkeypatch.setattr("host_gateway.ingest.verification.verify", counting)
+    return counts
+
+
+def test_a_contiguous_run_needs_one_terminal_signature_and_every_card_signature(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    terminal = FakeTerminal()
+    key = TerminalKey(terminal.terminal_id, terminal.key.public_key, T0 - 86_400, T0 + 86_400)
+    records = [terminal.sell(ISSUER.card(20 + n)) for n in range(6)]
+    batch = items(list(reversed(records)))  # the order sent does not matter, the links do
+    counts = _count_signature_checks(monkeypatch)
+    facts = verify_items(key, ISSUER.anchors, batch)
+    assert [f.code for f in facts] == ["ok"] * 6
+    assert counts == {Domain.TERMINAL_RECORD: 1, Domain.CARD_TRANSACTION: 6}
+
+
+def _chain(count: int) -> tuple[TerminalKey, list[Record]]:
+    terminal = FakeTerminal()
+    key = TerminalKey(terminal.terminal_id, terminal.key.public_key, T0 - 86_400, T0 + 86_400)
+    return key, [terminal.sell(ISSUER.card(30 + n)) for n in range(count)]
+
+
+def test_a_run_whose_last_signature_fails_is_checked_record_by_record() -> None:
+    key, records = _chain(5)
+    # Same bytes as signed but a signature by another key: records 1-4 still link to it.
+    records[4] = records[4].signed_by(SigningKey.generate())
+    batch = items(records)
+    facts = verify_items(key, ISSUER.anchors, batch)
+    assert facts == [_verify_one(key, ISSUER.anchors, i, r, d, verify) for i, r, d in batch]
+    assert [(f.code, f.stored) for f in facts] == [("ok", False)] * 4 + [
+        ("terminal_signature", False)
+    ]
+
+
+def test_a_bad_record_inside_a_run_is_the_only_one_refused() -> None:
+    key, records = _chain(6)
+    records[2] = dataclasses.replace(records[2], signature=bytes(64))
+    batch = items(records)
+    facts = verify_items(key, ISSUER.anchors, batch)
+    assert [f.code for f in facts] == ["ok", "ok", "terminal_signature", "ok", "ok", "ok"]
+    assert facts == [_verify_one(key, ISSUER.anchors, i, r, d, verify) for i, r, d in batch]

@@ -5,7 +5,7 @@ The gateway now counts them in memory and writes one row per code a minute with 
 (host_gateway.events); every other event is one occurrence (the default 1).
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0006 (it follows settlement's, one line of history)
 Create Date: 2026-12-05
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,54 @@
+"""Templates (Jinja2, autoescaped) with the helpers every page uses: rupiah, WITA times, lags,
+and the navigation a role may see (links to pages it cannot open are not shown)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from host_gateway.display import duration, rupiah, signed_rupiah, wita
+from host_gateway.web.roles import ROLE_LABELS, Permission, Role, allowed
+from host_gateway.web.sessions import Operator
+
+
+@dataclass(frozen=True)
+class NavItem:
+    path: str
+    label: str
+    permission: Permission
+
+
+NAV = (
+    NavItem("/console/", "Dasbor", Permission.DASHBOARD),
+    NavItem("/console/toko", "Toko & terminal", Permission.SHOPS_VIEW),
+    NavItem("/console/audit", "Log audit", Permission.AUDIT_VIEW),
+    NavItem("/console/pengguna", "Pengguna", Permission.USERS_MANAGE),
+)
+"""Pages in menu order; a new page adds its line here and its permission in roles.GRANTS."""
+
+TEMPLATES = Jinja2Templates(directory=str(resources.files("host_gateway.web") / "templates"))
+TEMPLATES.env.filters.update(
+    rupiah=rupiah, signed_rupiah=signed_rupiah, wita=wita, duration=duration
+)
+TEMPLATES.env.globals["role_label"] = lambda role: ROLE_LABELS.get(Role(role), role)
+
+
+def render(
+    request: Request,
+    template: str,
+    operator: Operator | None,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    nav = [item for item in NAV if operator and allowed(operator.role, item.permission)]
+    return TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {"operator": operator, "nav": nav, "path": request.url.path, **context},
+        status_code=status,
+    )

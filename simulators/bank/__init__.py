@@ -1,0 +1,1 @@
+"""The distributing bank, simulated: takes payout files, returns status reports and statements."""

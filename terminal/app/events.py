@@ -1,0 +1,56 @@
+"""What the app's workers and devices tell the sale screen, as Textual messages: the UI changes
+only when one arrives, on the UI thread."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from drivers.card.protocol import CardInfo
+from terminal.app.counter import Presentation
+from terminal.sale import Outcome
+
+
+class CodeScanned(Message):
+    """A code from the scanner (serial, or a keyboard wedge told apart by timing)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self.code = code
+
+
+class ScannerState(Message):
+    """The scanner went missing or came back (:attr:`CashierApp.scanner_problem`)."""
+
+
+class CardArrived(Message):
+    pass
+
+
+class CardLeft(Message):
+    pass
+
+
+class Presented(Message):
+    def __init__(self, presentation: Presentation) -> None:
+        super().__init__()
+        self.presentation = presentation
+
+
+class Finished(Message):
+    """A card operation ended (sale, cancellation, balance, PIN refusal, day close)."""
+
+    def __init__(self, outcome: Outcome, what: str) -> None:
+        super().__init__()
+        self.outcome, self.what = outcome, what
+
+
+class Verified(Message):
+    def __init__(self, info: CardInfo) -> None:
+        super().__init__()
+        self.info = info
+
+
+class Printed(Message):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text

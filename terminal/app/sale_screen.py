@@ -1,0 +1,428 @@
+"""The sale screen: basket, card panel, outcome, status bar; every key in the footer.
+
+Card, printer and journal work runs in thread workers (:class:`~terminal.app.counter.Counter`
+methods); their results come back as messages and only then change the screen, so the UI never
+freezes and a device error is a line on screen, never a crash.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingsMap
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+from textual.worker import get_current_worker
+
+from drivers.card.protocol import CardInfo
+from terminal.app.counter import Presentation
+from terminal.app.events import (
+    CardArrived,
+    CardLeft,
+    CodeScanned,
+    Finished,
+    Presented,
+    Printed,
+    ScannerState,
+    Verified,
+)
+from terminal.app.prompts import Prompt, SearchPrompt
+from terminal.app.quantity import QuantityError, units_for
+from terminal.app.widgets import BasketTable, CardPanel, StatusBar, totals_text
+from terminal.app.words import rupiah
+from terminal.basket import Basket, ScannedItem, merge_scans
+from terminal.messages import message
+from terminal.sale import Outcome, Status
+
+if TYPE_CHECKING:
+    from terminal.app.app import CashierApp
+
+
+class SaleScreen(Screen[None]):
+    DEFAULT_CSS = """
+    #main { height: 1fr; }
+    #left { width: 2fr; }
+    #right { width: 1fr; border-left: solid $accent; padding: 0 1; }
+    #basket { height: 1fr; }
+    #totals { height: 1; text-style: bold; }
+    #outcome { height: auto; min-height: 3; padding: 0 1; }
+    #outcome.ok { background: $success 30%; }
+    #outcome.bad { background: $error 30%; }
+    #outcome.warn { background: $warning 30%; }
+    #status { dock: bottom; height: 1; background: $panel; }
+    #banner { color: $warning; height: auto; }
+    """
+    KEYS: ClassVar[list[tuple[str, str, str]]] = [
+        # In the footer in this order, most used first: all fit 100 columns.
+        ("f10", "pay", "key_pay"),
+        ("f4", "ask_pin", "key_pin"),
+        ("f3", "quantity", "key_qty"),
+        ("f2", "new_sale", "key_new"),
+        ("f5", "balance", "key_balance"),
+        ("f6", "reprint", "key_reprint"),
+        ("f7", "cancel_sale", "key_cancel"),
+        ("f8", "day_close", "key_day_close"),
+        ("f9", "sync", "key_sync"),
+        ("f11", "diagnostics", "key_diagnostics"),
+    ]
+
+    def __init__(self, cashier: str, w: dict[str, str]) -> None:
+        super().__init__()
+        # The footer speaks the terminal's language: the keys are bound per screen, not per class.
+        keys = [Binding(key, action, w[word]) for key, action, word in self.KEYS]
+        keys.append(Binding("delete", "remove_line", w["key_remove"], show=False))
+        self._bindings = BindingsMap(keys)
+        self.cashier = cashier
+        self.scans: list[ScannedItem] = []
+        self.card = ""
+        self.info: CardInfo | None = None
+        self.basket: Basket | None = None
+        self.busy = False
+        self.stop_watching = threading.Event()
+
+    @property
+    def cashier_app(self) -> CashierApp:
+        from terminal.app.app import CashierApp
+
+        assert isinstance(self.app, CashierApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield Input(placeholder=self.cashier_app.w["code"], id="code")
+                yield BasketTable(id="basket")
+                yield Static("", id="totals")
+            with Vertical(id="right"):
+                yield CardPanel(self.cashier_app.w["no_card_yet"], id="card")
+                yield Static("", id="banner")
+                yield Static("", id="outcome")
+        yield StatusBar("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        app = self.cashier_app
+        app.counter.cashier = self.cashier
+        self._redraw()
+        self.refresh_status()
+        self.set_interval(2.0, self.refresh_status)
+        self.watch_card()
+
+    def on_unmount(self) -> None:
+        self.stop_watching.set()
+
+    # -- the card ------------------------------------------------------------------------
+
+    @work(thread=True, group="watch", exclusive=True)
+    def watch_card(self) -> None:
+        """Waits for insert and remove events (SCardGetStatusChange; no polling of the card)."""
+        reader = self.cashier_app.watch_reader
+        worker = get_current_worker()
+        present = False
+        while not (self.stop_watching.is_set() or worker.is_cancelled):
+            if not present:
+                present = reader.wait_for_card(0.5)
+                if present:
+                    self.post_message(CardArrived())
+            elif reader.wait_for_removal(0.5):
+                present = False
+                self.post_message(CardLeft())
+
+    def on_card_arrived(self, _: CardArrived) -> None:
+        self._say(self.cashier_app.w["card_working"], "warn")
+        self.present_card()
+
+    def on_card_left(self, _: CardLeft) -> None:
+        self.cashier_app.counter.release()
+        self.card, self.info, self.basket = "", None, None
+        self.query_one("#banner", Static).update("")
+        self._redraw()
+
+    @work(thread=True, group="card")
+    def present_card(self) -> None:
+        self.post_message(Presented(self.cashier_app.counter.present()))
+
+    def on_presented(self, event: Presented) -> None:
+        p = event.presentation
+        self.card = p.card
+        self.info = p.info
+        language = self.cashier_app.language
+        # What the card says about earlier operations comes first, before anything new.
+        if p.earlier_sale_completed:
+            self.scans.clear()
+            self._say(message("earlier_completed", language), "warn")
+            self.print_earlier(p)
+        elif p.earlier_aborted:
+            self._say(message("earlier_aborted", language), "warn")
+        elif p.refusal is not None:
+            self._show_outcome(p.refusal)
+        else:
+            self._say("")
+        self._redraw()
+        if p.refusal is None and p.info is not None and not p.earlier_sale_completed:
+            self.action_ask_pin()
+
+    @work(thread=True, group="print")
+    def print_earlier(self, presentation: Presentation) -> None:
+        """The receipts of an earlier sale the card just confirmed."""
+        outcome = Outcome(Status.COMPLETED, resolutions=presentation.earlier)
+        done = self.cashier_app.counter.print_receipts(outcome)
+        self.post_message(Printed(done.print_message or ""))
+
+    def action_ask_pin(self) -> None:
+        if not self.card or self.busy:
+            return
+        w = self.cashier_app.w
+        if self.cashier_app.counter.has_pad:
+            # The holder types on the reader's keypad; the PIN never reaches this computer.
+            self._say(w["pinpad"], "warn")
+            self.verify("")
+            return
+        self.app.push_screen(Prompt(w["holder_pin"], secret=True, id="pin"), self._pin)
+
+    def _pin(self, pin: str | None) -> None:
+        if pin:
+            self._say(self.cashier_app.w["card_working"], "warn")
+            self.verify(pin)
+
+    @work(thread=True, group="card")
+    def verify(self, pin: str) -> None:
+        verified = self.cashier_app.counter.verify(pin)
+        if isinstance(verified, Outcome):
+            self.post_message(Finished(verified, "pin"))
+        else:
+            self.post_message(Verified(verified))
+
+    def on_verified(self, event: Verified) -> None:
+        self.info = event.info
+        self._say("")
+        self._redraw()
+
+    # -- the basket ------------------------------------------------------------------------
+
+    def on_code_scanned(self, event: CodeScanned) -> None:
+        if event.code.isdigit():
+            self.add_code(event.code)
+
+    def on_scanner_state(self, _: ScannerState) -> None:
+        self.refresh_status()
+
+    @on(Input.Submitted, "#code")
+    def code_entered(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        event.input.value = ""
+        if text:
+            self.add_code(text)
+
+    def add_code(self, text: str, quantity: int = 1) -> None:
+        """A scanned or typed code adds a line; words search the catalog by name."""
+        catalog = self.cashier_app.counter.till.catalog()
+        if text.isdigit():
+            if catalog is not None and catalog.item(text) is None:
+                self._say(
+                    message("not_in_catalog_scan", self.cashier_app.language, gtin=text), "bad"
+                )
+            self.scans = merge_scans([*self.scans, ScannedItem(text, quantity)])
+            self._redraw()
+            return
+        items = sorted((i.gtin, i.name) for i in catalog.items.values()) if catalog else []
+        self.app.push_screen(SearchPrompt(self.cashier_app.w["search"], items, text), self._picked)
+
+    def _picked(self, gtin: str | None) -> None:
+        if gtin:
+            self.add_code(gtin)
+
+    def action_quantity(self) -> None:
+        row = self._selected()
+        if row is not None:
+            self.app.push_screen(Prompt(self.cashier_app.w["quantity_prompt"]), self._quantity)
+
+    def _quantity(self, value: str | None) -> None:
+        row = self._selected()
+        if row is None or not value:
+            return
+        gtin = self.scans[row].gtin
+        catalog = self.cashier_app.counter.till.catalog()
+        item = catalog.item(gtin) if catalog else None
+        category = catalog.categories.get(item.category) if catalog and item else None
+        try:
+            units = units_for(value, item, category.base_unit if category else None)
+        except QuantityError as exc:
+            self._say(str(exc), "bad")
+            return
+        self.scans[row] = ScannedItem(gtin, units)
+        self._redraw()
+
+    def action_remove_line(self) -> None:
+        row = self._selected()
+        if row is not None:
+            del self.scans[row]
+            self._redraw()
+
+    def _selected(self) -> int | None:
+        table = self.query_one(BasketTable)
+        if not self.scans or table.cursor_row is None:
+            return None
+        return min(table.cursor_row, len(self.scans) - 1)
+
+    def action_new_sale(self) -> None:
+        if not self.busy:
+            self.scans.clear()
+            self._say("")
+            self._redraw()
+
+    # -- money -----------------------------------------------------------------------------
+
+    def action_pay(self) -> None:
+        if self.busy or not self.scans:
+            return
+        if self.info is None or not self.info.holder_known:
+            self.action_ask_pin()
+            return
+        self.busy = True
+        self._say(self.cashier_app.w["card_working"], "warn")
+        self.pay(list(self.scans))
+
+    @work(thread=True, group="card")
+    def pay(self, scans: list[ScannedItem]) -> None:
+        self.post_message(Finished(self.cashier_app.counter.charge(scans, allow_cash=True), "sale"))
+
+    def action_cancel_sale(self) -> None:
+        if not self.busy:
+            w = self.cashier_app.w
+            self.app.push_screen(
+                Prompt(w["supervisor"], secret=True, id="supervisor"), self._cancel
+            )
+
+    def _cancel(self, pin: str | None) -> None:
+        if pin:
+            self.busy = True
+            self.cancel(pin)
+
+    @work(thread=True, group="card")
+    def cancel(self, pin: str) -> None:
+        counter = self.cashier_app.counter
+        self.post_message(Finished(counter.cancel_last(pin, "supervisor", "dibatalkan"), "void"))
+
+    def action_balance(self) -> None:
+        if not self.busy and self.card:
+            self.busy = True
+            self.balance()
+
+    @work(thread=True, group="card")
+    def balance(self) -> None:
+        self.post_message(Finished(self.cashier_app.counter.balance(print_slip=True), "balance"))
+
+    def action_day_close(self) -> None:
+        if not self.busy:
+            w = self.cashier_app.w
+            self.app.push_screen(Prompt(w["supervisor"], secret=True, id="supervisor"), self._close)
+
+    def _close(self, pin: str | None) -> None:
+        counter = self.cashier_app.counter
+        if pin is None:
+            return
+        if not counter.till.config.check_supervisor_pin(pin):
+            self._say(message("supervisor_pin", self.cashier_app.language), "bad")
+            return
+        self.busy = True
+        self.day_close()
+
+    @work(thread=True, group="card")
+    def day_close(self) -> None:
+        self.post_message(Finished(self.cashier_app.counter.day_close(), "day_close"))
+
+    def on_finished(self, event: Finished) -> None:
+        self.busy = False
+        outcome = event.outcome
+        self._show_outcome(outcome)
+        if event.what == "sale" and outcome.status is Status.COMPLETED:
+            self.scans.clear()
+            self.info = (
+                self.cashier_app.counter.card.holder if self.cashier_app.counter.card else None
+            )
+        if event.what == "sale" and outcome.status is Status.UNRESOLVED:
+            self.card, self.info = "", None  # the card must come back: a new session
+        self._redraw()
+        if outcome.receipt_jobs or outcome.resolutions:
+            self.print_outcome(outcome)
+
+    @work(thread=True, group="print")
+    def print_outcome(self, outcome: Outcome) -> None:
+        self.post_message(Printed(self.cashier_app.print_text(outcome)))
+
+    def on_printed(self, event: Printed) -> None:
+        if event.text:
+            self.notify(event.text, timeout=8)
+        self.refresh_status()
+
+    def action_reprint(self) -> None:
+        self.reprint()
+
+    @work(thread=True, group="print")
+    def reprint(self) -> None:
+        self.post_message(Printed(self.cashier_app.counter.reprint_last()))
+
+    def action_diagnostics(self) -> None:
+        from terminal.app.diagnostics import DiagnosticsScreen
+
+        self.app.push_screen(DiagnosticsScreen(self.cashier_app))
+
+    def action_sync(self) -> None:
+        self.cashier_app.sync_now()
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def _show_outcome(self, outcome: Outcome) -> None:
+        w = self.cashier_app.w
+        if outcome.status is Status.COMPLETED:
+            head, style = w["approved"], "ok"
+            lines = [head]
+            if outcome.card_total:
+                lines.append(f"{w['total_card']}: {rupiah(outcome.card_total)}")
+            if outcome.cash:
+                lines.append(f"{w['total_cash']}: {rupiah(outcome.cash)}")
+            lines += [f"{b.code}: {rupiah(b.balance)}" for b in outcome.balances]
+        elif outcome.status is Status.UNRESOLVED:
+            lines, style = [w["unresolved"], outcome.message or ""], "warn"
+        else:
+            lines, style = [w["declined"], outcome.message or ""], "bad"
+        self._say("\n".join(lines), style)
+
+    def _say(self, text: str, style: str = "") -> None:
+        box = self.query_one("#outcome", Static)
+        box.update(text)
+        box.set_classes(style)
+
+    def _redraw(self) -> None:
+        app = self.cashier_app
+        counter = app.counter
+        catalog = counter.till.catalog()
+        preview = counter.preview(self.scans, allow_cash=True) if self.info else None
+        self.basket = preview if isinstance(preview, Basket) else None
+        self.query_one(BasketTable).show(app.w, app.language, self.scans, catalog, self.basket)
+        self.query_one("#totals", Static).update(totals_text(app.w, self.basket))
+        caps = counter.caps_left() if self.info and self.info.holder_known else {}
+        presented = counter.card.presented if counter.card else None
+        next_aid = presented.next_aid if presented else ()
+        self.query_one(CardPanel).show_card(app.w, self.card, self.info, caps, catalog, next_aid)
+
+    def refresh_status(self) -> None:
+        app = self.cashier_app
+        status = app.counter.status()
+        reader = app.w["card_in"] if self.card else app.w["card_out"]
+        scanner = None
+        if app.scanner is not None:
+            scanner = app.scanner_problem or "ok"
+        self.query_one(StatusBar).show(app.w, reader, app.printer_state(), status, scanner)
+        banner = self.query_one("#banner", Static)
+        unfinished = status.get("unfinished") or []
+        banner.update(
+            "\n".join(
+                message("card_unfinished_elsewhere", app.language, card=c) for c in unfinished
+            )
+        )

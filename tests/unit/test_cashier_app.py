@@ -1,0 +1,412 @@
+"""The cashier app driven by Textual's pilot, with the card simulator in a reader in-process:
+what the cashier sees, and what the money is, for each flow of the counter."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+from collections.abc import Awaitable, Callable
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from drivers.card.pinpad import PinPad
+from drivers.card.protocol import Ins
+from drivers.card.transport import CardConnection
+from drivers.scanner.wedge import WedgeDetector
+from ledger.record import RecordType
+from simulators.card.card import Fault
+from terminal.app import CashierApp
+from terminal.app import Counter as AppCounter
+from terminal.app.sale_screen import SaleScreen
+from terminal.app.signin import FirstRunScreen
+from terminal.app.widgets import BasketTable
+from terminal.host_requests import HostCard
+from terminal.receipts.jobs import JobKind
+from terminal.staff import check_cashier, set_cashier
+from tests.fixtures.card import PIN
+from tests.fixtures.pinpad import EmulatedPad
+from tests.fixtures.sale import NOODLES, OIL, SUGAR, SUPERVISOR_PIN, Counter
+
+CASHIER, CASHIER_PIN = "ani", "1357"
+
+Flow = Callable[[Pilot[None], CashierApp], Awaitable[None]]
+
+
+def make_app(counter: Counter) -> CashierApp:
+    app_counter = AppCounter(counter.till, None, readers=lambda _name: counter.reader)
+    return CashierApp(counter.home, counter.till, app_counter, counter.reader)
+
+
+def run(counter: Counter, flow: Flow, *, signed_in: bool = True) -> CashierApp:
+    if signed_in:
+        set_cashier(counter.home, CASHIER, CASHIER_PIN)
+    app = make_app(counter)
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 36)) as pilot:
+            if signed_in:
+                await type_into(pilot, "#cashier", CASHIER)
+                await type_into(pilot, "#pin", CASHIER_PIN)
+                await settle(pilot)
+                assert isinstance(app.screen, SaleScreen)
+            await flow(pilot, app)
+
+    asyncio.run(main())
+    return app
+
+
+async def type_into(pilot: Pilot[None], selector: str, text: str) -> None:
+    field = pilot.app.screen.query_one(selector, Input)
+    field.focus()
+    await pilot.pause()
+    await pilot.press(*text, "enter")
+
+
+async def settle(pilot: Pilot[None], rounds: int = 3) -> None:
+    """Let workers finish and their messages land."""
+    for _ in range(rounds):
+        busy = [w for w in pilot.app.workers if w.group != "watch"]  # the reader watch never ends
+        if busy:
+            await pilot.app.workers.wait_for_complete(busy)
+        await pilot.pause(0.05)
+
+
+async def wait_for(pilot: Pilot[None], check: Callable[[], bool], seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if check():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the screen never showed it")
+
+
+def text_of(app: CashierApp, selector: str) -> str:
+    screens = [s for s in app.screen_stack if isinstance(s, SaleScreen)] or [app.screen]
+    return str(screens[0].query_one(selector, Static).render())
+
+
+def sale_screen(app: CashierApp) -> SaleScreen:
+    for screen in app.screen_stack:
+        if isinstance(screen, SaleScreen):
+            return screen
+    raise AssertionError("no sale screen")
+
+
+async def present_with_pin(pilot: Pilot[None], counter: Counter, number: str, pin: str) -> None:
+    counter.present(number)
+    await wait_for(pilot, lambda: pilot.app.screen.id == "pin")
+    await pilot.press(*pin, "enter")
+    await settle(pilot)
+
+
+async def scan(pilot: Pilot[None], *codes: str) -> None:
+    for code in codes:
+        await type_into(pilot, "#code", code)
+    await settle(pilot)
+
+
+def records(counter: Counter) -> list[RecordType]:
+    return [r.type for r in counter.home.journal.records()]
+
+
+def test_first_run_sets_supervisor_and_cashier(counter: Counter) -> None:
+    counter.home.save_config(
+        counter.home.config.__class__(
+            **{**counter.home.config.__dict__, "supervisor_pin_hash": None}
+        )
+    )
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        assert isinstance(app.screen, FirstRunScreen)
+        await type_into(pilot, "#supervisor", "8642")
+        await type_into(pilot, "#supervisor2", "8642")
+        await type_into(pilot, "#cashier", "budi")
+        await type_into(pilot, "#pin", "2468")
+        await type_into(pilot, "#pin2", "2468")
+        await settle(pilot)
+        assert isinstance(app.screen, SaleScreen)
+
+    run(counter, flow, signed_in=False)
+    assert check_cashier(counter.home, "budi", "2468")
+    assert counter.home.config.check_supervisor_pin("8642")
+    assert "2468" not in (counter.home.paths.data_dir / "staff.json").read_text()
+
+
+def test_wrong_cashier_pin_stays_at_sign_in(counter: Counter) -> None:
+    set_cashier(counter.home, CASHIER, CASHIER_PIN)
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await type_into(pilot, "#cashier", CASHIER)
+        await type_into(pilot, "#pin", "0000")
+        await settle(pilot)
+        assert not isinstance(app.screen, SaleScreen)
+        assert "salah" in text_of(app, "#error")
+
+    run(counter, flow, signed_in=False)
+
+
+def test_normal_sale_shows_lines_purses_and_approval(counter: Counter) -> None:
+    number = counter.issue(loads={"APBD": 200_000})
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await present_with_pin(pilot, counter, number, PIN)
+        assert "APBD" in text_of(app, "#card")  # purses shown after the PIN
+        await scan(pilot, SUGAR, OIL)
+        table = app.screen.query_one(BasketTable)
+        assert table.row_count == 2
+        assert "APBD" in str(table.get_row_at(0)[4])
+        assert "Dibayar kartu" in text_of(app, "#totals")
+        await pilot.press("f10")
+        await settle(pilot)
+        assert "BERHASIL" in text_of(app, "#outcome")
+        assert app.screen.query_one(BasketTable).row_count == 0
+
+    run(counter, flow)
+    assert records(counter) == [RecordType.SALE]
+    assert counter.balances(number)["APBD"] < 200_000
+
+
+def test_ineligible_item_is_shown_with_its_reason_and_not_charged(counter: Counter) -> None:
+    number = counter.issue(loads={"APBD": 200_000})
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await present_with_pin(pilot, counter, number, PIN)
+        await scan(pilot, NOODLES)
+        row = app.screen.query_one(BasketTable).get_row_at(0)
+        assert "bukan bahan pokok" in str(row[5])
+        await pilot.press("f10")
+        await settle(pilot)
+        assert "DITOLAK" in text_of(app, "#outcome")
+
+    run(counter, flow)
+    assert records(counter) == []
+    assert counter.balances(number) == {"APBD": 200_000}
+
+
+def test_wrong_pin_then_right(counter: Counter) -> None:
+    number = counter.issue(loads={"APBD": 200_000})
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await present_with_pin(pilot, counter, number, "999999")
+        assert "PIN salah" in text_of(app, "#outcome")
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: app.screen.id == "pin")
+        await pilot.press(*PIN, "enter")
+        await settle(pilot)
+        assert "APBD" in text_of(app, "#card")
+        await scan(pilot, SUGAR)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert "BERHASIL" in text_of(app, "#outcome")
+
+    run(counter, flow)
+    assert records(counter) == [RecordType.SALE]
+
+
+def test_card_pulled_mid_debit_then_same_card_never_sells_twice(counter: Counter) -> None:
+    number = counter.issue(loads={"APBD": 200_000})
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await present_with_pin(pilot, counter, number, PIN)
+        await scan(pilot, SUGAR)
+        counter.reader.card.arm(Fault.DURING, Ins.DEBIT)  # type: ignore[union-attr]
+        await pilot.press("f10")
+        await settle(pilot)
+        assert "BELUM TUNTAS" in text_of(app, "#outcome")
+        assert "KARTU YANG SAMA" in text_of(app, "#outcome")
+        # The cashier does as told: the same card again, then rings the basket up again.
+        counter.present(number)
+        await wait_for(pilot, lambda: "SUDAH TERJADI" in text_of(app, "#outcome"))
+        assert app.screen.query_one(BasketTable).row_count == 0
+        await pilot.press("f10")
+        await settle(pilot)
+
+    run(counter, flow)
+    assert records(counter) == [RecordType.SALE]
+
+
+def test_cancel_the_sale_while_the_card_is_in_the_reader(counter: Counter) -> None:
+    number = counter.issue(loads={"APBD": 200_000})
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await present_with_pin(pilot, counter, number, PIN)
+        await scan(pilot, SUGAR)
+        await pilot.press("f10")
+        await settle(pilot)
+        await pilot.press("f7")
+        await wait_for(pilot, lambda: app.screen.id == "supervisor")
+        await pilot.press(*SUPERVISOR_PIN, "enter")
+        await settle(pilot)
+        assert "BERHASIL" in text_of(app, "#outcome")
+
+    run(counter, flow)
+    assert records(counter) == [RecordType.SALE, RecordType.VOID]
+    assert counter.balances(number) == {"APBD": 200_000}
+
+
+def test_blocked_card_is_declined_in_plain_words(counter: Counter) -> None:
+    number = counter.issue(loads={"APBD": 200_000})
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        counter.present(number)
+        await wait_for(pilot, lambda: app.screen.id == "pin")
+        for wrong in ("111111", "222222", "333333"):
+            await pilot.press(*wrong, "enter")
+            await settle(pilot)
+            if "terblokir" in text_of(app, "#outcome"):
+                break
+            await pilot.press("f4")
+            await wait_for(pilot, lambda: app.screen.id == "pin")
+        assert "DITOLAK" in text_of(app, "#outcome")
+        assert "terblokir" in text_of(app, "#outcome")
+
+    run(counter, flow)
+    assert records(counter) == []
+
+
+def test_day_close_needs_the_supervisor(counter: Counter) -> None:
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: app.screen.id == "supervisor")
+        await pilot.press(*"0000", "enter")
+        await settle(pilot)
+        assert "PIN supervisor salah" in text_of(app, "#outcome")
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: app.screen.id == "supervisor")
+        await pilot.press(*SUPERVISOR_PIN, "enter")
+        await settle(pilot)
+        assert "BERHASIL" in text_of(app, "#outcome")
+
+    run(counter, flow)
+    assert records(counter) == [RecordType.DAY_CLOSE]
+
+
+def test_another_cards_unfinished_sale_is_named_on_screen(counter: Counter) -> None:
+    torn = counter.issue(1, loads={"APBD": 200_000})
+    other = counter.issue(2, loads={"APBD": 200_000})
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await present_with_pin(pilot, counter, torn, PIN)
+        await scan(pilot, SUGAR)
+        counter.reader.card.arm(Fault.BEFORE, Ins.DEBIT)  # type: ignore[union-attr]
+        await pilot.press("f10")
+        await settle(pilot)
+        await present_with_pin(pilot, counter, other, PIN)
+        sale_screen(app).refresh_status()
+        assert torn[-4:] in text_of(app, "#banner")
+
+    run(counter, flow)
+
+
+@pytest.mark.parametrize("language", ["en"])
+def test_english_by_config(counter: Counter, language: str) -> None:
+    counter.home.save_config(dataclasses.replace(counter.home.config, receipt_language=language))
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        assert "Present the SSN card" in text_of(app, "#card")
+        shown = {b.binding.key: b.binding.description for b in app.screen.active_bindings.values()}
+        assert shown["f10"] == "Pay" and shown["f7"] == "Cancel"
+
+    run(counter, flow)
+
+
+def test_reader_pin_pad_is_used_and_said(counter: Counter) -> None:
+    """With a PIN-pad reader the app never asks for the PIN on screen: the holder types it on
+    the reader (a fake pad in front of the simulated card here)."""
+    number = counter.issue(loads={"APBD": 200_000})
+    pads: list[EmulatedPad] = []
+
+    def pad_for(connection: CardConnection) -> PinPad | None:
+        pads.append(EmulatedPad(connection, PIN))
+        return PinPad.detect(pads[-1])
+
+    set_cashier(counter.home, CASHIER, CASHIER_PIN)
+    app_counter = AppCounter(counter.till, None, readers=lambda _n: counter.reader, pads=pad_for)
+    app = CashierApp(counter.home, counter.till, app_counter, counter.reader)
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await type_into(pilot, "#cashier", CASHIER)
+            await type_into(pilot, "#pin", CASHIER_PIN)
+            await settle(pilot)
+            counter.present(number)
+            await wait_for(pilot, lambda: "APBD" in text_of(app, "#card"))
+            assert app.screen.id != "pin"  # no PIN field on screen
+            await scan(pilot, SUGAR)
+            await pilot.press("f10")
+            await settle(pilot)
+            assert "BERHASIL" in text_of(app, "#outcome")
+
+    asyncio.run(main())
+    assert pads and pads[-1].card_commands == 1
+    assert records(counter) == [RecordType.SALE]
+
+
+class KeyClock:
+    """Key times for the wedge: each key ``step`` seconds after the one before."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_wedge_scan_into_the_search_box_goes_to_the_basket(counter: Counter) -> None:
+    """A wedge scanner fires while the cashier has the search box open: the code lands in the
+    basket, not in the search box; the same keys typed at a person's pace stay in the box."""
+    set_cashier(counter.home, CASHIER, CASHIER_PIN)
+    clock = KeyClock(0.5)  # a person signs in
+    app_counter = AppCounter(counter.till, None, readers=lambda _n: counter.reader)
+    app = CashierApp(
+        counter.home,
+        counter.till,
+        app_counter,
+        counter.reader,
+        wedge=WedgeDetector(),
+        keyclock=clock,
+    )
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await type_into(pilot, "#cashier", CASHIER)
+            await type_into(pilot, "#pin", CASHIER_PIN)
+            await settle(pilot)
+            await type_into(pilot, "#code", "gula")  # opens the search by name
+            await wait_for(
+                pilot, lambda: app.screen.id is None and app.screen is not sale_screen(app)
+            )
+            clock.step = 0.005  # the scanner's burst
+            await pilot.press(*SUGAR, "enter")
+            await settle(pilot)
+            assert sale_screen(app).scans[0].gtin == SUGAR
+            await pilot.press("escape")
+            clock.step = 0.5  # a person types the same digits into the code field
+            await type_into(pilot, "#code", OIL)
+            await settle(pilot)
+            assert [s.gtin for s in sale_screen(app).scans] == [SUGAR, OIL]
+
+    asyncio.run(main())
+
+
+def test_next_aid_from_the_host_on_screen_and_on_the_balance_slip(counter: Counter) -> None:
+    """The holder learns when the next aid comes: on the card panel and on the printed slip."""
+    number = counter.issue(loads={"APBD": 200_000})
+    due = dt.date(2027, 1, 5)
+    counter.till.ask_host = lambda _n: HostCard(next_aid=(("APBD", due),))
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await present_with_pin(pilot, counter, number, PIN)
+        assert "Bantuan berikut APBD: 05-01-2027" in text_of(app, "#card")
+        await pilot.press("f5")
+        await settle(pilot)
+        assert "BERHASIL" in text_of(app, "#outcome")
+
+    run(counter, flow)
+    jobs = [counter.home.journal.job(job_id) for job_id in range(1, 10)]
+    slips = [job for job in jobs if job is not None and job.kind is JobKind.BALANCE]
+    assert len(slips) == 1
+    assert b"Bantuan berikut APBD" in slips[0].data and b"05-01-2027" in slips[0].data
