@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from demo.catalog import APBD, BAZNAS, demo_catalog
 from demo.tools import (
     DemoError,
@@ -107,7 +109,11 @@ class Layout:
 
     @property
     def database(self) -> str:
-        return f"sqlite:///{self.gateway / 'gateway.db'}"
+        """The database the seeded gateway really uses: ``$SSN_GATEWAY_DB`` when set (the
+        gateway's commands read it, e.g. PostgreSQL), else the SQLite file of its data dir.
+        A password in the URL is not shown."""
+        url = os.environ.get("SSN_GATEWAY_DB") or f"sqlite:///{self.gateway / 'gateway.db'}"
+        return make_url(url).render_as_string(hide_password=True)
 
     def terminal(self, shop: Shop) -> Path:
         return self.root / "terminals" / shop.id

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -74,11 +75,16 @@ def command(tool: str, *argv: str) -> list[str]:
     return [str(Path(sys.executable).parent / tool), *argv]
 
 
-def wait_for_gateway(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def wait_for_gateway(
+    url: str,
+    process: subprocess.Popen[bytes],
+    timeout: float = 30.0,
+    verify: ssl.SSLContext | bool = True,
+) -> None:
     deadline = time.monotonic() + timeout
     # One client for all polls: each new client builds a TLS context (tens of ms of CPU taken
     # from the gateway that is starting on the same cores).
-    with httpx.Client(timeout=1.0) as client:
+    with httpx.Client(timeout=1.0, verify=verify) as client:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise DemoError(f"the gateway exited with code {process.returncode}; see its log")

@@ -2,8 +2,10 @@
 
 SQLite (the default, a file under the data directory) runs in WAL mode with full synchronous
 commits and ``BEGIN IMMEDIATE`` so every write transaction takes the write lock up front (no
-upgrade deadlocks between concurrent writers). PostgreSQL is used by URL. Nothing connects until
-a caller asks for an engine.
+upgrade deadlocks between concurrent writers). A ``read_transaction`` begins deferred and
+read-only instead: a WAL reader never waits for the writer, so health, refused requests and
+``check`` answer while an ingest holds the lock. PostgreSQL is used by URL. Nothing connects
+until a caller asks for an engine.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, Table, create_engine, event, text
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+READ_ONLY = "ssn_read_only"
+"""Execution option marking a read transaction (see ``read_transaction``)."""
+
+BUSY_TIMEOUT = 30.0
+"""Seconds an SQLite writer waits for the write lock before the database counts as busy."""
 
 INGEST_LOCK_ID = 0x55534E01
 """PostgreSQL advisory lock that serializes ingest transactions across gateway processes."""
@@ -30,15 +39,17 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
     """An engine for ``url``; a bad URL raises ValueError with the reason."""
     try:
         parsed = make_url(url)
     except Exception as exc:
         raise ValueError(f"not a database URL: {url!r}") from exc
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
-        _configure_sqlite(engine)
+        engine = create_engine(
+            parsed, connect_args={"timeout": busy_timeout, "check_same_thread": False}
+        )
+        _configure_sqlite(engine, busy_timeout)
         return engine
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(
@@ -47,7 +58,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=8)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
@@ -55,12 +66,24 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if not connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        # Deferred: a WAL reader takes no lock. query_only makes a stray write fail at once
+        # instead of waiting for the write lock; the pool resets it when the connection returns.
+        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("PRAGMA query_only=1")
+        connection.connection.info[READ_ONLY] = True
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, record: Any) -> None:
+        if record is not None and record.info.pop(READ_ONLY, False):
+            dbapi_connection.execute("PRAGMA query_only=0")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -72,6 +95,30 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commits on success, rolls back on any exception."""
     with factory() as session, session.begin():
         yield session
+
+
+@contextmanager
+def read_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A unit of reading that never waits for a writer and writes nothing (rolled back at the
+    end): on SQLite a deferred, query-only transaction; on PostgreSQL a READ ONLY one. A write
+    inside it fails at once (see ``is_read_only_refusal``)."""
+    with factory() as session:
+        session.connection(execution_options={READ_ONLY: True, "postgresql_readonly": True})
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
+def is_read_only_refusal(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database refusing a write inside a ``read_transaction``."""
+    text_ = str(getattr(exc, "orig", exc)).lower()
+    return "readonly database" in text_ or "read-only transaction" in text_
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is busy or unreachable (worth a retry later)."""
+    return isinstance(exc, OperationalError) and not is_read_only_refusal(exc)
 
 
 def lock_ingest(session: Session) -> None:
@@ -96,8 +143,9 @@ def migrate(engine: Engine) -> None:
 
 def schema_is_current(engine: Engine) -> bool:
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
+    with engine.connect() as connection:  # a reader: never waits for the write lock
+        reader = connection.execution_options(**{READ_ONLY: True})
+        current = MigrationContext.configure(reader).get_current_revision()
     return current == head
 
 

@@ -25,3 +25,16 @@ def error_response(status: int, code: str, message: str, host_time: int) -> JSON
     """The API's one error body, ``{"error": {"code", "message", "host_time"}}``."""
     body = {"error": {"code": code, "message": message, "host_time": host_time}}
     return JSONResponse(body, status_code=status)
+
+
+RETRY_AFTER = 5
+"""Seconds a client is asked to wait when the host is busy (503)."""
+
+
+def busy_response(host_time: int, message: str = "") -> JSONResponse:
+    """503 ``busy`` with ``Retry-After``: the database is locked or unreachable, or the host
+    is reading as many requests as it takes at once. Nothing was changed; retry later."""
+    text = message or "the host is busy; nothing was changed, retry later"
+    response = error_response(503, "busy", text, host_time)
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response

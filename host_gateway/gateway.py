@@ -16,8 +16,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from host_gateway.cards import BLOCK_ORDER_DAYS, renew_block_orders
-from host_gateway.db import make_engine, migrate, session_factory, transaction
+from host_gateway.db import BUSY_TIMEOUT, make_engine, migrate, session_factory, transaction
 from host_gateway.distribution import CatalogCache
+from host_gateway.events import RefusalTally
 from host_gateway.ingest import Ingestor, VerifierPool
 from host_gateway.pki import IssuerKeys, load_issuer_keys
 from ledger.verify import business_date
@@ -37,6 +38,8 @@ class Gateway:
     clock: Callable[[], int]
     block_order_days: int = BLOCK_ORDER_DAYS
     """Validity of the block orders this gateway signs (hotlist, clones, spoiled issuance)."""
+    refusals: RefusalTally = field(default_factory=RefusalTally)
+    """Refused unauthenticated requests, counted in memory (host_gateway.events)."""
     _renewed_on: dt.date | None = field(default=None, init=False, repr=False)
     _renew_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -50,8 +53,9 @@ class Gateway:
         clock: Callable[[], int] = system_clock,
         run_migrations: bool = True,
         block_order_days: int = BLOCK_ORDER_DAYS,
+        busy_timeout: float = BUSY_TIMEOUT,
     ) -> Gateway:
-        engine = make_engine(url)
+        engine = make_engine(url, busy_timeout)
         if run_migrations:
             migrate(engine)
         factory = session_factory(engine)

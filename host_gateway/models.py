@@ -311,6 +311,9 @@ class Event(Base):
     record_id: Mapped[bytes | None] = mapped_column(LargeBinary(16))
     card_number: Mapped[str | None] = mapped_column(String(16))
     message: Mapped[str] = mapped_column(Text)
+    count: Mapped[int] = mapped_column(Integer, server_default="1")
+    """How many occurrences this row stands for: refusals of unauthenticated requests are
+    summarized (host_gateway.events.RefusalTally), everything else is one row each."""
 
 
 class CardEvidence(Base):

@@ -16,24 +16,39 @@ import socket
 import sys
 from collections.abc import Callable
 
+from host_gateway.api.server import ServerOptions
 from host_gateway.gateway import Gateway
 
 GatewayOpener = Callable[[], Gateway]
 
 
-def serve(open_gateway: GatewayOpener, host: str, port: int, processes: int) -> int:
-    """Serve until SIGTERM or SIGINT; the exit status is nonzero when a process failed."""
+def serve(
+    open_gateway: GatewayOpener,
+    host: str,
+    port: int,
+    processes: int,
+    options: ServerOptions | None = None,
+) -> int:
+    """Serve until SIGTERM or SIGINT; the exit status is nonzero when a process failed.
+    ``options``: client limits and TLS (host_gateway.api.server)."""
+    options = options or ServerOptions()
     if processes <= 1:
-        _run_one(open_gateway, None, host, port)
+        _run_one(open_gateway, None, host, port, options)
         return 0
     listener = socket.create_server((host, port), backlog=2048, reuse_port=False)
     listener.set_inheritable(True)
-    children = [_fork(open_gateway, listener, host, port) for _ in range(processes)]
+    children = [_fork(open_gateway, listener, host, port, options) for _ in range(processes)]
     listener.close()
     return _supervise(children)
 
 
-def _fork(open_gateway: GatewayOpener, listener: socket.socket, host: str, port: int) -> int:
+def _fork(
+    open_gateway: GatewayOpener,
+    listener: socket.socket,
+    host: str,
+    port: int,
+    options: ServerOptions,
+) -> int:
     pid = os.fork()
     if pid:
         return pid
@@ -41,7 +56,7 @@ def _fork(open_gateway: GatewayOpener, listener: socket.socket, host: str, port:
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        _run_one(open_gateway, listener, host, port)
+        _run_one(open_gateway, listener, host, port, options)
     except BaseException as exc:  # a child must never return into the parent's code
         print(f"gateway process {os.getpid()} failed: {exc}", file=sys.stderr)
         status = 1
@@ -52,20 +67,24 @@ def _fork(open_gateway: GatewayOpener, listener: socket.socket, host: str, port:
 
 
 def _run_one(
-    open_gateway: GatewayOpener, listener: socket.socket | None, host: str, port: int
+    open_gateway: GatewayOpener,
+    listener: socket.socket | None,
+    host: str,
+    port: int,
+    options: ServerOptions,
 ) -> None:
     import uvicorn
 
     from host_gateway.api.app import create_app
+    from host_gateway.api.server import uvicorn_config
     from host_gateway.web.app import mount_console
 
     gateway = open_gateway()
     try:
         gateway.pool.start()
-        app = create_app(gateway)
+        app = create_app(gateway, options.limits)
         mount_console(app, gateway.factory, gateway.clock, gateway.keys)
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning")
-        server = uvicorn.Server(config)
+        server = uvicorn.Server(uvicorn_config(app, host, port, options))
         server.run(sockets=None if listener is None else [listener])
     finally:
         gateway.close()

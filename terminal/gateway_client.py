@@ -2,16 +2,23 @@
 and every answer checked through the ledger.wire models, so an answer that does not follow the
 contract is one :class:`SyncError` (``bad_answer``) before anything is stored. Also enrollment
 (``POST /v1/enroll``) and the one-card lookup the sale engine asks through its port.
+
+On the wire: records, loads and hotlists are signed but not secret-proof in clear, so the
+terminal speaks HTTPS and trusts only the CA pinned at enrollment (``gateway_ca``, PEM), never
+the system's list; plain ``http://`` is refused except to this machine (loopback: the demo).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
+import ssl
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -52,6 +59,41 @@ class SyncError(Exception):
 AnswerModel = TypeVar("AnswerModel", bound=BaseModel)
 
 
+def gateway_trust(base_url: str, ca_pem: str | None) -> ssl.SSLContext | bool:
+    """How to trust the gateway at ``base_url``: for https, a context that accepts only
+    certificates of the pinned CA (host name checked); plain http only to loopback. Anything
+    else is a SyncError ``insecure_gateway`` before a byte is sent."""
+    parts = urlsplit(base_url)
+    if parts.scheme == "https":
+        if not ca_pem:
+            raise SyncError(
+                "no CA is pinned for this https gateway: enroll with --gateway-ca",
+                "insecure_gateway",
+            )
+        try:
+            return ssl.create_default_context(cadata=ca_pem)  # this CA only, no system CAs
+        except (ssl.SSLError, ValueError) as exc:
+            raise SyncError(
+                f"the pinned gateway CA is unusable: {exc}", "insecure_gateway"
+            ) from exc
+    if parts.scheme == "http" and _loopback(parts.hostname or ""):
+        return True
+    raise SyncError(
+        f"refusing {base_url}: records and loads must not cross the network in clear; "
+        "use https:// (plain http:// only to this machine)",
+        "insecure_gateway",
+    )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def read_answer(model: type[AnswerModel], value: Any, what: str) -> AnswerModel:
     """The host's answer as ``model``, or one clear SyncError naming the first field that is
     wrong: nothing downstream has to guess at a missing key or a wrong type."""
@@ -88,10 +130,16 @@ class GatewayClient:
         backoff: Backoff | None = None,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
+        ca_pem: str | None = None,
     ) -> None:
+        """``ca_pem``: the gateway CA pinned at enrollment. A ``transport`` given (tests) is
+        used as it is, without the network policy of :func:`gateway_trust`."""
         self.terminal_id, self.key, self.clock = terminal_id, key, clock
         self.backoff = backoff or Backoff()
-        self.http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+        verify = True if transport is not None else gateway_trust(base_url, ca_pem)
+        self.http = httpx.Client(
+            base_url=base_url, timeout=timeout, transport=transport, verify=verify
+        )
         self.host_time: int | None = None
 
     def close(self) -> None:
@@ -216,8 +264,12 @@ def card_lookup(client: GatewayClient) -> AskHost:
     return ask
 
 
-def enroll(base_url: str, code: str, key: SigningKey, timeout: float = 15.0) -> EnrollResponse:
-    """Exchange a one-time code for a certificate (retrying is safe: same code, same key)."""
+def enroll(
+    base_url: str, code: str, key: SigningKey, timeout: float = 15.0, ca_pem: str | None = None
+) -> EnrollResponse:
+    """Exchange a one-time code for a certificate (retrying is safe: same code, same key).
+    ``ca_pem`` is the gateway CA the operator pins now; the code never crosses in clear."""
+    verify = gateway_trust(base_url, ca_pem)
     body = _request(
         lambda: EnrollRequest(
             code=code,
@@ -231,6 +283,7 @@ def enroll(base_url: str, code: str, key: SigningKey, timeout: float = 15.0) -> 
             content=_json(body),
             headers={"Content-Type": "application/json"},
             timeout=timeout,
+            verify=verify,
         )
     except httpx.TransportError as exc:
         raise SyncError(f"cannot reach the gateway at {base_url}: {exc}") from exc

@@ -140,6 +140,8 @@ class TerminalConfig:
     """Filled in by :meth:`TerminalHome.create` from the key."""
     terminal_certificate: bytes | None = None
     """The issuer CA's certificate of the terminal key, from enrollment."""
+    gateway_ca: str | None = None
+    """PEM of the CA the gateway's HTTPS certificate must chain to, pinned at enrollment."""
 
     @property
     def anchors(self) -> TrustAnchors:
@@ -169,6 +171,7 @@ class TerminalConfig:
             "supervisor_pin_hash": self.supervisor_pin_hash,
             "print_wait_seconds": self.print_wait_seconds,
             "held_receipts": self.held_receipts,
+            "gateway_ca": self.gateway_ca,
         }
 
     @classmethod
@@ -202,6 +205,7 @@ class TerminalConfig:
             held_receipts=file.held_receipts or "hold",
             terminal_public_key=_unhex(file.terminal_public_key, "terminal_public_key"),
             terminal_certificate=_optional_unhex(file.terminal_certificate),
+            gateway_ca=file.gateway_ca,
         )
         if config.receipt_language not in LANGUAGES:
             raise FormatError(f"receipt_language must be one of {', '.join(LANGUAGES)}")
@@ -244,7 +248,7 @@ class _Risk(_Exact):
 
 class _ConfigFile(_Exact):
     """terminal.json as written by :meth:`TerminalConfig.to_json`; fields added after the first
-    version (``print_wait_seconds``, ``held_receipts``) may be absent or null."""
+    version (``print_wait_seconds``, ``held_receipts``, ``gateway_ca``) may be absent or null."""
 
     format: Count
     terminal_id: str
@@ -262,6 +266,7 @@ class _ConfigFile(_Exact):
     supervisor_pin_hash: str | None = None
     print_wait_seconds: float | None = None
     held_receipts: str | None = None
+    gateway_ca: str | None = None
 
 
 def _first_error(exc: ValidationError) -> str:

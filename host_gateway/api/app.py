@@ -1,36 +1,45 @@
 """The terminal API (FastAPI): enrollment, signed record upload, downloads, time.
 
-Routes are thin: they parse, authenticate and hand over to the service modules, whose
-GatewayError becomes ``{"error": {"code", "message", "host_time"}}`` with its status. Blocking
-database work runs in the thread pool. docs/api.md documents every endpoint.
+Routes are thin: they parse and hand over to the service modules, whose GatewayError becomes
+``{"error": {"code", "message", "host_time"}}`` with its status; a busy database becomes 503
+``busy`` with ``Retry-After``. Bodies are read, bounded and authenticated before any route sees
+them (host_gateway.api.limits); a route takes the terminal as ``Signed``. Blocking database work
+runs in the thread pool. docs/api.md documents every endpoint.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from host_gateway import distribution, enrollment, gaps, intents
-from host_gateway.api.auth import SignedRequest, authenticate
+from host_gateway.api import links
 from host_gateway.api.card_routes import add_card_routes
-from host_gateway.api.limits import BodyLimit
+from host_gateway.api.headers import ResponseHeaders
+from host_gateway.api.limits import ClientLimits, RequestGuard, Signed
+from host_gateway.api.schemas import BUSY as _BUSY
 from host_gateway.api.schemas import ERRORS as _ERRORS
 from host_gateway.api.schemas import Health, TerminalStatus, TimeBody
-from host_gateway.db import transaction
-from host_gateway.errors import GatewayError, error_response
-from host_gateway.events import EventRow, record_events
+from host_gateway.db import read_transaction, transaction
+from host_gateway.errors import GatewayError, busy_response, error_response
+from host_gateway.events import FLUSH_EVERY
 from host_gateway.gateway import Gateway
 from host_gateway.ingest import MAX_BATCH, TerminalContext
+from host_gateway.ingest.pipeline import RecordResult
 from host_gateway.models import Terminal
 from ledger.binary import FormatError
-from ledger.request_auth import HEADER_HOST_TIME, b64decode, b64encode
+from ledger.request_auth import b64decode, b64encode
 from ledger.wire import (
     CATALOG_KIND,
     CONFIG_KIND,
@@ -52,23 +61,34 @@ from ledger.wire import (
     WantedBody,
 )
 
+log = logging.getLogger("host_gateway.api")
 
-def create_app(gateway: Gateway) -> FastAPI:
+
+def create_app(
+    gateway: Gateway, limits: ClientLimits | None = None, *, interactive_docs: bool = False
+) -> FastAPI:
+    """The terminal API. ``interactive_docs`` serves /docs and /redoc, whose pages load scripts
+    from a public CDN: for development only (/openapi.json is always served)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        flusher = asyncio.create_task(_flush_refusals(gateway))
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            await run_in_threadpool(_flush_once, gateway)
+
     app = FastAPI(
         title="SSN host gateway",
         version="1",
         description="Terminal API of the Kartu SSN host gateway. See docs/api.md.",
+        docs_url="/docs" if interactive_docs else None,
+        redoc_url="/redoc" if interactive_docs else None,
+        lifespan=lifespan,
     )
-
-    @app.middleware("http")
-    async def host_time_header(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        response.headers[HEADER_HOST_TIME] = str(gateway.clock())
-        return response
-
-    app.add_middleware(BodyLimit, clock=gateway.clock)  # outermost: before anything reads
+    app.add_middleware(RequestGuard, gateway=gateway, limits=limits or ClientLimits())
+    app.add_middleware(ResponseHeaders, clock=gateway.clock)  # outermost: every answer
 
     @app.exception_handler(GatewayError)
     async def gateway_error(_request: Request, exc: GatewayError) -> JSONResponse:
@@ -79,7 +99,14 @@ def create_app(gateway: Gateway) -> FastAPI:
         code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
             exc.status_code, "http_error"
         )
-        return error_response(exc.status_code, code, str(exc.detail), gateway.clock())
+        response = error_response(exc.status_code, code, str(exc.detail), gateway.clock())
+        response.headers.update(exc.headers or {})  # 405 says which methods are allowed
+        return response
+
+    @app.exception_handler(OperationalError)
+    async def database_busy(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database busy or unreachable: %s", exc.orig)
+        return busy_response(gateway.clock())
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -95,24 +122,25 @@ def create_app(gateway: Gateway) -> FastAPI:
             422, "invalid_request", problems or "invalid request", gateway.clock()
         )
 
-    async def signed_by_terminal(request: Request) -> TerminalContext:
-        body = await request.body()
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        signed = SignedRequest(request.method, path, body, dict(request.headers))
-        return await run_in_threadpool(authenticate, gateway, signed)
-
-    @app.get("/v1/time", response_model=TimeBody, tags=["public"])
+    @app.get("/v1/time", response_model=TimeBody, tags=["public"], operation_id="getTime")
     def host_time() -> TimeBody:
         """The host clock (unix seconds); terminals compare it with their own."""
         return TimeBody(host_time=gateway.clock())
 
-    @app.get("/v1/health", response_model=Health, tags=["public"])
+    @app.get("/v1/health", response_model=Health, responses=_BUSY, tags=["public"])
     def health() -> Health:
-        with transaction(gateway.factory) as session:
+        """``ok`` once the database answers a read (never waits for a writer)."""
+        with read_transaction(gateway.factory) as session:
             session.get(Terminal, "SMD-0000")
         return Health(status="ok", host_time=gateway.clock())
 
-    @app.post("/v1/enroll", response_model=EnrollResponse, responses=_ERRORS, tags=["enrollment"])
+    @app.post(
+        "/v1/enroll",
+        response_model=EnrollResponse,
+        responses=_ERRORS | links.ENROLL,
+        tags=["enrollment"],
+        operation_id="enroll",
+    )
     def enroll(body: EnrollRequest) -> EnrollResponse:
         """Exchange a one-time code and a new public key for a terminal certificate."""
         try:
@@ -127,8 +155,9 @@ def create_app(gateway: Gateway) -> FastAPI:
                 shop = ShopBody(id=done.shop.id, name=done.shop.name, kind=done.shop.kind)
                 terminal_id, certificate = done.terminal.id, done.terminal.certificate
         except GatewayError as exc:
-            with transaction(gateway.factory) as session:
-                record_events(session, now, [EventRow(exc.code, exc.message)])
+            if exc.code == "invalid":  # an unusable key: the body's values, as for any schema
+                raise GatewayError("invalid_request", f"public_key: {exc.message}", 422) from exc
+            gateway.refusals.add(exc.code, exc.message)  # nobody is authenticated yet
             raise
         anchors = gateway.keys.anchors
         return EnrollResponse(
@@ -149,22 +178,33 @@ def create_app(gateway: Gateway) -> FastAPI:
             host_time=now,
         )
 
-    @app.post("/v1/records", response_model=IngestResponse, responses=_ERRORS, tags=["terminal"])
-    async def upload(request: Request, body: IngestRequest) -> Response:
+    @app.post(
+        "/v1/records",
+        response_model=IngestResponse,
+        responses=_ERRORS | links.RECORDS,
+        tags=["terminal"],
+        operation_id="uploadRecords",
+    )
+    async def upload(terminal: Signed, body: IngestRequest) -> Response:
         """Upload a batch of signed records; one result per record, idempotent."""
-        terminal = await signed_by_terminal(request)
-        items = []
+        items, undecodable = [], {}
         for number, record in enumerate(body.records[:MAX_BATCH]):
             try:
                 items.append((record.id.bytes, b64decode(record.data)))
-            except FormatError as exc:
-                raise GatewayError("invalid_request", f"records.{number}.data: {exc}", 422) from exc
+            except FormatError as exc:  # refused alone: the rest of the batch goes on
+                undecodable[number] = RecordResult(
+                    str(record.id), None, "rejected", "malformed", f"data: {exc}", stored=False
+                )
         report = await run_in_threadpool(gateway.ingestor.ingest, terminal, items)
-        results = [r.__dict__ for r in report.results]
+        decided = iter(report.results)
+        report.results = [
+            undecodable[n] if n in undecodable else next(decided)
+            for n in range(len(items) + len(undecodable))
+        ]
         answer = {
             "terminal_id": report.terminal_id,
             "host_time": gateway.clock(),
-            "results": results,
+            "results": [r.__dict__ for r in report.results],
             "accepted": report.count("accepted"),
             "rejected": report.count("rejected"),
             "duplicates": sum(1 for r in report.results if r.duplicate),
@@ -178,9 +218,15 @@ def create_app(gateway: Gateway) -> FastAPI:
         # twice over for nothing. test_gateway_http checks the body against IngestResponse.
         return Response(json.dumps(answer, separators=(",", ":")), media_type="application/json")
 
-    @app.get("/v1/updates", response_model=UpdatesResponse, responses=_ERRORS, tags=["terminal"])
+    @app.get(
+        "/v1/updates",
+        response_model=UpdatesResponse,
+        responses=_ERRORS | links.UPDATES,
+        tags=["terminal"],
+        operation_id="getUpdates",
+    )
     async def updates(
-        request: Request,
+        terminal: Signed,
         catalog: Annotated[int, Query(ge=0, le=2**62)] = 0,
         config: Annotated[int, Query(ge=0, le=2**62)] = 0,
         hotlist: Annotated[int, Query(ge=0, le=2**62)] = 0,
@@ -188,7 +234,6 @@ def create_app(gateway: Gateway) -> FastAPI:
         seq: Annotated[int | None, Query(ge=0, le=2**62)] = None,
     ) -> UpdatesResponse:
         """What changed since the versions the terminal holds (``seq``: its last journal seq)."""
-        terminal = await signed_by_terminal(request)
         held = {
             CATALOG_KIND: catalog,
             CONFIG_KIND: config,
@@ -197,13 +242,18 @@ def create_app(gateway: Gateway) -> FastAPI:
         }
         return await run_in_threadpool(_updates, gateway, terminal, held, seq)
 
-    add_card_routes(app, gateway, signed_by_terminal)
+    add_card_routes(app, gateway)
 
-    @app.get("/v1/terminal", response_model=TerminalStatus, responses=_ERRORS, tags=["terminal"])
-    async def terminal_status(request: Request) -> TerminalStatus:
+    @app.get(
+        "/v1/terminal",
+        response_model=TerminalStatus,
+        responses=_ERRORS,
+        tags=["terminal"],
+        operation_id="getTerminal",
+    )
+    def terminal_status(terminal: Signed) -> TerminalStatus:
         """What the host holds of this terminal: where its contiguous chain ends."""
-        terminal = await signed_by_terminal(request)
-        with transaction(gateway.factory) as session:
+        with read_transaction(gateway.factory) as session:
             row = session.get_one(Terminal, terminal.key.terminal_id)
             return TerminalStatus(
                 terminal_id=row.id,
@@ -215,6 +265,20 @@ def create_app(gateway: Gateway) -> FastAPI:
             )
 
     return app
+
+
+async def _flush_refusals(gateway: Gateway) -> None:
+    """Every FLUSH_EVERY seconds, the refusals counted in memory become summary events."""
+    while True:
+        await asyncio.sleep(FLUSH_EVERY)
+        await run_in_threadpool(_flush_once, gateway)
+
+
+def _flush_once(gateway: Gateway) -> None:
+    try:
+        gateway.refusals.flush(gateway.factory, gateway.clock())
+    except OperationalError as exc:  # busy: the counts wait for the next flush
+        log.warning("refusal summary postponed: %s", exc.orig)
 
 
 def _updates(

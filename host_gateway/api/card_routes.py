@@ -8,13 +8,14 @@ every terminal request; docs/api.md documents them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Path, Request
+from fastapi import FastAPI, Path
 from starlette.concurrency import run_in_threadpool
 
 from host_gateway import distribution, gaps, intents
+from host_gateway.api import links
+from host_gateway.api.limits import Signed
 from host_gateway.api.schemas import ERRORS as _ERRORS
 from host_gateway.db import transaction
 from host_gateway.errors import GatewayError, not_found
@@ -36,20 +37,18 @@ from ledger.wire import (
     IntentsResponse,
 )
 
-Signer = Callable[[Request], Awaitable[TerminalContext]]
 
-
-def add_card_routes(app: FastAPI, gateway: Gateway, signed_by_terminal: Signer) -> None:
+def add_card_routes(app: FastAPI, gateway: Gateway) -> None:
     @app.post(
         "/v1/evidence",
         response_model=EvidenceResponse,
-        responses=_ERRORS,
+        responses=_ERRORS | links.EVIDENCE,
         tags=["terminal"],
+        operation_id="sendEvidence",
     )
-    async def evidence(request: Request, body: EvidenceRequest) -> EvidenceResponse:
+    async def evidence(terminal: Signed, body: EvidenceRequest) -> EvidenceResponse:
         """Card-signed messages read from a card's log; one result each, idempotent."""
-        terminal = await signed_by_terminal(request)
-        messages = [_bytes(text, f"messages.{n}") for n, text in enumerate(body.messages)]
+        messages = [_bytes_or_none(text) for text in body.messages]
         return await run_in_threadpool(_evidence, gateway, terminal, messages)
 
     @app.get(
@@ -57,19 +56,24 @@ def add_card_routes(app: FastAPI, gateway: Gateway, signed_by_terminal: Signer) 
         response_model=CardStatusResponse,
         responses=_ERRORS,
         tags=["terminal"],
+        operation_id="getCard",
     )
     async def card_status(
-        request: Request, number: Annotated[str, Path(pattern=r"^[0-9]{16}$")]
+        terminal: Signed, number: Annotated[str, Path(pattern=r"^[0-9]{16}$")]
     ) -> CardStatusResponse:
         """For a card presented at an online terminal: counters to read from its log, and its
         pending loads. The terminal counts as having served the card from then on."""
-        terminal = await signed_by_terminal(request)
         return await run_in_threadpool(_card_status, gateway, terminal, number)
 
-    @app.post("/v1/intents", response_model=IntentsResponse, responses=_ERRORS, tags=["terminal"])
-    async def report_intents(request: Request, body: IntentsRequest) -> IntentsResponse:
+    @app.post(
+        "/v1/intents",
+        response_model=IntentsResponse,
+        responses=_ERRORS,
+        tags=["terminal"],
+        operation_id="reportIntents",
+    )
+    async def report_intents(terminal: Signed, body: IntentsRequest) -> IntentsResponse:
         """The terminal's unresolved intents (and those it resolved since); idempotent."""
-        terminal = await signed_by_terminal(request)
         reported = []
         for number, item in enumerate(body.intents):
             nonce = _bytes(item.nonce, f"intents.{number}.nonce")
@@ -93,17 +97,34 @@ def _bytes(text: str, where: str) -> bytes:
         raise GatewayError("invalid_request", f"{where}: {exc}", 422) from exc
 
 
+def _bytes_or_none(text: str) -> bytes | None:
+    try:
+        return b64decode(text)
+    except FormatError:
+        return None
+
+
 def _evidence(
-    gateway: Gateway, terminal: TerminalContext, messages: list[bytes]
+    gateway: Gateway, terminal: TerminalContext, messages: list[bytes | None]
 ) -> EvidenceResponse:
+    """Messages are independent: one that is not base64url is refused alone (``malformed``)."""
     now = gateway.clock()
     with transaction(gateway.factory) as session:
         intake = EvidenceIntake(session, gateway.keys, terminal.key.terminal_id, now)
-        results = intake.submit(messages)
-    return EvidenceResponse(
-        host_time=gateway.clock(),
-        results=[EvidenceResultBody(**r.__dict__) for r in results],
-    )
+        decided = iter(intake.submit([m for m in messages if m is not None]))
+    results = [
+        EvidenceResultBody(**next(decided).__dict__)
+        if message is not None
+        else EvidenceResultBody(
+            result="refused",
+            code="malformed",
+            message="not base64url",
+            card_number=None,
+            counter=None,
+        )
+        for message in messages
+    ]
+    return EvidenceResponse(host_time=gateway.clock(), results=results)
 
 
 def _card_status(gateway: Gateway, terminal: TerminalContext, number: str) -> CardStatusResponse:

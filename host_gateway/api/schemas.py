@@ -17,11 +17,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (403, "refused: revoked terminal, expired certificate, unusable enrollment code"),
         (404, "no such card"),
         (409, "conflict with what the host holds"),
+        (408, "the request body did not arrive in time"),
         (413, "the request body is over the size limit"),
-        (422, "the request does not follow the schema"),
+        (422, "the request does not follow the schema, or a value in it is unusable"),
+        (503, "the host is busy (database locked or unreachable): retry after Retry-After"),
     )
 }
 """The error answers every route may give, for the OpenAPI document."""
+
+BUSY: dict[int | str, dict[str, Any]] = {503: ERRORS[503]}
+"""The one error a public read may give."""
 
 
 class TimeBody(Answer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
@@ -11,8 +12,23 @@ from console import UserError, print_json
 from host_gateway import distribution, events
 from host_gateway.cards import BLOCK_ORDER_DAYS
 from host_gateway.check import CheckReport, run_check
-from host_gateway.cli.common import add_common, data_dir, db_url, now, passphrase, session_scope
-from host_gateway.db import make_engine, migrate, session_factory, transaction
+from host_gateway.cli.common import (
+    add_common,
+    data_dir,
+    database,
+    db_url,
+    now,
+    passphrase,
+    session_scope,
+)
+from host_gateway.db import (
+    is_read_only_refusal,
+    make_engine,
+    migrate,
+    read_transaction,
+    session_factory,
+    transaction,
+)
 from host_gateway.display import rupiah, wita
 from host_gateway.pki import create_issuer_keys, keys_exist
 
@@ -43,6 +59,13 @@ def register(subparsers: Any) -> None:
         type=int,
         default=BLOCK_ORDER_DAYS,
         help=f"validity of the block orders it signs (default {BLOCK_ORDER_DAYS})",
+    )
+    serve.add_argument("--certfile", type=Path, help="serve HTTPS with this PEM certificate")
+    serve.add_argument("--keyfile", type=Path, help="the certificate's PEM private key")
+    serve.add_argument(
+        "--client-timeout",
+        type=float,
+        help="seconds a client may take for its headers or pause in a body (default 10)",
     )
     serve.set_defaults(func=cmd_serve)
 
@@ -98,6 +121,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
+    from host_gateway.api.limits import ClientLimits
+    from host_gateway.api.server import ServerOptions
     from host_gateway.gateway import Gateway
     from host_gateway.pki import PkiError
     from host_gateway.serving import serve
@@ -106,6 +131,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UserError("--block-order-days must be at least 1")
     if args.workers < 1:
         raise UserError("--workers must be at least 1")
+    if (args.certfile is None) != (args.keyfile is None):
+        raise UserError("--certfile and --keyfile go together")
+    if args.client_timeout is not None and args.client_timeout <= 0:
+        raise UserError("--client-timeout must be positive")
+    limits = (
+        ClientLimits() if args.client_timeout is None else ClientLimits.scaled(args.client_timeout)
+    )
+    options = ServerOptions(limits, args.certfile, args.keyfile)
     typed: list[bytes] = []
     initialize(args, typed)
     secret = typed[0] if typed else passphrase()
@@ -126,12 +159,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
         open_gateway().close()  # a wrong passphrase is one clear error, before any fork
     except PkiError as exc:
         raise UserError(str(exc)) from exc
-    return serve(open_gateway, args.host, args.port, args.workers)
+    return serve(open_gateway, args.host, args.port, args.workers, options)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    with session_scope(args) as (session, _):
-        report = run_check(session, now())
+    with database(args) as (factory, _):
+        try:  # as a reader first: an ingest holding the write lock does not hold the check up
+            with read_transaction(factory) as session:
+                report = run_check(session, now())
+        except Exception as exc:  # raw driver writes (bulk_insert) raise the driver's error
+            if not is_read_only_refusal(exc):
+                raise
+            # The check has findings to record (a gap aged, a finding changed): as a writer.
+            with transaction(factory) as session:
+                report = run_check(session, now())
     if args.json:
         print_json({**report.__dict__, "ok": report.ok})
     else:

@@ -22,7 +22,7 @@ from drivers.card.session import CardSession
 from drivers.card.transport import CardError, NoCard, NoReader, PcscdNotRunning
 from terminal.backoff import Backoff
 from terminal.cli.card import EXIT_NO_CARD, EXIT_NO_READER, EXIT_PCSCD
-from terminal.gateway_client import GatewayClient, card_lookup
+from terminal.gateway_client import GatewayClient, SyncError, card_lookup
 from terminal.home import TerminalHome, add_data_dir_argument, default_data_dir
 from terminal.messages import message
 from terminal.receipts.config import ReceiptConfig
@@ -85,15 +85,20 @@ def till_for(home: TerminalHome) -> Iterator[Till]:
     till = Till(config, home.journal, print_queue=queue, receipt_config=receipts)
     with contextlib.ExitStack() as stack:
         if config.gateway_url:
-            client = GatewayClient(
-                config.gateway_url,
-                config.terminal_id,
-                home.key,
-                timeout=LOOKUP_SECONDS,
-                backoff=Backoff(attempts=1),
-            )
-            stack.callback(client.close)
-            till.ask_host = card_lookup(client)
+            try:
+                client = GatewayClient(
+                    config.gateway_url,
+                    config.terminal_id,
+                    home.key,
+                    timeout=LOOKUP_SECONDS,
+                    backoff=Backoff(attempts=1),
+                    ca_pem=config.gateway_ca,
+                )
+            except SyncError:
+                client = None  # an insecure gateway URL: sell offline; sync says why
+            if client is not None:
+                stack.callback(client.close)
+                till.ask_host = card_lookup(client)
         yield till
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 from console import UserError, print_json
@@ -29,7 +30,12 @@ EXIT_SYNC_FAILED = 3
 def register(subparsers: Any) -> None:
     init = subparsers.add_parser("init", help="enroll this terminal with the gateway")
     add_data_dir_argument(init)
-    init.add_argument("--gateway", required=True, help="gateway URL, e.g. http://host:8080")
+    init.add_argument("--gateway", required=True, help="gateway URL, e.g. https://host:8443")
+    init.add_argument(
+        "--gateway-ca",
+        type=Path,
+        help="PEM certificate of the CA the gateway's HTTPS certificate chains to (pinned)",
+    )
     init.add_argument("--code", required=True, help="the one-time enrollment code")
     init.add_argument("--address", default="", help="shop address for receipts")
     init.add_argument("--json", action="store_true")
@@ -52,8 +58,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     if (data_dir / "terminal.json").exists():
         raise UserError(f"a terminal is already set up in {data_dir}")
     key = SigningKey.generate()
+    ca_pem = _read_ca(args.gateway_ca)
     try:
-        answer = enroll(args.gateway, args.code, key)
+        answer = enroll(args.gateway, args.code, key, ca_pem=ca_pem)
         ca_keys = _anchor_map(answer.anchors.ca)
         authority_keys = _anchor_map(answer.anchors.authority)
         certificate_bytes = b64decode(answer.certificate)
@@ -79,6 +86,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         risk=host_config.risk,
         split_tender=host_config.split_tender,
         terminal_certificate=certificate_bytes,
+        gateway_ca=ca_pem,
     )
     home = TerminalHome.create(
         data_dir, config, key=key, passphrase=passphrase, synced_at=answer.host_time
@@ -103,9 +111,23 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_ca(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read the gateway CA {path}: {exc}") from exc
+
+
 def _sync(home: TerminalHome, batch: int) -> SyncReport:
     config = home.config
-    client = GatewayClient(config.gateway_url, config.terminal_id, home.key)
+    try:
+        client = GatewayClient(
+            config.gateway_url, config.terminal_id, home.key, ca_pem=config.gateway_ca
+        )
+    except SyncError as exc:
+        return SyncReport(error=str(exc))
     try:
         # The config document the syncer stores is what every operation reads next
         # (Till.host_config): nothing else to apply here.

@@ -87,3 +87,32 @@ def test_api_conforms(served: Served) -> None:
                 case.call_and_validate(base_url=base_url, checks=CHECKS, auth=auth)
 
             exercise()
+
+
+def test_api_walks_its_links_statefully(served: Served) -> None:
+    """The OpenAPI links (upload → updates, updates → card, ...) let schemathesis chain calls as
+    a terminal does, each signed: no 5xx, every answer as documented along the way."""
+    base_url, auth = served.server.base_url, TerminalAuth(served.world.terminal)
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
+    machine = schema.as_state_machine()
+    assert machine.bundles, "the schema's links gave the state machine nothing to chain"
+
+    class Terminal(machine):  # type: ignore[misc,valid-type]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
+            return {"auth": auth, "base_url": base_url}
+
+        def validate_response(  # type: ignore[override]
+            self, response: Response, case: schemathesis.Case, **kwargs: object
+        ) -> None:
+            case.validate_response(response, checks=CHECKS)
+
+    Terminal.run(
+        settings=settings(
+            max_examples=30,
+            stateful_step_count=5,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
+    )

@@ -132,7 +132,9 @@ def test_signed_request_refusals(sqlite_world: World) -> None:
     headers = sign_request(stranger, "SMD-ZZZZ", "GET", "/v1/terminal", b"", world.now)
     with pytest.raises(GatewayError) as unknown:
         authenticate(world.gateway, SignedRequest("GET", "/v1/terminal", b"", headers))
-    assert unknown.value.code == "unknown_terminal"
+    # A stranger learns nothing about which ids are enrolled: the answer of a bad signature.
+    assert (unknown.value.status, unknown.value.code) == (401, "bad_signature")
+    assert unknown.value.message == bad.value.message
 
 
 def test_request_headers_are_parsed_strictly() -> None:

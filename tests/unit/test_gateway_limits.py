@@ -148,15 +148,27 @@ def test_full_batch_of_four_line_sales_is_under_the_limit(sqlite_world: World) -
 
 
 def test_body_that_is_not_json_is_bad_request(sqlite_world: World) -> None:
+    """Once signed (or on the public enrollment path): a stranger's body is never judged."""
     world = sqlite_world
     before = stored_records(world)
     app = create_app(world.gateway)
+    t = world.terminal
     for path in ("/v1/records", "/v1/enroll"):
-        answer = post(app, path, iter([b'{"records": [']))
-        assert answer.status == 400, answer.body
-        assert answer.body["error"]["code"] == "bad_request"
-        assert "not JSON" in answer.body["error"]["message"]
-        wrong_shape = post(app, path, iter([b'{"records": 1}']))
-        assert wrong_shape.status == 422
-        assert wrong_shape.body["error"]["code"] == "invalid_request"
+        for body, status, code in (
+            (b'{"records": [', 400, "bad_request"),
+            (b'{"records": 1}', 422, "invalid_request"),
+        ):
+            headers = sign_request(t.key, t.terminal_id, "POST", path, body, world.now)
+            answer = post(app, path, iter([body]), headers if path == "/v1/records" else {})
+            assert answer.status == status, answer.body
+            assert answer.body["error"]["code"] == code
     assert stored_records(world) == before
+
+
+def test_a_strangers_body_is_not_judged_before_authentication(sqlite_world: World) -> None:
+    world = sqlite_world
+    app = create_app(world.gateway)
+    for body in (b'{"records": [', b'{"records": 1}', b'{"records": []}'):
+        answer = post(app, "/v1/records", iter([body]))
+        assert answer.status == 401, answer.body
+        assert answer.body["error"]["code"] == "unauthenticated"

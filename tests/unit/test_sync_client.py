@@ -26,6 +26,7 @@ from ledger.wire import (
     UpdatesResponse,
 )
 from terminal.backoff import Backoff
+from terminal.gateway_client import gateway_trust
 from terminal.journal import Journal
 from terminal.sync import GatewayClient, Syncer, SyncError, SyncReport
 from tests.fixtures.journal import JournalKit, complete
@@ -303,3 +304,18 @@ def test_a_malformed_updates_answer_stores_none_of_its_documents(journal: Journa
     # because the answer around it was out of contract.
     report = _http_syncer(journal, HttpHost({"/v1/updates": answer}), authority).run_once()
     assert report.ok and journal.document_versions().get(CONFIG_KIND) == 1, report
+
+
+def test_the_terminal_refuses_clear_text_off_loopback_and_https_without_a_pinned_ca() -> None:
+    assert gateway_trust("http://127.0.0.1:8080", None) is True  # the demo, on this machine
+    assert gateway_trust("http://localhost:8080", None) is True
+    assert gateway_trust("http://[::1]:8080", None) is True
+    for url in ("http://10.20.0.5:8080", "http://gateway.samarindakota.go.id", "ftp://x"):
+        with pytest.raises(SyncError) as refused:
+            gateway_trust(url, None)
+        assert refused.value.code == "insecure_gateway"
+    with pytest.raises(SyncError) as unpinned:
+        gateway_trust("https://gateway.samarindakota.go.id", None)
+    assert unpinned.value.code == "insecure_gateway"
+    with pytest.raises(SyncError):
+        GatewayClient("http://10.20.0.5:8080", "SMD-0001", SigningKey.generate())
