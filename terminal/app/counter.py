@@ -18,7 +18,9 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import math
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -75,6 +77,8 @@ def never_raises(method: Callable[..., _R]) -> Callable[..., _R | Outcome]:
 ReaderFactory = Callable[[str | None], CardReader]
 PadFinder = Callable[[CardConnection], PinPad | None]
 
+SUPERVISOR_TRIES = 5
+SUPERVISOR_LOCK = 300.0
 PAD_SECONDS = 30
 """How long the holder has to type the PIN on the reader's keypad."""
 
@@ -141,6 +145,9 @@ class Counter:
         self.cashier = ""
         self.card: CardState | None = None
         self.lock = threading.RLock()
+        self.monotonic = time.monotonic
+        self._supervisor_failures = 0
+        self._supervisor_locked_until = 0.0
         self.last_record: uuid.UUID | None = None
         """The last sale or cancellation at this counter, for "print again"."""
 
@@ -256,7 +263,34 @@ class Counter:
             return outcome
 
     @never_raises
+    def supervisor_refusal(self, pin: str) -> Outcome | None:
+        """None when ``pin`` is the supervisor's. Wrong PINs are counted: after
+        :data:`SUPERVISOR_TRIES` the supervisor is locked out for :data:`SUPERVISOR_LOCK`
+        seconds, so a PIN cannot be guessed at the counter between two holders."""
+        now = self.monotonic()
+        if now < self._supervisor_locked_until:
+            left = math.ceil(self._supervisor_locked_until - now)
+            return Outcome(
+                Status.REFUSED, "supervisor_locked", self.till.say("sign_in_locked", seconds=left)
+            )
+        if self.till.config.check_supervisor_pin(pin):
+            self._supervisor_failures = 0
+            return None
+        self._supervisor_failures += 1
+        if self._supervisor_failures >= SUPERVISOR_TRIES:
+            self._supervisor_failures = 0
+            self._supervisor_locked_until = now + SUPERVISOR_LOCK
+        return Outcome(Status.REFUSED, "supervisor_pin", self.till.say("supervisor_pin"))
+
+    @never_raises
+    def day_close_as_supervisor(self, supervisor_pin: str) -> Outcome:
+        refusal = self.supervisor_refusal(supervisor_pin)
+        return refusal if refusal is not None else self.day_close()
+
     def cancel_last(self, supervisor_pin: str, supervisor: str, reason: str) -> Outcome:
+        refusal = self.supervisor_refusal(supervisor_pin)
+        if refusal is not None:
+            return refusal
         with self.lock:
             card = self.card
             if card is None or card.last_sale is None:

@@ -336,18 +336,15 @@ class SaleScreen(Screen[None]):
             self.app.push_screen(Prompt(w["supervisor"], secret=True, id="supervisor"), self._close)
 
     def _close(self, pin: str | None) -> None:
-        counter = self.cashier_app.counter
         if pin is None:
             return
-        if not counter.till.config.check_supervisor_pin(pin):
-            self._say(message("supervisor_pin", self.cashier_app.language), "bad")
-            return
         self.busy = True
-        self.day_close()
+        self.day_close(pin)
 
     @work(thread=True, group="card")
-    def day_close(self) -> None:
-        self.post_message(Finished(self.cashier_app.counter.day_close(), "day_close"))
+    def day_close(self, pin: str) -> None:
+        outcome = self.cashier_app.counter.day_close_as_supervisor(pin)
+        self.post_message(Finished(outcome, "day_close"))
 
     def on_finished(self, event: Finished) -> None:
         self.busy = False

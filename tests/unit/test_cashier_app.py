@@ -26,9 +26,11 @@ from terminal.app.sale_screen import SaleScreen
 from terminal.app.signin import FirstRunScreen
 from terminal.app.widgets import BasketTable
 from terminal.backoff import Backoff
+from terminal.basket import ScannedItem
 from terminal.gateway_client import GatewayClient
 from terminal.host_requests import HostCard
 from terminal.receipts.jobs import JobKind
+from terminal.sale import Outcome, Status
 from terminal.staff import check_cashier, set_cashier
 from terminal.sync import Syncer
 from tests.fixtures.card import PIN
@@ -532,3 +534,25 @@ def test_over_the_monthly_cap_is_refused_by_line(counter: Counter) -> None:
     assert records(counter) == [RecordType.SALE]
     sale = SaleBody.from_value(counter.home.journal.records()[0].body)
     assert [(line.gtin, line.quantity) for line in sale.lines] == [(RICE_5KG, 2)]
+
+
+def test_supervisor_pin_cannot_be_guessed_at_the_counter(counter: Counter) -> None:
+    """Five wrong supervisor PINs lock the supervisor out for five minutes: even the right PIN
+    is refused until then, and nothing is cancelled."""
+    number = counter.issue(loads={"APBD": 200_000})
+    app_counter = AppCounter(counter.till, None, readers=lambda _n: counter.reader)
+    now = [1000.0]
+    app_counter.monotonic = lambda: now[0]
+    counter.present(number)
+    app_counter.present()
+    assert not isinstance(app_counter.verify(PIN), Outcome)
+    sold = app_counter.charge([ScannedItem(SUGAR)], allow_cash=False)
+    assert sold.status is Status.COMPLETED
+    for wrong in ("0000", "1111", "2222", "3333", "4444"):
+        assert app_counter.cancel_last(wrong, "spv", "x").reason == "supervisor_pin"
+    locked = app_counter.cancel_last(SUPERVISOR_PIN, "spv", "x")
+    assert locked.reason == "supervisor_locked" and "300 detik" in (locked.message or "")
+    assert app_counter.day_close_as_supervisor(SUPERVISOR_PIN).reason == "supervisor_locked"
+    now[0] += 301
+    assert app_counter.cancel_last(SUPERVISOR_PIN, "spv", "x").status is Status.COMPLETED
+    assert records(counter) == [RecordType.SALE, RecordType.VOID]
