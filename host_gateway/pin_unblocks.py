@@ -41,8 +41,9 @@ def issue_unblock(
     tries: int = DEFAULT_TRIES,
     valid_days: int = UNBLOCK_ORDER_DAYS,
 ) -> PinUnblock:
-    """Sign the card's next PIN-unblock order and keep it open; the operator is audited."""
-    card = session.get(Card, card_number)
+    """Sign the card's next PIN-unblock order and keep it open; the operator is audited. The
+    card's row is locked, so two operators at once cannot both find no open order."""
+    card = session.get(Card, card_number, with_for_update=True)
     if card is None:
         raise not_found(f"card {card_number}")
     if card.status != "active":
