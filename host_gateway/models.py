@@ -273,6 +273,28 @@ class Load(Base):
     __table_args__ = (Index("ix_loads_card_seq", "card_number", "load_seq", unique=True),)
 
 
+class PinUnblock(Base):
+    """An issuer-signed PIN-unblock order for one card (docs/card-protocol.md, UNBLOCK PIN): open
+    until a terminal's ``pin_unblock`` record carries the card's receipt for it (or it expires)."""
+
+    __tablename__ = "pin_unblocks"
+    card_number: Mapped[str] = mapped_column(ForeignKey("cards.number"), primary_key=True)
+    unblock_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tries: Mapped[int] = mapped_column(Integer)
+    valid_until: Mapped[dt.date] = mapped_column(Date)
+    order: Mapped[bytes] = mapped_column(LargeBinary)
+    created: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(64))
+    applied_at: Mapped[int | None] = mapped_column(BigInteger)
+    """When the host learnt the card applied it (a record's receive time): set, it is closed."""
+    applied_terminal: Mapped[str | None] = mapped_column(String(8))
+    """The terminal (or office reader) the card's receipt names."""
+    applied_record: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    """The terminal's ``pin_unblock`` record; none when applied through a reader at the host."""
+    receipt: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """The card's signed PinUnblockReceipt that closed it: the same receipt again is a replay."""
+
+
 class Account(Base):
     """A double-entry account; balance is the sum of its lines (debit positive)."""
 

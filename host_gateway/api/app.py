@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from host_gateway import distribution, enrollment, gaps, intents
+from host_gateway import distribution, enrollment, gaps, intents, pin_unblocks
 from host_gateway.api import links
 from host_gateway.api.card_routes import add_card_routes
 from host_gateway.api.headers import ResponseHeaders
@@ -40,6 +40,7 @@ from host_gateway.ingest.pipeline import RecordResult
 from host_gateway.models import Terminal
 from ledger.binary import FormatError
 from ledger.request_auth import b64decode, b64encode
+from ledger.verify import business_date
 from ledger.wire import (
     CATALOG_KIND,
     CONFIG_KIND,
@@ -333,6 +334,7 @@ def _updates(
             )
             for r in intents.resolutions(session, terminal_id)
         ]
+        unblocks = pin_unblocks.open_orders_for(session, terminal_id, business_date(now))
     return UpdatesResponse(
         host_time=now,
         catalog=documents[CATALOG_KIND],
@@ -341,4 +343,5 @@ def _updates(
         loads=loads,
         wanted=wanted,
         resolutions=resolutions,
+        pin_unblocks=[b64encode(order) for order in unblocks],
     )

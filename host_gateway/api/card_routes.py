@@ -1,9 +1,9 @@
 """The terminal API's card routes: what the host misses of a card and what it can settle.
 
 ``POST /v1/evidence`` takes card messages read from a card's log, ``GET /v1/cards/{number}``
-tells a terminal (online, with the card presented) which counters to read and the card's
-pending loads, ``POST /v1/intents`` takes the terminal's unresolved intents. All signed like
-every terminal request; docs/api.md documents them.
+tells a terminal (online, with the card presented) which counters to read, the card's pending
+loads and its open PIN-unblock order, ``POST /v1/intents`` takes the terminal's unresolved
+intents. All signed like every terminal request; docs/api.md documents them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Path
 from starlette.concurrency import run_in_threadpool
 
-from host_gateway import distribution, gaps, intents
+from host_gateway import distribution, gaps, intents, pin_unblocks
 from host_gateway.api import links
 from host_gateway.api.limits import Signed
 from host_gateway.api.schemas import ERRORS as _ERRORS
@@ -134,12 +134,16 @@ def _card_status(gateway: Gateway, terminal: TerminalContext, number: str) -> Ca
         distribution.note_served(session, terminal.key.terminal_id, [number])
         wanted = gaps.wanted(session, card=number)
         loads = distribution.pending_loads_of(session, number)
+        today = business_date(gateway.clock())
         return CardStatusResponse(
             card_number=number,
             wanted_counters=wanted[0].counters if wanted else [],
             pending_loads=[b64encode(load.authorization) for load in loads],
             host_time=gateway.clock(),
-            next_aid=terms.next_aid_dates(session, number, business_date(gateway.clock())),
+            next_aid=terms.next_aid_dates(session, number, today),
+            pin_unblocks=[
+                b64encode(order) for order in pin_unblocks.open_orders_of(session, number, today)
+            ],
         )
 
 

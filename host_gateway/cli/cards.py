@@ -1,4 +1,5 @@
-"""Cards (issue, register, show, hotlist) and loads: what the seed and issuance commands drive."""
+"""Cards (issue, register, show, hotlist, unblock-pin) and loads: what the seed and issuance
+commands drive."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from console import UserError, print_json
 from drivers.card.readers import connected_card
 from drivers.card.transport import CardError, NoCard
-from host_gateway import cards, cardview, distribution, loads
+from host_gateway import cards, cardview, distribution, loads, pin_unblocks
 from host_gateway.cli.common import (
     add_common,
     audit,
@@ -19,11 +20,14 @@ from host_gateway.cli.common import (
     need_keys,
     now,
     operator,
+    output,
     session_scope,
 )
-from host_gateway.display import rupiah
+from host_gateway.display import rupiah, wita
 from host_gateway.issuance import issue_card
 from host_gateway.models import Card, CardProgram
+from host_gateway.unblock_reader import unblock_at_reader
+from ledger.verify import business_date
 
 
 def register(subparsers: Any) -> None:
@@ -65,6 +69,32 @@ def register(subparsers: Any) -> None:
         help=f"validity of the block order (default {cards.BLOCK_ORDER_DAYS})",
     )
     hot.set_defaults(func=cmd_hotlist)
+
+    unblock = group.add_parser(
+        "unblock-pin", help="sign a PIN-unblock order for a holder who used up the PIN tries"
+    )
+    add_common(unblock)
+    unblock.add_argument("number")
+    unblock.add_argument("--operator", required=True, help="who asks (named in the audit log)")
+    unblock.add_argument(
+        "--tries",
+        type=int,
+        default=pin_unblocks.DEFAULT_TRIES,
+        help=f"PIN tries the card gets back (default {pin_unblocks.DEFAULT_TRIES})",
+    )
+    unblock.add_argument(
+        "--days",
+        type=int,
+        default=pin_unblocks.UNBLOCK_ORDER_DAYS,
+        help=f"validity of the order (default {pin_unblocks.UNBLOCK_ORDER_DAYS})",
+    )
+    unblock.add_argument(
+        "--reader",
+        default=None,
+        help="apply it now to the card in this reader (sim:FILE for the simulator)",
+    )
+    unblock.add_argument("--wait", type=float, default=5.0, help="seconds to wait for a card")
+    unblock.set_defaults(func=cmd_unblock_pin)
 
     assign = group.add_parser(
         "assign", help="the holder's shop: its terminals carry the card's loads offline"
@@ -171,6 +201,10 @@ def _issued_json(issued: cards.Issued) -> dict[str, Any]:
 def cmd_show(args: argparse.Namespace) -> int:
     with session_scope(args) as (session, _):
         value = cardview.summary(session, args.number)
+        value["pin_unblocks"] = [
+            pin_unblocks.describe(row, business_date(now()))
+            for row in pin_unblocks.orders_of(session, args.number)
+        ]
     purses = value["purses"]
     if args.json:
         print_json(value)
@@ -182,7 +216,61 @@ def cmd_show(args: argparse.Namespace) -> int:
                   f"{'-' if last is None else rupiah(last)}")  # fmt: skip
         if value["counter_gaps"]:
             print(f"  missing card counters: {value['counter_gaps']}")
+        for order in value["pin_unblocks"]:
+            print(f"  PIN unblock {_unblock_line(order)}")
     return 0
+
+
+def _unblock_line(order: dict[str, Any]) -> str:
+    line = f"#{order['unblock_seq']} ({order['tries']} tries) {order['state']}"
+    if order["state"] == "applied":
+        return f"{line} at {order['applied_terminal']} {wita(order['applied_at'])}"
+    return f"{line}, valid until {order['valid_until']}, asked by {order['created_by']}"
+
+
+def cmd_unblock_pin(args: argparse.Namespace) -> int:
+    today = business_date(now())
+    if args.reader is None:
+        with session_scope(args, with_keys=True) as (session, keys):
+            row = pin_unblocks.issue_unblock(
+                session,
+                need_keys(keys),
+                args.number,
+                operator=args.operator,
+                now=now(),
+                tries=args.tries,
+                valid_days=args.days,
+            )
+            value = pin_unblocks.describe(row, today)
+        text = (
+            f"PIN-unblock order {value['unblock_seq']} for card {args.number} signed, valid until"
+            f" {value['valid_until']}: terminals that served the card apply it when it is presented"
+        )
+        return output(args, value, text)
+    try:
+        with (
+            connected_card(args.reader, args.wait) as (_, connection),
+            database(args, with_keys=True) as (factory, keys),
+        ):
+            row = unblock_at_reader(
+                factory,
+                need_keys(keys),
+                connection,
+                args.number,
+                operator=args.operator,
+                now=now(),
+                tries=args.tries,
+                valid_days=args.days,
+            )
+    except NoCard as exc:
+        raise UserError(f"card reader: {exc} (insert the holder's card)") from exc
+    except CardError as exc:
+        raise UserError(f"card reader: {exc}") from exc
+    value = pin_unblocks.describe(row, today)
+    text = (
+        f"card {args.number}: PIN unblocked ({value['tries']} tries), order {value['unblock_seq']}"
+    )
+    return output(args, value, text)
 
 
 def cmd_hotlist(args: argparse.Namespace) -> int:

@@ -225,7 +225,7 @@ class CardTimeline:
     def note_accepted(self, facts: Facts) -> None:
         """A record of the batch was accepted: its counter and time now bound later ones."""
         number, counter = facts.card_number, facts.card_counter
-        if number is None or counter is None or facts.type == "block":
+        if number is None or counter is None or facts.type in ("block", "pin_unblock"):
             return
         self._accepted.setdefault(number, []).append((counter, facts.time))
         if facts.type == "load":

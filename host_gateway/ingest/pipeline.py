@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from host_gateway import counters, gaps, postings
+from host_gateway import counters, gaps, pin_unblocks, postings
 from host_gateway.cards import BLOCK_CLONED, BLOCK_ORDER_DAYS, hotlist_card
 from host_gateway.db import bulk_insert, lock_ingest, transaction
 from host_gateway.distribution import CatalogCache, note_served
@@ -253,6 +253,7 @@ class Ingestor:
                 .where(Load.id == load_id)
                 .values(applied_record=record_id, applied_at=received, version=version)
             )
+        pin_unblocks.close(session, writes.unblocks_applied, received)
         for number in writes.clones:
             if number not in rules.hotlisted and number in rules.cards:
                 hotlist_card(

@@ -18,6 +18,7 @@ from host_gateway.ingest.state import Link, Writes
 from host_gateway.ingest.verification import Facts
 from host_gateway.ingest.writes import CardWrites
 from host_gateway.models import StoredRecord
+from host_gateway.pin_unblocks import Applied
 from ledger.bodies import SaleBody
 from ledger.cardproofs import DebitProof
 from ledger.catalog import Catalog
@@ -25,6 +26,8 @@ from ledger.record import GENESIS_HASH, Record
 
 _NOT_THIS_CARD = {"load_replay", "proof_before_trusted_date"}
 """Refusals whose card evidence comes from a copy of the card: it is not this card's history."""
+_KEEPS_COUNTER = {"block", "pin_unblock"}
+"""Card receipts that name the counter of the card's last transaction, not a new one."""
 CatalogLookup = Callable[[int], Catalog | None]
 
 
@@ -55,12 +58,12 @@ class BatchRules(CardWrites):
             facts.message = f"voided sale seq {facts.original_seq} has not arrived yet: resend"
             return facts
         in_chain = self._check_chain(facts)
-        # A card's BLOCK keeps its counter (the receipt names the counter of its last
-        # transaction): it is no new transaction at that counter, so no clone or replay evidence.
+        # A card's BLOCK and UNBLOCK PIN keep its counter (the receipt names the counter of its
+        # last transaction): no new transaction at that counter, so no clone or replay evidence.
         genuine = (
             facts.card_number is not None
             and self._check_card_key(facts)
-            and (facts.type == "block" or self._check_counter(facts))
+            and (facts.type in _KEEPS_COUNTER or self._check_counter(facts))
         )
         if facts.ok:
             self._check_type_rules(facts)
@@ -164,6 +167,8 @@ class BatchRules(CardWrites):
             self._check_void(facts)
         elif facts.type == "load":
             self._check_load(facts)
+        elif facts.type == "pin_unblock":
+            self._check_pin_unblock(facts)
         elif facts.type == "block" and number is not None:
             assert facts.card_counter is not None
             blocked_at = self.block_counters.get(number, facts.card_counter)
@@ -315,6 +320,36 @@ class BatchRules(CardWrites):
             return
         self.applied_in_batch.add(load.id)
         self.writes.loads_applied.append((load.id, facts.record_id))
+
+    def _check_pin_unblock(self, facts: Facts) -> None:
+        """The card applied an order: it must be one this host signed for this card, and the
+        first receipt closes it. The card answers the order it applied last again (a terminal
+        that lost the answer, or met the card PIN-blocked again before it synced), with a new
+        receipt that changes nothing on the card: accepted, the order stays as it was closed.
+        The very receipt that closed it, in another record, is a replay."""
+        number, seq = facts.card_number, facts.unblock_seq
+        assert number is not None
+        row = self.unblocks.get((number, seq))
+        if row is None or row.order != facts.unblock_order:
+            facts.reject(
+                "unblock_unknown",
+                f"PIN-unblock order {seq} of card {number} was not issued by this host",
+                stored=True,
+            )
+            return
+        closed_with = self.unblocked_in_batch.get((number, seq), row.receipt)
+        if closed_with == facts.card_receipt:
+            facts.reject(
+                "unblock_replayed",
+                f"this receipt already closed PIN-unblock order {seq} of card {number}",
+                stored=True,
+            )
+            return
+        if closed_with is None:
+            self.unblocked_in_batch[(number, seq)] = facts.card_receipt
+            self.writes.unblocks_applied.append(
+                Applied(number, seq, self.terminal_id, facts.card_receipt, facts.record_id)
+            )
 
     # --- collecting writes ---------------------------------------------------------------
 

@@ -20,8 +20,10 @@ from host_gateway.ingest.verification import Facts
 from host_gateway.models import (
     HotlistFetch,
     Load,
+    PinUnblock,
     StoredRecord,
 )
+from host_gateway.pin_unblocks import Applied
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Writes:
     entries: list[postings.Entry] = field(default_factory=list)
     events: list[EventRow] = field(default_factory=list)
     loads_applied: list[tuple[int, bytes]] = field(default_factory=list)
+    unblocks_applied: list[Applied] = field(default_factory=list)
     card_status: dict[str, str] = field(default_factory=dict)
     clones: list[str] = field(default_factory=list)
     catch_ups: list[CatchUp] = field(default_factory=list)
@@ -123,6 +126,7 @@ class BatchState:
             ]
         self._prefetch_voids(session, signed)
         self._prefetch_loads(session, signed)
+        self._prefetch_unblocks(session, signed)
 
     def _prefetch_block_counters(self, raw: Raw, signed: list[Facts]) -> None:
         """The counter each blocked card of the batch's sales was blocked at (its lowest block
@@ -177,3 +181,23 @@ class BatchState:
                 )
             }
         self.applied_in_batch: set[int] = set()
+
+    def _prefetch_unblocks(self, session: Session, signed: list[Facts]) -> None:
+        """The orders the batch's pin_unblock receipts name (rare: a few a day)."""
+        wanted = [
+            (f.card_number, f.unblock_seq)
+            for f in signed
+            if f.type == "pin_unblock" and f.card_number
+        ]
+        self.unblocks: dict[tuple[str, int], PinUnblock] = {}
+        if wanted:
+            self.unblocks = {
+                (row.card_number, row.unblock_seq): row
+                for row in session.scalars(
+                    select(PinUnblock).where(
+                        tuple_(PinUnblock.card_number, PinUnblock.unblock_seq).in_(wanted)
+                    )
+                )
+            }
+        self.unblocked_in_batch: dict[tuple[str, int], bytes] = {}
+        """Orders a record of this batch closed, with the card's receipt."""

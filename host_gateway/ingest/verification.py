@@ -26,6 +26,7 @@ from ledger.verify import (
     VerifiedBlock,
     VerifiedDayClose,
     VerifiedLoad,
+    VerifiedPinUnblock,
     VerifiedSale,
     VerifiedVoid,
     verify_record,
@@ -76,6 +77,10 @@ class Facts:
     authorization: bytes = b""
     swept: int = 0
     block_order: bytes = b""
+    unblock_order: bytes = b""
+    """A pin_unblock record's order, and the card's receipt for it (``card_receipt``)."""
+    unblock_seq: int = 0
+    card_receipt: bytes = b""
     others: tuple[tuple[str, int], ...] = ()
     """(purse code, balance) of the purses the card did not move: with ``purses``, every purse
     on the card after the transaction (continuity across counter gaps)."""
@@ -285,6 +290,12 @@ def _fill(facts: Facts, verified: Verified) -> None:
             facts.card_number, facts.card_counter = body.card_number, receipt.counter
             facts.proof_hash = sha256(body.card_receipt)
             facts.block_order = body.order
+            facts.proof_time = receipt.time
+        case VerifiedPinUnblock(body=body, receipt=receipt):
+            facts.card_number, facts.card_counter = body.card_number, receipt.counter
+            facts.proof_hash = sha256(body.card_receipt)
+            facts.unblock_order, facts.unblock_seq = body.order, receipt.unblock_seq
+            facts.card_receipt = body.card_receipt
             facts.proof_time = receipt.time
         case VerifiedDayClose():
             pass

@@ -31,8 +31,8 @@ class CardWrites(BatchState):
         self.cancelled = _cancelled_in_suspense(session, sorted(self.cards))
 
     def _evidence(self, facts: Facts) -> None:
-        if facts.type == "block":
-            return  # a block keeps the card's counter: that counter's transaction is another
+        if facts.type in ("block", "pin_unblock"):
+            return  # these keep the card's counter: that counter's transaction is another
         number, counter = facts.card_number, facts.card_counter
         assert number is not None and counter is not None
         held = self.catching_up.get(facts.record_id)
