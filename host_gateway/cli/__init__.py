@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "host_gateway.cli.recipients",
     "host_gateway.cli.programs",
     "host_gateway.cli.audit",
+    "host_gateway.cli.partitions",
 ]
 
 

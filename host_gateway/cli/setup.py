@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 
 from console import UserError, print_json
-from host_gateway import distribution, events
+from host_gateway import distribution, events, partitions
 from host_gateway.cards import BLOCK_ORDER_DAYS
 from host_gateway.check import CheckReport, run_check
 from host_gateway.cli.common import add_common, data_dir, db_url, now, passphrase, session_scope
@@ -107,6 +107,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UserError("--workers must be at least 1")
     typed: list[bytes] = []
     initialize(args, typed)
+    with session_scope(args) as (session, _):  # the coming months, before any record arrives
+        partitions.ensure(session.connection(), now())
     secret = typed[0] if typed else passphrase()
     verifiers = args.verifiers
     if verifiers is None:

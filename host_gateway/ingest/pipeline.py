@@ -35,7 +35,16 @@ from host_gateway.ingest import catchup as ingest_catchup
 from host_gateway.ingest.clock import OfflineHours
 from host_gateway.ingest.rules import BatchRules
 from host_gateway.ingest.verification import Facts, TerminalKey, verify_items
-from host_gateway.models import Card, CardTransaction, Load, PurseProof, StoredRecord, Terminal
+from host_gateway.models import (
+    Card,
+    CardTransaction,
+    Load,
+    PurseProof,
+    RecordId,
+    StoredRecord,
+    Terminal,
+)
+from host_gateway.partitions import is_partitioned, record_ids
 from host_gateway.pki import IssuerKeys
 from ledger.crypto import sha256
 from ledger.verify import TrustAnchors
@@ -242,6 +251,8 @@ class Ingestor:
             for r in results
             if r is not None and r.status == "conflict"
         )
+        if is_partitioned(session.connection()):  # the keys first: they are the guarantee
+            bulk_insert(session, RecordId, record_ids(writes.records))
         bulk_insert(session, StoredRecord, writes.records)
         bulk_insert(session, CardTransaction, writes.card_transactions)
         bulk_insert(session, PurseProof, writes.purse_proofs)
