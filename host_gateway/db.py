@@ -9,7 +9,9 @@ a caller asks for an engine.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping, Sequence
+import hashlib
+import operator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any, cast
@@ -23,7 +25,10 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 INGEST_LOCK_ID = 0x55534E01
-"""PostgreSQL advisory lock that serializes ingest transactions across gateway processes."""
+"""PostgreSQL advisory lock of ingest: held shared by every ingest batch, exclusive by a writer
+that must exclude all of them at once (card evidence)."""
+INGEST_KEY_SPACE = 0x55534E02
+"""First key of the two-key advisory locks ingest takes per terminal and per card."""
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -75,9 +80,35 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def lock_ingest(session: Session) -> None:
-    """Serialize ingest across processes (SQLite's BEGIN IMMEDIATE already does)."""
+    """Exclude every ingest batch, across processes (SQLite's BEGIN IMMEDIATE already does)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": INGEST_LOCK_ID})
+
+
+def lock_ingest_keys(session: Session, terminal_id: str, cards: Iterable[str]) -> None:
+    """What one ingest batch must decide alone: its terminal (the chain, its record ids) and
+    its cards (counters, balances, loads, status). Batches of other terminals and other cards
+    go on at once on PostgreSQL; SQLite has one writer (BEGIN IMMEDIATE). Locks are taken in
+    key order, so two batches cannot each hold one the other waits for; a hash collision only
+    makes two batches wait for each other."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({_lock_key("terminal", terminal_id)} | {_lock_key("card", c) for c in cards})
+    connection = session.connection()
+    connection.execute(text("SELECT pg_advisory_xact_lock_shared(:id)"), {"id": INGEST_LOCK_ID})
+    connection.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(:space, k))"
+            " FROM (SELECT unnest(CAST(:keys AS integer[])) AS k ORDER BY 1) AS sorted"
+        ),
+        {"space": INGEST_KEY_SPACE, "keys": keys},
+    )
+
+
+def _lock_key(kind: str, name: str) -> int:
+    """A signed 32-bit advisory lock key for a terminal or card."""
+    digest = hashlib.blake2b(f"{kind}:{name}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _alembic_config() -> Config:
@@ -121,9 +152,10 @@ def bulk_insert(session: Session, model: type[Any], rows: Sequence[Mapping[str, 
     assert driver is not None
     if session.get_bind().dialect.name != "postgresql":
         marks = ", ".join("?" for _ in columns)
+        values = operator.itemgetter(*columns)  # a tuple per row, in C
+        sql = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({marks})'
         driver.executemany(
-            f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({marks})',
-            [tuple(row[name] for name in columns) for row in rows],
+            sql, map(values, rows) if len(columns) > 1 else ((values(r),) for r in rows)
         )
         return
     names = ", ".join(f'"{name}"' for name in columns)
