@@ -8,10 +8,11 @@ their mean, so load from other work on the machine weighs on both sides). Ingest
 ingest service (decode, every rule, per-card counters, double-entry postings, one transaction
 per batch) on SQLite and PostgreSQL, with several terminals uploading at once (each to its own
 share of the cards), run by 1, 2 and 4 gateway processes on the one database (each run
-continues the chains where the one before stopped). Duplicate replay: the same batches again. CPU split: one core's microseconds per
-record for the reference's two signatures and for ingest's verification. Terminal catch-up:
-the real sync client over real HTTP to a real gateway process. Prints JSON with the load
-average, so a loaded machine shows; asserts nothing about time.
+continues the chains where the one before stopped). Duplicate replay: the same batches
+again. CPU split: one core's microseconds per record for the reference's two signatures and
+for ingest's verification. Terminal catch-up: the real sync client over real HTTP to a real
+gateway process. Prints JSON with the load average, so a loaded machine shows; asserts nothing
+about time.
 """
 
 from __future__ import annotations
