@@ -6,12 +6,13 @@ Reference: the naive verifier, both signatures (terminal, card) of every record 
 cores and nothing else, measured right before and right after each ingest run (the ratio is to
 their mean, so load from other work on the machine weighs on both sides). Ingest: the gateway's
 ingest service (decode, every rule, per-card counters, double-entry postings, one transaction
-per batch) on SQLite and PostgreSQL, with several terminals uploading at once, run by 1, 2 and 4
-gateway processes on the one database (each run continues the chains where the one before
-stopped). Duplicate replay: the same batches again. CPU split: one core's microseconds per
-record for the reference's two signatures and for ingest's verification. Terminal catch-up:
-the real sync client over real HTTP to a real gateway process. Prints JSON with the load
-average, so a loaded machine shows; asserts nothing about time.
+per batch) on SQLite and PostgreSQL, with several terminals uploading at once (each to its own
+share of the cards), run by 1, 2 and 4 gateway processes on the one database (each run
+continues the chains where the one before stopped). Duplicate replay: the same batches
+again. CPU split: one core's microseconds per record for the reference's two signatures and
+for ingest's verification. Terminal catch-up: the real sync client over real HTTP to a real
+gateway process. Prints JSON with the load average, so a loaded machine shows; asserts nothing
+about time.
 """
 
 from __future__ import annotations
@@ -185,11 +186,14 @@ class Dataset:
             )
         ]
         per_terminal = count // terminals
+        own = card_count // terminals
         self.streams: list[list[tuple[bytes, bytes]]] = []
         for index, fake in enumerate(self.fakes):
             stream = []
             for n in range(per_terminal):
-                card = self.cards[(index * per_terminal + n) % card_count]
+                # Each shop sells to its own share of the cards (a holder shops where the card
+                # is registered), so two terminals' batches touch different cards.
+                card = self.cards[index * own + n % own]
                 record = fake.sell(card)
                 stream.append((record.id.bytes, record.encode()))
             self.streams.append(stream)

@@ -11,7 +11,9 @@ until a caller asks for an engine.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping, Sequence
+import hashlib
+import operator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any, cast
@@ -32,7 +34,10 @@ BUSY_TIMEOUT = 30.0
 """Seconds an SQLite writer waits for the write lock before the database counts as busy."""
 
 INGEST_LOCK_ID = 0x55534E01
-"""PostgreSQL advisory lock that serializes ingest transactions across gateway processes."""
+"""PostgreSQL advisory lock of ingest: held shared by every ingest batch, exclusive by a writer
+that must exclude all of them at once (card evidence)."""
+INGEST_KEY_SPACE = 0x55534E02
+"""First key of the two-key advisory locks ingest takes per terminal and per card."""
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -122,9 +127,35 @@ def is_busy(exc: BaseException) -> bool:
 
 
 def lock_ingest(session: Session) -> None:
-    """Serialize ingest across processes (SQLite's BEGIN IMMEDIATE already does)."""
+    """Exclude every ingest batch, across processes (SQLite's BEGIN IMMEDIATE already does)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": INGEST_LOCK_ID})
+
+
+def lock_ingest_keys(session: Session, terminal_id: str, cards: Iterable[str]) -> None:
+    """What one ingest batch must decide alone: its terminal (the chain, its record ids) and
+    its cards (counters, balances, loads, status). Batches of other terminals and other cards
+    go on at once on PostgreSQL; SQLite has one writer (BEGIN IMMEDIATE). Locks are taken in
+    key order, so two batches cannot each hold one the other waits for; a hash collision only
+    makes two batches wait for each other."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({_lock_key("terminal", terminal_id)} | {_lock_key("card", c) for c in cards})
+    connection = session.connection()
+    connection.execute(text("SELECT pg_advisory_xact_lock_shared(:id)"), {"id": INGEST_LOCK_ID})
+    connection.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(:space, k))"
+            " FROM (SELECT unnest(CAST(:keys AS integer[])) AS k ORDER BY 1) AS sorted"
+        ),
+        {"space": INGEST_KEY_SPACE, "keys": keys},
+    )
+
+
+def _lock_key(kind: str, name: str) -> int:
+    """A signed 32-bit advisory lock key for a terminal or card."""
+    digest = hashlib.blake2b(f"{kind}:{name}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _alembic_config() -> Config:
@@ -133,12 +164,20 @@ def _alembic_config() -> Config:
     return config
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (idempotent)."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to the newest migration, or to ``revision`` (idempotent)."""
     config = _alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to ``revision`` (tests of a migration's way back)."""
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -161,9 +200,10 @@ def bulk_insert(session: Session, model: type[Any], rows: Sequence[Mapping[str, 
     assert driver is not None
     if session.get_bind().dialect.name != "postgresql":
         marks = ", ".join("?" for _ in columns)
+        values = operator.itemgetter(*columns)  # a tuple per row, in C
+        sql = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({marks})'
         driver.executemany(
-            f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({marks})',
-            [tuple(row[name] for name in columns) for row in rows],
+            sql, map(values, rows) if len(columns) > 1 else ((values(r),) for r in rows)
         )
         return
     names = ", ".join(f'"{name}"' for name in columns)

@@ -221,6 +221,41 @@ class StoredRecord(Base):
     )
 
 
+class RecordId(Base):
+    """PostgreSQL only: the keys of every record that exactly-once ingest relies on across all
+    time. ``records`` is partitioned by month there, and a partitioned table's unique keys hold
+    only within a month; this small table holds them for good, written in the same transaction
+    (migration 0007). On SQLite ``records`` keeps them itself."""
+
+    __tablename__ = "record_ids"
+    terminal_id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    id: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    in_chain: Mapped[bool] = mapped_column(Boolean)
+    voids_record: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    """The sale an accepted void cancelled (a sale is voided once)."""
+    received_at: Mapped[int] = mapped_column(BigInteger)
+    """The record's partition."""
+
+    __table_args__ = (
+        Index(
+            "ix_record_ids_chain",
+            "terminal_id",
+            "seq",
+            unique=True,
+            postgresql_where=text("in_chain"),
+        ),
+        Index(
+            "ix_record_ids_voids",
+            "terminal_id",
+            "voids_record",
+            unique=True,
+            postgresql_where=text("voids_record IS NOT NULL"),
+        ),
+        {"info": {"postgresql_only": True}},
+    )
+
+
 class PublishedDocument(Base):
     """Signed catalog and config documents, every version kept."""
 

@@ -78,7 +78,7 @@ def post(session: Session, at: int, entries: Iterable[Entry]) -> None:
     entry_rows: list[dict[str, object]] = []
     line_rows: list[dict[str, object]] = []
     deltas: dict[str, int] = {}
-    entry_ids = _EntryIds()
+    entry_ids = _EntryIds(at)
     for entry in entries:
         total = 0
         for _, amount in entry.lines:
@@ -108,22 +108,27 @@ def post(session: Session, at: int, entries: Iterable[Entry]) -> None:
 
 
 class _EntryIds:
-    """Time-ordered ids for one posting, from one UUIDv7: its low 20 random bits are counted
-    instead (an ingest batch posts a thousand entries; a fresh UUIDv7 each cost as much as the
-    rest of the posting)."""
+    """Time-ordered ids for one posting, from one UUIDv7 whose time is the posting's ``at``:
+    its low 20 random bits are counted instead (an ingest batch posts a thousand entries; a
+    fresh UUIDv7 each cost as much as the rest of the posting). The time is ``at``, not the
+    wall clock, because the journal is partitioned by month on this id (host_gateway/partitions):
+    an entry lands in the month of its own time."""
 
-    def __init__(self) -> None:
-        self._base, self._count = _id_base(), 0
+    def __init__(self, at: int) -> None:
+        self._at = at
+        self._base, self._count = _id_base(at), 0
 
     def next(self) -> bytes:
         if self._count == 0xFFFFF:
-            self._base, self._count = _id_base(), 0
+            self._base, self._count = _id_base(self._at), 0
         self._count += 1
         return (self._base | self._count).to_bytes(16, "big")
 
 
-def _id_base() -> int:
-    return new_id().int & ~0xFFFFF
+def _id_base(at: int) -> int:
+    """A UUIDv7 at ``at`` seconds: a fresh one's version, variant and random bits under it."""
+    fresh = new_id().int & ((1 << 80) - 1)
+    return ((at * 1000) << 80 | fresh) & ~0xFFFFF
 
 
 _UPSERT = (

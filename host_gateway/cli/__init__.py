@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "host_gateway.cli.audit",
     "host_gateway.cli.users",
     "host_gateway.cli.settlement",
+    "host_gateway.cli.partitions",
 ]
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 
 from console import UserError, print_json
-from host_gateway import distribution, events
+from host_gateway import distribution, events, partitions
 from host_gateway.cards import BLOCK_ORDER_DAYS
 from host_gateway.check import CheckReport, run_check
 from host_gateway.cli.common import (
@@ -141,6 +141,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     options = ServerOptions(limits, args.certfile, args.keyfile)
     typed: list[bytes] = []
     initialize(args, typed)
+    with session_scope(args) as (session, _):  # the coming months, before any record arrives
+        partitions.ensure(session.connection(), now())
     secret = typed[0] if typed else passphrase()
     verifiers = args.verifiers
     if verifiers is None:

@@ -15,6 +15,7 @@ had already given the card, is refused as a copy's.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -103,6 +104,13 @@ class _Load:
     issued: dt.date
     counter: int | None
     """The card counter the load was applied at (None while no accepted receipt names it)."""
+
+
+@functools.lru_cache(maxsize=65_536)
+def _issued(authorization: bytes) -> dt.date:
+    """The issue date of a load authorization, decoded once per process (every batch asks
+    again for every load of its cards; an authorization never changes)."""
+    return LoadAuthorization.decode(authorization).issued
 
 
 def _date(value: object) -> dt.date:
@@ -207,7 +215,7 @@ class CardTimeline:
             [*params, since],
         )
         for card, load_seq, purse, expiry, authorization, counter in rows:
-            issued = LoadAuthorization.decode(bytes(authorization)).issued
+            issued = _issued(bytes(authorization))
             applied = None if counter is None else int(counter)
             self._loads.setdefault(card, {})[int(load_seq)] = _Load(
                 purse, _date(expiry), issued, applied

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from host_gateway import counters, gaps, pin_unblocks, postings
 from host_gateway.cards import BLOCK_CLONED, BLOCK_ORDER_DAYS, hotlist_card
-from host_gateway.db import bulk_insert, lock_ingest, transaction
+from host_gateway.db import bulk_insert, lock_ingest_keys, transaction
 from host_gateway.distribution import CatalogCache, note_served
 from host_gateway.events import EventRow, record_events
 from host_gateway.fastsql import Raw
@@ -35,7 +35,16 @@ from host_gateway.ingest import catchup as ingest_catchup
 from host_gateway.ingest.clock import OfflineHours
 from host_gateway.ingest.rules import BatchRules
 from host_gateway.ingest.verification import Facts, TerminalKey, verify_items
-from host_gateway.models import Card, CardTransaction, Load, PurseProof, StoredRecord, Terminal
+from host_gateway.models import (
+    Card,
+    CardTransaction,
+    Load,
+    PurseProof,
+    RecordId,
+    StoredRecord,
+    Terminal,
+)
+from host_gateway.partitions import is_partitioned, record_ids
 from host_gateway.pki import IssuerKeys
 from ledger.crypto import sha256
 from ledger.verify import TrustAnchors
@@ -176,8 +185,9 @@ class Ingestor:
         facts = self.pool.verify(
             terminal.key, self.keys.anchors, [(i, items[i][0], items[i][1]) for i in fresh]
         )
+        cards = {f.card_number for f in facts if f.card_number is not None}
         with transaction(self.factory) as session:
-            lock_ingest(session)
+            lock_ingest_keys(session, terminal_id, cards)
             report = self._decide_and_write(session, terminal, items, facts, results, received)
         for index, earlier in echoes:
             original = results[earlier]
@@ -242,6 +252,8 @@ class Ingestor:
             for r in results
             if r is not None and r.status == "conflict"
         )
+        if is_partitioned(session.connection()):  # the keys first: they are the guarantee
+            bulk_insert(session, RecordId, record_ids(writes.records))
         bulk_insert(session, StoredRecord, writes.records)
         bulk_insert(session, CardTransaction, writes.card_transactions)
         bulk_insert(session, PurseProof, writes.purse_proofs)
@@ -254,6 +266,10 @@ class Ingestor:
                 .values(applied_record=record_id, applied_at=received, version=version)
             )
         pin_unblocks.close(session, writes.unblocks_applied, received)
+        # The loads version counter before the hotlist's: every batch takes the counters'
+        # row locks in one order (batches of other terminals and cards run at once).
+        served = {f.card_number for f in pending if f.card_number in rules.cards}
+        note_served(session, terminal_id, sorted(n for n in served if n is not None))
         for number in writes.clones:
             if number not in rules.hotlisted and number in rules.cards:
                 hotlist_card(
@@ -275,8 +291,6 @@ class Ingestor:
             session.execute(query.values(status=status))
         writes.events.extend(ingest_catchup.apply(session, writes.catch_ups))
         record_events(session, received, writes.events)
-        served = {f.card_number for f in pending if f.card_number in rules.cards}
-        note_served(session, terminal_id, sorted(n for n in served if n is not None))
         loaded = {f.card_number for f in pending if f.type == "load" and f.card_number}
         gaps.refresh(session, gaps.cards_to_refresh(session, writes.counted, loaded), received)
         return _advance_chain(session, terminal_id)
