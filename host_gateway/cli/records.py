@@ -125,7 +125,7 @@ def _human(key: str, item: Any) -> str:
         return _purses(item)
     if key == "lines":
         return "; ".join(
-            f"{line['name']} {line['quantity']} x {rupiah(line['unit_price'])}" for line in item
+            f"{line['name']} {line['qty']} x {rupiah(line['unit_price'])}" for line in item
         )
     return str(item)
 

@@ -91,6 +91,9 @@ def test_operators_find_the_right_record_when_two_terminals_hold_one_id(
     shown = json.loads(out)
     assert code == 0 and shown["receipt_matches"] is True
     assert (shown["terminal"], shown["status"]) == (genuine.terminal_id, "accepted")
+    code = main(["records", "show", qr, "--db", sqlite_url])  # for people: lines, rupiah, WITA
+    out, _ = capsys.readouterr()
+    assert code == 0 and " x Rp" in out and "WITA" in out
     code, _, err = show(str(genuine.id))  # the bare id is ambiguous: say so, do not pick one
     assert code != 0
     assert f"held by several terminals ({world.terminal.terminal_id}, " in err
