@@ -8,7 +8,8 @@
   still payable (after the last cut-off) or held with a reason: net card sales = paid + payable;
 - the bank's giro statement matches the host's books, and every transfer to a shop's account
   is a payout the host released;
-- every dishonest act was refused (bare-reader void, maker approving their own batch or payout).
+- every dishonest act was refused or flagged (bare-reader void, maker approving their own batch
+  or payout, sales dated ahead by a wrong terminal clock: held by the host).
 
 Any difference is collected and the run fails with all of them listed.
 """
@@ -23,7 +24,7 @@ from sqlalchemy import func, select
 
 from host_gateway import gaps, shops
 from host_gateway.check import run_check
-from host_gateway.models import CardTransaction, PurseProof, StoredRecord, Terminal
+from host_gateway.models import CardTransaction, Event, PurseProof, StoredRecord, Terminal
 from host_gateway.programs.models import AidBatch
 from host_gateway.settlement import reconcile
 from simulators.bank import bank
@@ -54,6 +55,23 @@ def prove(fleet: Fleet) -> dict[str, Any]:
         )
         counts["aid_batches"] = int(session.scalar(select(func.count()).select_from(AidBatch)) or 0)
         counts["held_by_shop"] = gaps.held_by_shop(session)
+        counts["host_records"] = {
+            f"{status}:{code}": int(n)
+            for status, code, n in session.execute(
+                select(StoredRecord.status, StoredRecord.code, func.count()).group_by(
+                    StoredRecord.status, StoredRecord.code
+                )
+            )
+        }
+        counts["host_events"] = dict(
+            session.execute(select(Event.code, func.count()).group_by(Event.code)).all()
+        )
+    future = sum(n for k, n in counts["host_records"].items() if k.endswith(":proof_time_future"))
+    if counts["wrong_clock_sales"] > future:
+        problems.append(
+            f"{counts['wrong_clock_sales']} sales dated ahead by a wrong clock, the host held"
+            f" only {future}"
+        )
     state = bank.BankState.load(fleet.host.bank_path)
     if books.giro_bank != state.stated_balance:
         problems.append(f"bank statement {state.stated_balance} != host's view {books.giro_bank}")
@@ -72,10 +90,15 @@ def _tally_logs(days: Path, problems: list[str]) -> dict[str, Any]:
     faults: Counter[str] = Counter()
     recoveries: Counter[str] = Counter()
     per_day: Counter[str] = Counter()
+    wrong_clock_sales = 0
     for path in sorted(days.glob("*.jsonl")):
         day = path.name[:10]
-        for event in Log.read(path):
+        events = Log.read(path)
+        wrong_clock = any(e.get("clock_offset") for e in events)
+        for event in events:
             kind, status = event.get("kind"), event.get("status")
+            if wrong_clock and kind == "sale" and status == "completed":
+                wrong_clock_sales += 1
             if kind == "sale":
                 sales[str(status)] += 1
                 if status == "completed":
@@ -107,6 +130,7 @@ def _tally_logs(days: Path, problems: list[str]) -> dict[str, Any]:
         "faults": dict(faults),
         "recoveries": dict(recoveries),
         "completed_per_day": dict(sorted(per_day.items())),
+        "wrong_clock_sales": wrong_clock_sales,
     }
 
 
@@ -159,7 +183,8 @@ def _cards(fleet: Fleet, session: Any, problems: list[str]) -> dict[str, Any]:
 
 
 def _shops(fleet: Fleet, session: Any, problems: list[str]) -> dict[str, Any]:
-    """Net card money signed at each shop's terminals = paid by the bank + still payable."""
+    """Net card money of the records the host accepted from each shop's terminals = paid by the
+    bank + still payable; what it did not accept is held, with its reason."""
     signed = dict(
         session.execute(
             select(Terminal.shop_id, func.sum(PurseProof.delta))
@@ -167,10 +192,22 @@ def _shops(fleet: Fleet, session: Any, problems: list[str]) -> dict[str, Any]:
                   & (CardTransaction.counter == PurseProof.counter))
             .join(StoredRecord, StoredRecord.id == CardTransaction.record_id)
             .join(Terminal, Terminal.id == StoredRecord.terminal_id)
-            .where(CardTransaction.kind.in_(("sale", "void")))
+            .where(CardTransaction.kind.in_(("sale", "void")), StoredRecord.status == "accepted")
             .group_by(Terminal.shop_id)
         ).all()
     )  # fmt: skip
+    held = session.execute(
+        select(Terminal.shop_id, StoredRecord.status, StoredRecord.code, func.sum(PurseProof.delta))
+        .join(CardTransaction, (CardTransaction.card_number == PurseProof.card_number)
+              & (CardTransaction.counter == PurseProof.counter))
+        .join(StoredRecord, StoredRecord.id == CardTransaction.record_id)
+        .join(Terminal, Terminal.id == StoredRecord.terminal_id)
+        .where(CardTransaction.kind.in_(("sale", "void")), StoredRecord.status != "accepted")
+        .group_by(Terminal.shop_id, StoredRecord.status, StoredRecord.code)
+    ).all()  # fmt: skip
+    held_by: dict[str, dict[str, int]] = {}
+    for shop_id, status, code, delta in held:
+        held_by.setdefault(shop_id, {})[f"{status}:{code}"] = -int(delta or 0)
     state = bank.BankState.load(fleet.host.bank_path)
     out: dict[str, Any] = {}
     for index, shop_id in enumerate(fleet.shop_ids):
@@ -181,5 +218,6 @@ def _shops(fleet: Fleet, session: Any, problems: list[str]) -> dict[str, Any]:
             problems.append(
                 f"shop {shop_id}: cards signed {net}, bank paid {paid} + payable {payable}"
             )
-        out[shop_id] = {"net_card_sales": net, "paid": paid, "payable": payable}
+        out[shop_id] = {"net_card_sales": net, "paid": paid, "payable": payable,
+                        "held_with_reason": held_by.get(shop_id, {})}  # fmt: skip
     return out

@@ -16,6 +16,7 @@ NOT_STAPLES = [i.gtin for i in DEMO_ITEMS if not i.programs]
 RICE_5KG = DEMO_ITEMS[1].gtin
 VISITS_PER_CARD_DAY = 0.15
 """About four or five purchases a month: a month's benefit spent in small baskets."""
+WRONG_CLOCK = 2 * 86_400
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class DayPlan:
     visits: list[Visit]
     online: bool
     kill: bool
+    clock_offset: int = 0
 
 
 def pin_of(index: int) -> str:
@@ -79,6 +81,9 @@ def day_plans(
         plans.append(DayPlan(visits[shop], online, kill=bool(visits[shop]) and rng.random() < 0.1))
     if day_index == 1:
         plans = _every_fault_once(plans)
+    if day_index == 2:  # a dishonest terminal dates its sales two days ahead
+        shop = max(range(shops), key=lambda n: len(plans[n].visits))
+        plans[shop] = dataclasses.replace(plans[shop], online=True, clock_offset=WRONG_CLOCK)
     return plans
 
 

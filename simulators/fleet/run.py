@@ -152,11 +152,20 @@ def _shop_day(fleet: Fleet, day: dt.date, shop: int, plan: DayPlan) -> None:
     name = f"{day.isoformat()}-{fleet.shop_ids[shop]}"
     log = fleet.spec.out / "days" / f"{name}.jsonl"
     path = fleet.spec.out / "days" / f"{name}.json"
-    value = ShopDay(str(fleet.home(shop)), day.isoformat(), str(fleet.clock.path), str(log),
-                    plan.online, plan.visits)  # fmt: skip
+    value = ShopDay(
+        str(fleet.home(shop)),
+        day.isoformat(),
+        str(fleet.clock.path),
+        str(log),
+        plan.online,
+        plan.visits,
+        plan.clock_offset,
+    )
     path.write_text(json.dumps(dataclasses.asdict(value)), encoding="utf-8")
     if not plan.online:
         fleet.count("network_cut_days")
+    if plan.clock_offset:
+        fleet.count("wrong_clock_days")
     rng = random.Random(f"{fleet.spec.seed}/{name}")
     process = _spawn(path)
     if plan.kill:  # at a random instant of the day's work (not while Python starts)

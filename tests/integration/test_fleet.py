@@ -32,7 +32,7 @@ SIM = "from simulators.cli import main; raise SystemExit(main())"
 
 def test_a_small_fleet_proves_the_money_with_every_fault(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    done = _python(SIM, "fleet", "--shops", "2", "--cards", "10", "--days", "3", "--seed", "7",
+    done = _python(SIM, "fleet", "--shops", "2", "--cards", "16", "--days", "3", "--seed", "7",
                    "--out", str(out), "--json")  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)
@@ -48,8 +48,13 @@ def test_a_small_fleet_proves_the_money_with_every_fault(tmp_path: Path) -> None
     assert (
         money["loads_net_of_expiry"] == money["on_cards"] + money["debits"] - money["cancellations"]
     )
-    paid = sum(s["paid"] + s["payable"] for s in result["settlement"].values())
-    assert paid == money["debits"] - money["cancellations"]
+    shops = result["settlement"].values()
+    held = sum(sum(s["held_with_reason"].values()) for s in shops)
+    assert held > 0  # the wrong clock's sales
+    paid = sum(s["paid"] + s["payable"] for s in shops)
+    assert paid + held == money["debits"] - money["cancellations"]
+    assert result["faults"]["wrong_clock_days"] == 1
+    assert counts["host_records"]["rejected:proof_time_future"] == counts["wrong_clock_sales"]
     assert Path(result["picture"]).stat().st_size > 0
     assert json.loads((out / "fleet.json").read_text())["ok"]
 
