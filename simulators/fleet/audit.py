@@ -9,7 +9,8 @@
 - the bank's giro statement matches the host's books, and every transfer to a shop's account
   is a payout the host released;
 - every dishonest act was refused or flagged (bare-reader void, maker approving their own batch
-  or payout, sales dated ahead by a wrong terminal clock: held by the host).
+  or payout, sales dated ahead by a wrong terminal clock: held by the host, a lost card used by
+  its finder after the holder had it replaced).
 
 Any difference is collected and the run fails with all of them listed.
 """
@@ -99,7 +100,11 @@ def _tally_logs(days: Path, problems: list[str]) -> dict[str, Any]:
             kind, status = event.get("kind"), event.get("status")
             if wrong_clock and kind == "sale" and status == "completed":
                 wrong_clock_sales += 1
-            if kind == "sale":
+            if kind == "sale" and event.get("finder"):
+                refusals[f"finder_of_lost_card:{event['reason']}"] += status != "completed"
+                if status == "completed":
+                    problems.append(f"a lost card, replaced, bought in {path.name}")
+            elif kind == "sale":
                 sales[str(status)] += 1
                 if status == "completed":
                     per_day[day] += 1
@@ -153,7 +158,7 @@ def _cards(fleet: Fleet, session: Any, problems: list[str]) -> dict[str, Any]:
         ).all()
     )
     totals: Counter[str] = Counter()
-    for plan in fleet.cards:
+    for plan in [*fleet.cards, *fleet.lost]:
         card = CardStore(Path(plan.path)).load()
         assert card.certificate is not None
         number = card.certificate.card_number

@@ -148,6 +148,24 @@ class Host:
             )  # fmt: skip
         return issued.card.number
 
+    def replace_lost(self, old: Path, new: Path, pin: str) -> dict[str, int]:
+        """The holder reports the card lost: it is hotlisted and a blank card issued in its
+        place, carrying the old card's last confirmed balance (docs/programs.md)."""
+        certificate = CardStore(old).load().certificate
+        assert certificate is not None
+        CardStore(new).create(CardData.blank())
+        with connected_card(f"sim:{new}", None) as (_, connection):
+            _, carried = cardlife.replace(
+                self.gateway.factory, self.gateway.keys, connection,
+                old_number=certificate.card_number, pin=pin, now=self.clock(), operator=MAKER,
+            )  # fmt: skip
+        return carried
+
+    def card_number(self, path: Path) -> str:
+        certificate = CardStore(path).load().certificate
+        assert certificate is not None
+        return certificate.card_number
+
     def assign(self, numbers: list[str], shop_id: str) -> None:
         """The holders' shop: its terminals carry these cards' loads, even offline."""
         with self.session() as session:

@@ -28,8 +28,15 @@ import httpx
 from simulators.fleet import audit
 from simulators.fleet.clock import FileClock, at_wita
 from simulators.fleet.host import PASSPHRASE, FleetError, Host
-from simulators.fleet.plan import CardPlan, DayPlan, day_plans, first_of_next_month, pin_of
-from simulators.fleet.shop import SUPERVISOR_PIN, Log, ShopDay, sync
+from simulators.fleet.plan import (
+    RICE_5KG,
+    CardPlan,
+    DayPlan,
+    day_plans,
+    first_of_next_month,
+    pin_of,
+)
+from simulators.fleet.shop import SUPERVISOR_PIN, Log, ShopDay, Visit, sync
 from terminal.home import TerminalHome
 
 TERMINAL_PASSPHRASE = "fleet-terminal-passphrase"
@@ -57,6 +64,8 @@ class Fleet:
     url: str
     cards: list[CardPlan]
     shop_ids: list[str]
+    lost: list[CardPlan] = dataclasses.field(default_factory=list)
+    """Cards reported lost and replaced: still read and proven at the end."""
     faults: dict[str, int] = dataclasses.field(default_factory=dict)
     per_day: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
@@ -132,13 +141,33 @@ def _play_day(fleet: Fleet, rng: random.Random, day: dt.date, index: int) -> Non
     loads = 0
     if day.day == 1 or index == 0:
         loads = fleet.host.monthly_aid(f"{day.year:04d}-{day.month:02d}")
+    if index == 2:
+        _lose_a_card(fleet, rng)
     fleet.clock.set(at_wita(day, 12))
     plans = day_plans(rng, fleet.cards, fleet.spec.shops, index)
+    if index == 2:  # someone found the lost card and tries it at its shop
+        lost = fleet.lost[-1]
+        found = Visit(lost.path, "000000", [(RICE_5KG, 1)], finder=True)
+        plans[lost.shop] = dataclasses.replace(
+            plans[lost.shop], visits=[*plans[lost.shop].visits, found]
+        )
     _run_shops(fleet, day, plans)
     fleet.clock.set(at_wita(day + dt.timedelta(1), 0, 30))
     paid = fleet.host.settle(day)
     fleet.per_day.append({"day": day.isoformat(), "visits": sum(len(p.visits) for p in plans),
                           "aid_loads": loads, "payout": paid["total"]})  # fmt: skip
+
+
+def _lose_a_card(fleet: Fleet, rng: random.Random) -> None:
+    """A holder reports the card lost before the shops open; the new card takes its place."""
+    n = rng.randrange(len(fleet.cards))
+    old = fleet.cards[n]
+    new = dataclasses.replace(old, path=old.path.replace(".json", "-r.json"))
+    fleet.host.replace_lost(Path(old.path), Path(new.path), new.pin)
+    fleet.host.assign([fleet.host.card_number(Path(new.path))], fleet.shop_ids[new.shop])
+    fleet.cards[n] = new
+    fleet.lost.append(old)
+    fleet.count("lost_card_replaced")
 
 
 def _run_shops(fleet: Fleet, day: dt.date, plans: list[DayPlan]) -> None:

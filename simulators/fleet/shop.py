@@ -59,6 +59,8 @@ class Visit:
     cancel: bool = False
     tear: bool = False
     bare_void: bool = False
+    finder: bool = False
+    """Not the holder: someone who found a card reported lost, guessing at its PIN."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,9 @@ def serve(till: Till, visit: Visit, log: Log, index: int) -> None:
     scans = [ScannedItem(gtin, qty) for gtin, qty in visit.items]
     with card_session(till, visit.card, visit.tear) as session:
         outcome = sell(till, session, scans, visit.pin, cashier="kasir", allow_cash=visit.cash)
-        log.write(visit=index, **outcome_event("sale", outcome), tear=visit.tear)
+        log.write(
+            visit=index, **outcome_event("sale", outcome), tear=visit.tear, finder=visit.finder
+        )
         if visit.cancel and outcome.status is Status.COMPLETED and outcome.record_id:
             cancelled = void_sale(
                 till, session, outcome.record_id, SUPERVISOR_PIN, supervisor="spv", reason="salah"
