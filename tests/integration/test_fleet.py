@@ -39,8 +39,8 @@ def test_a_small_fleet_proves_the_money_with_every_fault(tmp_path: Path) -> None
     assert result["ok"] and result["problems"] == []
     counts = result["counts"]
     assert counts["sales"]["completed"] > 0
-    assert result["faults"]["terminal_kill9"] == 1
-    assert counts["recoveries"]["terminal_restarted"] == 1
+    assert result["faults"]["terminal_kill9"] >= 1
+    assert counts["recoveries"]["terminal_restarted"] == result["faults"]["terminal_kill9"]
     assert counts["faults"]["card_tear"] >= 1
     assert counts["refusals"]["card:bare_reader_void"] >= 1
     assert counts["refusals"]["host:maker_approves_own_aid:same_operator"] == 1
