@@ -11,6 +11,7 @@ taken by the bank simulator, its pain.002 and camt.053 read back.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import os
 from collections.abc import Iterator
@@ -46,11 +47,8 @@ CSV_HEADER = "nik,kk,name,address,kelurahan,kecamatan,religion,programs"
 
 def nik(serial: int) -> str:
     """A plausible Samarinda NIK (64 72 district, a birth date DDMMYY, a serial)."""
-    return (
-        f"647206120385{serial:04d}"
-        if serial < 10_000
-        else f"6472{serial // 10_000:02d}120385{serial % 10_000:04d}"
-    )
+    district, number = divmod(serial - 1, 9_999)  # serial 0000 is not a NIK
+    return f"6472{district + 1:02d}120385{number + 1:04d}"
 
 
 def shop_account(index: int) -> str:
@@ -191,11 +189,8 @@ class Host:
         with self.session() as session:
             return aid.approve(session, self.gateway.keys, batch, CHECKER, self.clock())
 
-    def settle(self, day: object) -> dict[str, int]:
+    def settle(self, day: dt.date) -> dict[str, int]:
         """Close ``day``'s window and pay it out through the bank simulator."""
-        import datetime as dt
-
-        assert isinstance(day, dt.date)
         now = self.clock()
         with self.session() as session:
             window = windows.close(session, day, MAKER, now)
