@@ -10,7 +10,8 @@
   is a payout the host released;
 - every dishonest act was refused or flagged (bare-reader void, maker approving their own batch
   or payout, sales dated ahead by a wrong terminal clock: held by the host, a lost card used by
-  its finder after the holder had it replaced).
+  its finder after the holder had it replaced, a record hidden by its terminal: flagged by the
+  host as a counter gap or read from the card's log into suspense).
 
 Any difference is collected and the run fails with all of them listed.
 """
@@ -24,13 +25,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from host_gateway import gaps, shops
-from host_gateway.check import run_check
+from host_gateway.check import CheckReport, run_check
 from host_gateway.models import CardTransaction, Event, PurseProof, StoredRecord, Terminal
 from host_gateway.programs.models import AidBatch
 from host_gateway.settlement import reconcile
 from simulators.bank import bank
 from simulators.card.store import CardStore
-from simulators.fleet.host import FleetError, shop_account
+from simulators.fleet.host import PROGRAM, FleetError, shop_account
 from simulators.fleet.shop import Log
 
 if TYPE_CHECKING:
@@ -42,11 +43,16 @@ def prove(fleet: Fleet) -> dict[str, Any]:
     counts = _tally_logs(fleet.spec.out / "days", problems)
     with fleet.host.session() as session:
         check = run_check(session, fleet.clock())
-        if check.journal_total != 0 or not check.ok:
+        hidden = counts.pop("hidden")
+        aged = [gap for gap in check.aged_gaps if gap["card"] not in hidden]
+        if check.journal_total or check.discrepancies or check.mismatches or aged:
             problems.append(f"host check: total {check.journal_total}, {check.discrepancies}")
-        if check.cloned_cards or check.gaps or check.unrecorded_debits:
-            problems.append(f"host flags: clones {check.cloned_cards} gaps {check.gaps}")
-        money = _cards(fleet, session, problems)
+        if check.cloned_cards or check.unexplained_credits:
+            problems.append(f"clones {check.cloned_cards}, credits {check.unexplained_credits}")
+        unseen = _hidden_ones_flagged(hidden, check, problems)
+        counts["refusals"]["flagged:hidden_record"] = len(unseen)
+        money = _cards(fleet, session, problems, unseen)
+        money["totals"]["hidden_by_terminals_flagged"] = sum(hidden.values())
         settled = _shops(fleet, session, problems)
         books = reconcile.books(session)
         if not books.ok or books.payouts_open:
@@ -92,6 +98,7 @@ def _tally_logs(days: Path, problems: list[str]) -> dict[str, Any]:
     recoveries: Counter[str] = Counter()
     per_day: Counter[str] = Counter()
     wrong_clock_sales = 0
+    hidden: Counter[str] = Counter()
     for path in sorted(days.glob("*.jsonl")):
         day = path.name[:10]
         events = Log.read(path)
@@ -121,6 +128,11 @@ def _tally_logs(days: Path, problems: list[str]) -> dict[str, Any]:
             elif kind == "recovery":
                 for result in event.get("resolutions", []):
                     recoveries[f"resolved_{result}"] += 1
+            elif kind == "hidden":
+                faults["record_hidden_by_terminal"] += 1
+                number = CardStore(Path(event["card"])).load().certificate
+                assert number is not None
+                hidden[number.card_number] += event["card_total"]
             elif kind == "restart":
                 recoveries["terminal_restarted"] += 1
             elif kind == "bare_void":
@@ -136,11 +148,36 @@ def _tally_logs(days: Path, problems: list[str]) -> dict[str, Any]:
         "recoveries": dict(recoveries),
         "completed_per_day": dict(sorted(per_day.items())),
         "wrong_clock_sales": wrong_clock_sales,
+        "hidden": dict(hidden),
     }
 
 
-def _cards(fleet: Fleet, session: Any, problems: list[str]) -> dict[str, Any]:
-    """Every card read; its purses against what the host holds of its signed messages."""
+def _hidden_ones_flagged(
+    hidden: dict[str, int], check: CheckReport, problems: list[str]
+) -> dict[str, tuple[int, int]]:
+    """Every debit the host holds no record of must be one a terminal hid, and every hidden
+    one must be flagged for its full amount (a counter gap, or the card's log in suspense).
+    Returns per card the counters and the money the host could not see in a gap."""
+    flagged: Counter[str] = Counter()
+    unseen: dict[str, tuple[int, int]] = {}
+    for debit in check.unrecorded_debits:
+        flagged[debit["card"]] += debit["amount"]
+        if debit["source"] == "counter gap":
+            counters, fall = unseen.get(debit["card"], (0, 0))
+            unseen[debit["card"]] = (counters + len(debit["missing"]), fall + debit["amount"])
+    if dict(flagged) != hidden:
+        problems.append(f"debits the host has no record of {dict(flagged)}, hidden {hidden}")
+    for gap in check.gaps:
+        if gap["card"] not in hidden:
+            problems.append(f"a counter gap no terminal hid: {gap}")
+    return unseen
+
+
+def _cards(
+    fleet: Fleet, session: Any, problems: list[str], unseen: dict[str, tuple[int, int]]
+) -> dict[str, Any]:
+    """Every card read; its purses against what the host holds of its signed messages, and
+    the gaps it flagged where a terminal hid a record."""
     moved: dict[str, dict[str, int]] = {}
     rows = session.execute(
         select(PurseProof.card_number, PurseProof.purse_code, CardTransaction.kind,
@@ -162,7 +199,8 @@ def _cards(fleet: Fleet, session: Any, problems: list[str]) -> dict[str, Any]:
         card = CardStore(Path(plan.path)).load()
         assert card.certificate is not None
         number = card.certificate.card_number
-        seen = int(counters.get(number, 0))
+        gap_counters, gap_fall = unseen.get(number, (0, 0))
+        seen = int(counters.get(number, 0)) + gap_counters
         if seen != card.counter:
             problems.append(f"card {number}: counter {card.counter}, host saw {seen} counters")
         for purse in card.purses:
@@ -171,6 +209,7 @@ def _cards(fleet: Fleet, session: Any, problems: list[str]) -> dict[str, Any]:
             debits = -by_kind.get("sale", 0)
             voids = by_kind.get("void", 0)
             other = sum(v for k, v in by_kind.items() if k not in ("load", "sale", "void"))
+            debits += gap_fall if purse.code == PROGRAM else 0  # the fleet's cards hold one purse
             if loads - debits + voids + other != purse.balance:
                 problems.append(
                     f"card {number} purse {purse.code}: loads {loads} - debits {debits} + voids"

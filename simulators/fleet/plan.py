@@ -97,6 +97,11 @@ def _every_fault_once(plans: list[DayPlan]) -> list[DayPlan]:
     visits[0] = dataclasses.replace(visits[0], tear=True, cancel=False)
     visits[-1] = dataclasses.replace(visits[-1], cancel=True, bare_void=True)
     plans[busiest] = DayPlan(visits, plans[busiest].online, kill=True)
+    others = [n for n in range(len(plans)) if n != busiest and plans[n].visits]
+    if others:  # a terminal that hides a sale from the host
+        hider = plans[others[0]]
+        hidden = [dataclasses.replace(hider.visits[0], hide=True), *hider.visits[1:]]
+        plans[others[0]] = dataclasses.replace(hider, visits=hidden)
     return plans
 
 

@@ -61,6 +61,8 @@ class Visit:
     bare_void: bool = False
     finder: bool = False
     """Not the holder: someone who found a card reported lost, guessing at its PIN."""
+    hide: bool = False
+    """A dishonest terminal: the sale's record is marked as uploaded and never sent."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,9 @@ def serve(till: Till, visit: Visit, log: Log, index: int) -> None:
                 till, session, outcome.record_id, SUPERVISOR_PIN, supervisor="spv", reason="salah"
             )
             log.write(visit=index, **outcome_event("void", cancelled))
+    if visit.hide and outcome.status is Status.COMPLETED and outcome.record_id:
+        till.journal.acknowledge([outcome.record_id], ["accepted"], time=till.clock())
+        log.write(visit=index, kind="hidden", card=visit.card, card_total=outcome.card_total)
     if outcome.status is Status.UNRESOLVED:  # torn: the holder presents the card again
         recover(till, visit, log, index)
     if visit.bare_void:

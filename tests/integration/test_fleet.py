@@ -52,9 +52,12 @@ def test_a_small_fleet_proves_the_money_with_every_fault(tmp_path: Path) -> None
     held = sum(sum(s["held_with_reason"].values()) for s in shops)
     assert held > 0  # the wrong clock's sales
     paid = sum(s["paid"] + s["payable"] for s in shops)
-    assert paid + held == money["debits"] - money["cancellations"]
+    hidden = money["hidden_by_terminals_flagged"]
+    assert paid + held + hidden == money["debits"] - money["cancellations"]
     assert result["faults"]["wrong_clock_days"] == 1
     assert result["faults"]["lost_card_replaced"] == 1
+    assert counts["faults"]["record_hidden_by_terminal"] == 1
+    assert counts["refusals"]["flagged:hidden_record"] == 1
     assert sum(n for k, n in counts["refusals"].items() if k.startswith("finder_of_lost_card")) == 1
     assert counts["host_records"]["rejected:proof_time_future"] == counts["wrong_clock_sales"]
     assert Path(result["picture"]).stat().st_size > 0
