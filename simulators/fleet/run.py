@@ -7,6 +7,7 @@ The host's operators act in this process, through the host's services.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -37,7 +38,9 @@ from simulators.fleet.plan import (
     pin_of,
 )
 from simulators.fleet.shop import SUPERVISOR_PIN, Log, ShopDay, Visit, sync
+from terminal.cli import main as terminal_main
 from terminal.home import TerminalHome
+from terminal.staff import set_supervisor_pin
 
 TERMINAL_PASSPHRASE = "fleet-terminal-passphrase"
 Progress = Callable[[str, int, int], None]
@@ -229,22 +232,19 @@ def _env() -> dict[str, str]:
 
 
 def _enroll(fleet: Fleet, shop: int) -> None:
-    from terminal.cli import main as terminal_main
-    from terminal.staff import set_supervisor_pin
-
+    """``ssn-terminal init`` with a one-time code, as a shop does; then a supervisor PIN (for
+    cancellations) and a first sync on the fleet's clock (init's own ran on the wall clock and
+    the host refused its clock)."""
     code = fleet.host.enroll_code(fleet.shop_ids[shop])
     home = fleet.home(shop)
-    with open(os.devnull, "w") as quiet:
-        import contextlib
-
-        with contextlib.redirect_stdout(quiet):
-            status = terminal_main(["init", "--data-dir", str(home), "--gateway", fleet.url,
-                                    "--code", code, "--json"])  # fmt: skip
+    argv = ["init", "--data-dir", str(home), "--gateway", fleet.url, "--code", code, "--json"]
+    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+        status = terminal_main(argv)
     if status != 0:
         raise FleetError(f"terminal of {fleet.shop_ids[shop]} could not enroll")
     with TerminalHome.open(home) as opened:
         set_supervisor_pin(opened, SUPERVISOR_PIN)
-        first = sync(opened, fleet.clock)  # init's own sync ran on the wall clock: refused
+        first = sync(opened, fleet.clock)
     if not first["ok"]:
         raise FleetError(f"terminal of {fleet.shop_ids[shop]} could not sync: {first}")
 
