@@ -50,9 +50,13 @@ def prove(fleet: Fleet) -> dict[str, Any]:
         if check.cloned_cards or check.unexplained_credits:
             problems.append(f"clones {check.cloned_cards}, credits {check.unexplained_credits}")
         unseen = _hidden_ones_flagged(hidden, check, problems)
-        counts["refusals"]["flagged:hidden_record"] = len(unseen)
+        flagged = sum(1 for debit in check.unrecorded_debits if debit["card"] in hidden)
+        counts["refusals"]["flagged:hidden_record"] = flagged
+        counts["hidden_not_yet_seen_by_host"] = len(hidden) - len(
+            {debit["card"] for debit in check.unrecorded_debits}
+        )
         money = _cards(fleet, session, problems, unseen)
-        money["totals"]["hidden_by_terminals_flagged"] = sum(hidden.values())
+        money["totals"]["hidden_by_terminals"] = sum(sum(amounts) for amounts in hidden.values())
         settled = _shops(fleet, session, problems)
         books = reconcile.books(session)
         if not books.ok or books.payouts_open:
@@ -98,7 +102,7 @@ def _tally_logs(days: Path, problems: list[str]) -> dict[str, Any]:
     recoveries: Counter[str] = Counter()
     per_day: Counter[str] = Counter()
     wrong_clock_sales = 0
-    hidden: Counter[str] = Counter()
+    hidden: dict[str, list[int]] = {}
     for path in sorted(days.glob("*.jsonl")):
         day = path.name[:10]
         events = Log.read(path)
@@ -132,7 +136,7 @@ def _tally_logs(days: Path, problems: list[str]) -> dict[str, Any]:
                 faults["record_hidden_by_terminal"] += 1
                 number = CardStore(Path(event["card"])).load().certificate
                 assert number is not None
-                hidden[number.card_number] += event["card_total"]
+                hidden.setdefault(number.card_number, []).append(event["card_total"])
             elif kind == "restart":
                 recoveries["terminal_restarted"] += 1
             elif kind == "bare_void":
@@ -148,16 +152,18 @@ def _tally_logs(days: Path, problems: list[str]) -> dict[str, Any]:
         "recoveries": dict(recoveries),
         "completed_per_day": dict(sorted(per_day.items())),
         "wrong_clock_sales": wrong_clock_sales,
-        "hidden": dict(hidden),
+        "hidden": hidden,
     }
 
 
 def _hidden_ones_flagged(
-    hidden: dict[str, int], check: CheckReport, problems: list[str]
+    hidden: dict[str, list[int]], check: CheckReport, problems: list[str]
 ) -> dict[str, tuple[int, int]]:
-    """Every debit the host holds no record of must be one a terminal hid, and every hidden
-    one must be flagged for its full amount (a counter gap, or the card's log in suspense).
-    Returns per card the counters and the money the host could not see in a gap."""
+    """Every debit the host holds no record of must be one a terminal hid, for its full amount:
+    flagged as a counter gap (or read from the card's log into suspense) once the card made a
+    later transaction, or not yet seen at all when it made none since (the host cannot know of
+    a counter no message shows). Returns per card the counters and money the host has no
+    message for."""
     flagged: Counter[str] = Counter()
     unseen: dict[str, tuple[int, int]] = {}
     for debit in check.unrecorded_debits:
@@ -165,8 +171,13 @@ def _hidden_ones_flagged(
         if debit["source"] == "counter gap":
             counters, fall = unseen.get(debit["card"], (0, 0))
             unseen[debit["card"]] = (counters + len(debit["missing"]), fall + debit["amount"])
-    if dict(flagged) != hidden:
-        problems.append(f"debits the host has no record of {dict(flagged)}, hidden {hidden}")
+    for card in flagged.keys() - hidden.keys():
+        problems.append(f"card {card}: a debit the host has no record of, and no terminal hid")
+    for card, amounts in hidden.items():
+        if flagged[card] == 0:  # the card has not been used since: its last counters are unknown
+            unseen[card] = (len(amounts), sum(amounts))
+        elif flagged[card] != sum(amounts):
+            problems.append(f"card {card}: hidden {sum(amounts)}, flagged {flagged[card]}")
     for gap in check.gaps:
         if gap["card"] not in hidden:
             problems.append(f"a counter gap no terminal hid: {gap}")

@@ -52,7 +52,7 @@ def test_a_small_fleet_proves_the_money_with_every_fault(tmp_path: Path) -> None
     held = sum(sum(s["held_with_reason"].values()) for s in shops)
     assert held > 0  # the wrong clock's sales
     paid = sum(s["paid"] + s["payable"] for s in shops)
-    hidden = money["hidden_by_terminals_flagged"]
+    hidden = money["hidden_by_terminals"]
     assert paid + held + hidden == money["debits"] - money["cancellations"]
     assert result["faults"]["wrong_clock_days"] == 1
     assert result["faults"]["lost_card_replaced"] == 1
