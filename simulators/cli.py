@@ -11,6 +11,7 @@ COMMAND_MODULES = [
     "simulators.printer.cli",
     "simulators.scanner.cli",
     "simulators.bank.cli",
+    "simulators.fleet.cli",
 ]
 
 

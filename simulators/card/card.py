@@ -23,6 +23,7 @@ from pathlib import Path
 from drivers.card.apdu import SW
 from drivers.card.protocol import AID, Ins
 from simulators.card.applet import CardApplet, Outcome
+from simulators.card.lock import CardFileLock
 from simulators.card.state import CardData
 from simulators.card.store import CardStore
 
@@ -122,6 +123,7 @@ class SimulatedCard:
         self.latency = latency or Latency()
         self._faults: list[ArmedFault] = []
         self._lock = threading.Lock()
+        self.file_lock: CardFileLock | None = None
         self.commands = 0
         self.busy_seconds = 0.0
         """Time spent inside :meth:`exchange` (the card's own work, state write included), so a
@@ -129,8 +131,16 @@ class SimulatedCard:
 
     @classmethod
     def from_file(cls, path: Path, latency: Latency | None = None) -> SimulatedCard:
+        hold = CardFileLock(path)  # before reading: another process may be writing it
         store = CardStore(path)
-        return cls(store.load(), store, latency)
+        card = cls(store.load(), store, latency)
+        card.file_lock = hold
+        return card
+
+    def release(self) -> None:
+        """Let go of the state file (the card left this process's reader)."""
+        if self.file_lock is not None:
+            self.file_lock.release()
 
     @property
     def data(self) -> CardData:

@@ -79,7 +79,12 @@ class DirectReader:
             return DirectConnection(self, self._generation)
 
     def close(self) -> None:
-        """Nothing to release: the slot lives as long as the object."""
+        """The reader is put away: a card still in it leaves, and its state file is free for
+        another process at once (simulators/card/lock.py), not when the garbage is collected."""
+        with self._cond:
+            card = self._take_out()
+        if card is not None:
+            card.release()
 
     def _release(self) -> None:
         with self._cond:

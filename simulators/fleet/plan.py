@@ -1,0 +1,109 @@
+"""What happens in a run, drawn from one seed: who shops where and when, what they buy, which
+faults strike and which actor cheats. The same seed gives the same plan."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+from demo.catalog import DEMO_ITEMS
+from simulators.fleet.shop import Visit
+
+STAPLES = [i.gtin for i in DEMO_ITEMS if i.programs]
+NOT_STAPLES = [i.gtin for i in DEMO_ITEMS if not i.programs]
+RICE_5KG = DEMO_ITEMS[1].gtin
+VISITS_PER_CARD_DAY = 0.15
+"""About four or five purchases a month: a month's benefit spent in small baskets."""
+WRONG_CLOCK = 2 * 86_400
+
+
+@dataclass(frozen=True)
+class CardPlan:
+    index: int
+    path: str
+    pin: str
+    shop: int
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """One shop's day: its visits, whether the network is up, whether it is killed."""
+
+    visits: list[Visit]
+    online: bool
+    kill: bool
+    clock_offset: int = 0
+
+
+def pin_of(index: int) -> str:
+    return f"{200_000 + index:06d}"[-6:]
+
+
+def basket(rng: random.Random) -> tuple[list[tuple[str, int]], bool]:
+    """Items and whether the holder pays the rest in cash: mostly staples, sometimes a
+    non-staple (refused, or paid in cash), sometimes more rice than the month allows."""
+    items = [(rng.choice(STAPLES), rng.randint(1, 2)) for _ in range(rng.randint(1, 3))]
+    cash = False
+    roll = rng.random()
+    if roll < 0.15:
+        items.append((rng.choice(NOT_STAPLES), 1))
+        cash = rng.random() < 0.5
+    elif roll < 0.22:
+        items.append((RICE_5KG, 3))  # 15 kg: over the 10 kg monthly cap
+    return items, cash
+
+
+def day_plans(
+    rng: random.Random, cards: list[CardPlan], shops: int, day_index: int
+) -> list[DayPlan]:
+    visits: list[list[Visit]] = [[] for _ in range(shops)]
+    for card in cards:
+        if rng.random() >= VISITS_PER_CARD_DAY:
+            continue
+        items, cash = basket(rng)
+        pin = card.pin if rng.random() > 0.02 else "000000"  # a mistyped PIN now and then
+        visits[card.shop].append(
+            Visit(
+                card=card.path,
+                pin=pin,
+                items=items,
+                cash=cash,
+                cancel=rng.random() < 0.06,
+                tear=rng.random() < 0.05,
+                bare_void=rng.random() < 0.03,
+            )
+        )
+    plans = []
+    for shop in range(shops):
+        online = day_index == 0 or rng.random() > 0.15  # network cut for the day
+        plans.append(DayPlan(visits[shop], online, kill=bool(visits[shop]) and rng.random() < 0.1))
+    if day_index == 1:
+        plans = _every_fault_once(plans)
+    if day_index == 2:  # a dishonest terminal dates its sales two days ahead
+        shop = max(range(shops), key=lambda n: len(plans[n].visits))
+        plans[shop] = dataclasses.replace(plans[shop], online=True, clock_offset=WRONG_CLOCK)
+    return plans
+
+
+def _every_fault_once(plans: list[DayPlan]) -> list[DayPlan]:
+    """However small the fleet, one busy shop gets each fault on the second day: a card torn
+    during its debit, a cancellation, a bare-reader void, and a kill -9."""
+    busiest = max(range(len(plans)), key=lambda n: len(plans[n].visits))
+    visits = list(plans[busiest].visits)
+    if not visits:
+        return plans
+    visits[0] = dataclasses.replace(visits[0], tear=True, cancel=False)
+    visits[-1] = dataclasses.replace(visits[-1], cancel=True, bare_void=True)
+    plans[busiest] = DayPlan(visits, plans[busiest].online, kill=True)
+    others = [n for n in range(len(plans)) if n != busiest and plans[n].visits]
+    if others:  # a terminal that hides a sale from the host
+        hider = plans[others[0]]
+        hidden = [dataclasses.replace(hider.visits[0], hide=True), *hider.visits[1:]]
+        plans[others[0]] = dataclasses.replace(hider, visits=hidden)
+    return plans
+
+
+def first_of_next_month(today: dt.date) -> dt.date:
+    return (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
