@@ -137,6 +137,7 @@ def test_a_database_with_records_is_partitioned_and_sales_go_on_across_months(
         assert _count(engine, "record_ids") == held
         assert _count(engine, "journal_entries_2026_11") == _count(engine, "journal_entries")
         assert _count(engine, "records_default") == 0
+        assert _count(engine, "day_sales") == 1  # 0011 filled the day totals (check compares)
         _books_clean(world)
 
         # A retried batch is answered from storage: nothing posted twice.
