@@ -1,6 +1,7 @@
 """The invariant check (M2, S5): the journal sums to zero, every entry balances, every account's
-balance is the sum of its lines, every card purse's shadow balance equals what the card signed,
-and no card is skipped: counter gaps are checked for continuity (:mod:`host_gateway.continuity`).
+balance is the sum of its lines, the dashboard's day totals are what the records say, every card
+purse's shadow balance equals what the card signed, and no card is skipped: counter gaps are
+checked for continuity (:mod:`host_gateway.continuity`).
 
 A card with a counter gap is compared too: its shadow balance must equal the card's last signed
 balance less what the gaps moved. The check reports every gap, every unexplained credit (with
@@ -19,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from host_gateway import gaps, postings
+from host_gateway import day_sales, gaps, postings
 from host_gateway.continuity import Analysis
 from host_gateway.fastsql import Raw
 from host_gateway.models import (
@@ -68,6 +69,7 @@ def run_check(session: Session, now: int | None = None) -> CheckReport:
     now = int(time.time()) if now is None else now
     report = CheckReport()
     balances = _check_journal(session, report)
+    report.discrepancies.extend(day_sales.disagreements(session))
     analyses = gaps.refresh(session, _cards_to_walk(session), now)
     gaps.alert_aged(session, now)
     _check_shadow(session, report, balances, analyses)

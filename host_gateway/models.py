@@ -339,6 +339,32 @@ class Account(Base):
     balance: Mapped[int] = mapped_column(BigInteger)
 
 
+class DaySales(Base):
+    """Accepted sales and cancellations per business day (WITA) and shop, by the host's receive
+    time: the dashboard's counts without reading the day's records. Written by ingest in the
+    batch's own transaction (a batch is one terminal, so one shop, received at one moment)."""
+
+    __tablename__ = "day_sales"
+    day: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    """Unix seconds of 00:00 WITA."""
+    shop_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    sales: Mapped[int] = mapped_column(BigInteger)
+    voids: Mapped[int] = mapped_column(BigInteger)
+
+
+class DayProgramSales(Base):
+    """What those records moved per program (card-signed, a sale's debit less a cancellation's
+    credit): the dashboard's "sales today" per program. Keyed by shop, not only by program,
+    because a shop's batches already serialize on its account row: a row per program alone
+    would be one more lock every batch of every shop waits for."""
+
+    __tablename__ = "day_program_sales"
+    day: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    shop_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    purse_code: Mapped[str] = mapped_column(String(4), primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
 class JournalEntry(Base):
     __tablename__ = "journal_entries"
     id: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)

@@ -359,6 +359,10 @@ class BatchRules(CardWrites):
         )
 
     def _store(self, facts: Facts, data: bytes, in_chain: bool) -> None:
+        if facts.ok and facts.type == "sale":
+            self.writes.sales += 1
+        elif facts.ok and facts.type == "void":
+            self.writes.voids += 1
         self.writes.records.append(
             {
                 "id": facts.record_id,

@@ -47,6 +47,11 @@ class Writes:
     catch_ups: list[CatchUp] = field(default_factory=list)
     counted: list[tuple[str, int]] = field(default_factory=list)
     """(card, counter) whose balances this batch adds: continuity is checked around them."""
+    sales: int = 0
+    voids: int = 0
+    sold: dict[str, int] = field(default_factory=dict)
+    """Per program, what accepted sales took less what accepted cancellations gave back: the
+    day's figures (:mod:`host_gateway.day_sales`)."""
 
 
 @dataclass(frozen=True)

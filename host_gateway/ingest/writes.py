@@ -76,6 +76,8 @@ class CardWrites(BatchState):
                 entry.transfer(purse, postings.expired(code), facts.swept)
                 other = postings.pending(code) if facts.ok else postings.suspense(code)
                 entry.transfer(other, purse, amount)
+        if facts.ok and facts.type in ("sale", "void"):
+            self._sold(facts)
         held = self.catching_up.get(facts.record_id)
         if held is None:
             self.writes.entries.append(entry)
@@ -83,6 +85,16 @@ class CardWrites(BatchState):
             self.writes.entries.extend(
                 ingest_catchup.entries(self.session, facts, held, entry, self.shop_id, cancelled)
             )
+
+    def _sold(self, facts: Facts) -> None:
+        """The counter's movement per program, as ``purse_proofs`` holds it (a purse the card
+        left alone counts 0: the program is on the dashboard with nothing sold)."""
+        sign = 1 if facts.type == "sale" else -1
+        sold = self.writes.sold
+        for code, amount, _ in facts.purses:
+            sold[code] = sold.get(code, 0) + sign * amount
+        for code, _ in facts.others:
+            sold.setdefault(code, 0)
 
 
 def _cancelled_in_suspense(session: Session, cards: list[str]) -> set[tuple[str, int]]:

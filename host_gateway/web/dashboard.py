@@ -3,14 +3,16 @@
 Sales today are the accepted sales and cancellations the host *received* today (WITA): the host's
 clock is the one it can trust, and it is the time their journal entries carry. Their money per
 program is the card-signed movement at the record's counter (``purse_proofs.delta``), the same
-amounts ingest posted. ``load`` is the whole read; the bench times it alone as its floor.
+amounts ingest posted. Both come from the day's totals ingest keeps in the same transaction as
+the records (:mod:`host_gateway.day_sales`): a few rows per shop, not the day's records.
+``load`` is the whole read; the bench times it alone as its floor.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from host_gateway.display import start_of_day
@@ -18,10 +20,10 @@ from host_gateway.models import (
     Account,
     Card,
     CardGap,
+    DayProgramSales,
+    DaySales,
     Load,
-    PurseProof,
     Shop,
-    StoredRecord,
     StuckIntent,
     Terminal,
 )
@@ -87,30 +89,17 @@ class Dashboard:
 
 def load(session: Session, now: int) -> Dashboard:
     start = start_of_day(now)
-    today = and_(
-        StoredRecord.received_at >= start,
-        StoredRecord.received_at < start + 86_400,
-        StoredRecord.status == "accepted",
-    )
-    counts = dict(
-        session.execute(
-            select(StoredRecord.type, func.count())
-            .where(today, StoredRecord.type.in_(("sale", "void")))
-            .group_by(StoredRecord.type)
-        ).all()
-    )
+    today = DaySales.day == start
+    sales_count, voids_count = session.execute(
+        select(
+            func.coalesce(func.sum(DaySales.sales), 0), func.coalesce(func.sum(DaySales.voids), 0)
+        ).where(today)
+    ).one()
     sales = _by_program(
         session,
-        select(PurseProof.purse_code, func.sum(-PurseProof.delta))
-        .join(
-            StoredRecord,
-            and_(
-                PurseProof.card_number == StoredRecord.card_number,
-                PurseProof.counter == StoredRecord.card_counter,
-            ),
-        )
-        .where(today, StoredRecord.type.in_(("sale", "void")))
-        .group_by(PurseProof.purse_code),
+        select(DayProgramSales.purse_code, func.sum(DayProgramSales.amount))
+        .where(DayProgramSales.day == start)
+        .group_by(DayProgramSales.purse_code),
     )
     applied = case((Load.applied_at.is_not(None), Load.amount), else_=0)
     authorized, loaded = {}, {}
@@ -147,8 +136,8 @@ def load(session: Session, now: int) -> Dashboard:
     ).one()
     return Dashboard(
         day_start=start,
-        sales_count=int(counts.get("sale", 0)),
-        voids_count=int(counts.get("void", 0)),
+        sales_count=int(sales_count),
+        voids_count=int(voids_count),
         programs=programs,
         terminals=terminals,
         open_intents=int(

@@ -16,7 +16,7 @@ import pytest
 from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection, Engine, text
 
-from host_gateway import distribution, loads, partitions
+from host_gateway import day_sales, distribution, loads, partitions
 from host_gateway.check import run_check
 from host_gateway.cli import main as gateway_main
 from host_gateway.db import (
@@ -112,18 +112,20 @@ def _books_clean(world: World) -> None:
 
 
 def test_a_database_with_records_is_partitioned_and_sales_go_on_across_months(
-    pg_schema_url: str, tmp_path: Path
+    pg_schema_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = FakeClock(T0 - 600)
     world = _world_at_0005(pg_schema_url, clock)
     engine = world.gateway.engine
     try:
         clock.now = T0
-        cards = [_funded_card(world) for _ in range(3)]
-        november = _sell(world, cards, 4)
-        sale = world.terminal.sell(cards[0], (OIL_1L,), time=world.now)
-        void, _ = void_record(world.terminal, cards[0], sale, world.now)
-        assert [r.status for r in world.ingest([sale, void]).results] == ["accepted"] * 2
+        with monkeypatch.context() as before_0011:  # ingest kept no day totals then
+            before_0011.setattr(day_sales, "add", lambda *args: None)
+            cards = [_funded_card(world) for _ in range(3)]
+            november = _sell(world, cards, 4)
+            sale = world.terminal.sell(cards[0], (OIL_1L,), time=world.now)
+            void, _ = void_record(world.terminal, cards[0], sale, world.now)
+            assert [r.status for r in world.ingest([sale, void]).results] == ["accepted"] * 2
         with engine.connect() as connection:
             before = _snapshot(connection)
         assert len(before["records"]) == 3 + len(november) + 2  # type: ignore[arg-type]
@@ -137,6 +139,7 @@ def test_a_database_with_records_is_partitioned_and_sales_go_on_across_months(
         assert _count(engine, "record_ids") == held
         assert _count(engine, "journal_entries_2026_11") == _count(engine, "journal_entries")
         assert _count(engine, "records_default") == 0
+        assert _count(engine, "day_sales") == 1  # 0011 filled the day totals (check compares)
         _books_clean(world)
 
         # A retried batch is answered from storage: nothing posted twice.
