@@ -118,7 +118,14 @@ def run_fleet(spec: FleetSpec, progress: Progress) -> dict[str, Any]:
         # One more morning: every shop online, its outbox synced; that day's window closed.
         after = days[-1] + dt.timedelta(1)
         clock.set(at_wita(after, 9))
-        _run_shops(fleet, after, [DayPlan([], True, False) for _ in shop_ids])
+        # Holders whose card a terminal still waits for come back to their shop once.
+        returning = [
+            [Visit(c.path, c.pin, [], returning=True) for c in cards if c.shop == shop]
+            for shop in range(spec.shops)
+        ]
+        _run_shops(
+            fleet, after, [DayPlan(returning[shop], True, False) for shop in range(spec.shops)]
+        )
         clock.set(at_wita(after + dt.timedelta(1), 0, 30))
         host.settle(after)
         clock.set(at_wita(after + dt.timedelta(1), 1))

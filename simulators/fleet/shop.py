@@ -26,6 +26,7 @@ from drivers.card.transport import CardError
 from ledger.cardproofs import NONCE_SIZE
 from simulators.card.card import Fault, SimulatedCard
 from simulators.card.direct import DirectConnection, DirectReader
+from simulators.card.store import CardStore
 from simulators.fleet.clock import FileClock
 from terminal.backoff import Backoff
 from terminal.basket import ScannedItem
@@ -63,6 +64,9 @@ class Visit:
     """Not the holder: someone who found a card reported lost, guessing at its PIN."""
     hide: bool = False
     """A dishonest terminal: the sale's record is marked as uploaded and never sent."""
+    returning: bool = False
+    """The holder only comes back because the terminal asked for the card (an unfinished
+    operation with it): the card is presented, nothing is bought."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,10 @@ def outcome_event(kind: str, outcome: Outcome) -> dict[str, Any]:
 
 
 def serve(till: Till, visit: Visit, log: Log, index: int) -> None:
+    if visit.returning:
+        if _card_number(visit.card) in _unfinished_cards(till):
+            recover(till, visit, log, index)
+        return
     scans = [ScannedItem(gtin, qty) for gtin, qty in visit.items]
     with card_session(till, visit.card, visit.tear) as session:
         outcome = sell(till, session, scans, visit.pin, cashier="kasir", allow_cash=visit.cash)
@@ -155,6 +163,28 @@ def serve(till: Till, visit: Visit, log: Log, index: int) -> None:
         recover(till, visit, log, index)
     if visit.bare_void:
         bare_reader_void(till, visit, log, index)
+
+
+def _card_number(path: str) -> str | None:
+    certificate = CardStore(Path(path)).load().certificate
+    return certificate.card_number if certificate else None
+
+
+def _unfinished_cards(till: Till) -> set[str]:
+    return {intent.card_number for intent in till.journal.open_intents()}
+
+
+def settle_left(till: Till, visits: list[Visit], log: Log) -> None:
+    """Before the day closes, every holder of today's whose card the terminal still waits for
+    (a tear, or a kill -9 while the card was being settled) presents it once more, as the
+    cashier app's banner asks them to."""
+    waiting = _unfinished_cards(till)
+    seen: set[str] = set()
+    for index, visit in enumerate(visits):
+        number = _card_number(visit.card)
+        if number in waiting and number not in seen:
+            seen.add(number)
+            recover(till, visit, log, index)
 
 
 def recover(till: Till, visit: Visit, log: Log, index: int) -> None:
@@ -198,6 +228,7 @@ def run_day(plan: ShopDay) -> int:
         for index, visit in enumerate(plan.visits):
             if index not in done:
                 serve(till, visit, log, index)
+        settle_left(till, plan.visits, log)
         closed = close_day(till, dt.date.fromisoformat(plan.day), "kasir")
         log.write(kind="day_close", status=str(closed.status), reason=closed.reason)
         if plan.online:
