@@ -25,6 +25,7 @@ from host_gateway import counters, gaps, postings
 from host_gateway.cards import BLOCK_CLONED, hotlist_card, hotlisted_since
 from host_gateway.continuity import movement_rows
 from host_gateway.db import bulk_insert, lock_ingest
+from host_gateway.display import rupiah
 from host_gateway.distribution import note_served
 from host_gateway.events import EventRow, record_events
 from host_gateway.ingest import catchup as ingest_catchup
@@ -170,7 +171,7 @@ class EvidenceIntake:
         if isinstance(message, DebitProof):
             for p in message.purses:
                 entry.transfer(postings.purse(number, p.code), postings.suspense(p.code), p.amount)
-            text = f"{where}: a debit of Rp{message.total:,} no journal holds; held in suspense"
+            text = f"{where}: a debit of {rupiah(message.total)} no journal holds; held in suspense"
             return [entry], "suspense", "debit_unrecorded", text
         if isinstance(message, VoidProof):
             shop = self._sale_shop(number, message)
@@ -182,7 +183,7 @@ class EvidenceIntake:
                 text += " the host does not hold as accepted; booked against suspense"
                 return [entry], "suspense", "void_unmatched", text
             text = f"{where}: cancellation of counter {message.original_counter} read from the"
-            text += f" card's log; shop {shop}'s payable reduced by Rp{message.total:,}"
+            text += f" card's log; shop {shop}'s payable reduced by {rupiah(message.total)}"
             return [entry], postings.shop(shop), "void_from_log", text
         return self._load(message, entry, evidence_id)
 

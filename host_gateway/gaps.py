@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from host_gateway import settings
 from host_gateway.continuity import Analysis, Finding, analyse_cards
 from host_gateway.db import bulk_insert
+from host_gateway.display import rupiah
 from host_gateway.events import EventRow, record_events
 from host_gateway.fastsql import Raw
 from host_gateway.models import (
@@ -239,7 +240,7 @@ def _opened_events(row: Gap) -> list[EventRow]:
 def _credit_event(row: Gap, amount: int) -> EventRow:
     return EventRow(
         "unexplained_credit",
-        f"card {row.card_number}: Rp{amount:,} more on the card than counters"
+        f"card {row.card_number}: {rupiah(amount)} more on the card than counters"
         f" {row.after_counter}..{row.before_counter} explain ({row.changes}); held from shop"
         f" {row.shop_id or UNASSIGNED} (terminal {row.terminal_id or '-'}, counter"
         f" {row.after_counter})",
@@ -252,7 +253,7 @@ def _credit_event(row: Gap, amount: int) -> EventRow:
 def _released(row: Gap, amount: int, why: str) -> EventRow:
     return EventRow(
         "unexplained_credit_released",
-        f"card {row.card_number}: Rp{amount:,} held from shop {row.shop_id or UNASSIGNED}"
+        f"card {row.card_number}: {rupiah(amount)} held from shop {row.shop_id or UNASSIGNED}"
         f" after counter {row.after_counter} released: {why}",
         row.terminal_id,
         None,

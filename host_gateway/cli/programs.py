@@ -10,6 +10,7 @@ from typing import Any
 
 from console import print_json
 from host_gateway.cli.common import add_common, audit, need_keys, now, session_scope
+from host_gateway.display import rupiah
 from host_gateway.programs import aid, reports, terms
 
 
@@ -89,7 +90,7 @@ def cmd_define(args: argparse.Namespace) -> int:
     if args.json:
         print_json(shown)
     else:
-        print(f"program {args.code}: Rp{args.benefit:,} every {args.period_months} month(s)")
+        print(f"program {args.code}: {rupiah(args.benefit)} every {args.period_months} month(s)")
     return 0
 
 
@@ -112,7 +113,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         print_json(value)
     else:
         print(
-            f"aid batch {value['batch']}: {value['cards']} cards x Rp{value['amount']:,};"
+            f"aid batch {value['batch']}: {value['cards']} cards x {rupiah(value['amount'])};"
             f" {done.without_card} recipients have no active card; another operator approves"
         )
     return 0

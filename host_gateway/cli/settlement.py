@@ -13,6 +13,7 @@ from typing import Any
 
 from console import UserError, print_json
 from host_gateway.cli.common import add_common, audit, now, output, session_scope
+from host_gateway.display import rupiah
 from host_gateway.settlement import (
     accounts,
     daycheck,
@@ -133,12 +134,13 @@ def _window_value(window: windows.Window, checks: list[daycheck.TerminalCheck]) 
 
 
 def _window_text(value: dict[str, Any]) -> str:
-    lines = [f"window {value['date']}: payouts Rp{value['payout_total']:,}"]
+    lines = [f"window {value['date']}: payouts {rupiah(value['payout_total'])}"]
     for s in value["shops"]:
-        programs = ", ".join(f"{p} Rp{a:,}" for p, a in sorted(s["by_program"].items()))
+        programs = ", ".join(f"{p} {rupiah(a)}" for p, a in sorted(s["by_program"].items()))
         lines.append(
-            f"  {s['shop_id']:<8} owed Rp{s['owed']:,} ({programs or '-'}) payable "
-            f"Rp{s['payable']:,} held Rp{s['held']:,} paid Rp{s['payout']:,} {s['note']}"
+            f"  {s['shop_id']:<8} owed {rupiah(s['owed'])} ({programs or '-'}) payable "
+            f"{rupiah(s['payable'])} held {rupiah(s['held'])} paid {rupiah(s['payout'])} "
+            f"{s['note']}"
         )
     for c in value["terminals"]:
         lines.append(f"  terminal {c['terminal_id']} ({c['shop_id']}): {c['status']} {c['why']}")
@@ -188,7 +190,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     with session_scope(args) as (session, _):
         made = payouts.prepare(session, args.date, args.operator, now())
         audit(session, f"settlement prepare {args.date} by {args.operator}")
-    text = f"payout {made.message_id}: {made.transfers} transfers, Rp{made.total:,}; another "
+    text = f"payout {made.message_id}: {made.transfers} transfers, {rupiah(made.total)}; another "
     return output(args, _file_value(made), text + "operator releases it")
 
 
@@ -263,12 +265,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     value = asdict(books) | {"ok": books.ok, "payouts": items}
     if not args.json:
         print(
-            f"giro: journal Rp{books.giro_journal:,}, bank statement "
-            f"{'-' if books.giro_bank is None else f'Rp{books.giro_bank:,}'}; "
-            f"payouts open Rp{books.payouts_open:,}"
+            f"giro: journal {rupiah(books.giro_journal)}, bank statement "
+            f"{'-' if books.giro_bank is None else rupiah(books.giro_bank)}; "
+            f"payouts open {rupiah(books.payouts_open)}"
         )
         for item in items:
-            print(f"  {item['id']} {item['shop']} Rp{item['amount']:,} {item['status']}")
+            amount = rupiah(int(str(item["amount"])))
+            print(f"  {item['id']} {item['shop']} {amount} {item['status']}")
     else:
         print_json(value)
     return 0 if books.ok else 1

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from host_gateway import postings
+from host_gateway.display import rupiah
 from host_gateway.errors import GatewayError
 from host_gateway.models import Account
 from host_gateway.settlement import accounts, bankfiles
@@ -103,7 +104,8 @@ def import_statement(session: Session, data: bytes, now: int) -> ImportResult:
             )
         elif -entry.amount != item.amount:
             result.discrepancies.append(
-                f"{item.end_to_end_id} booked Rp{-entry.amount:,}, instructed Rp{item.amount:,}"
+                f"{item.end_to_end_id} booked {rupiah(-entry.amount)}, "
+                f"instructed {rupiah(item.amount)}"
             )
         else:
             done.add(item.end_to_end_id)

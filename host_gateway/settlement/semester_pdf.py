@@ -6,11 +6,12 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from host_gateway.display import rupiah
 from host_gateway.settlement import semester
 
 
 def _rupiah(value: int) -> str:
-    return f"Rp{value:,}"
+    return f"{rupiah(value)}"
 
 
 def documents(report: dict[str, Any]) -> dict[str, bytes]:

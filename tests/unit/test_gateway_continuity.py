@@ -97,7 +97,7 @@ def test_a_hidden_cancellation_is_held_from_its_shop_until_the_card_log_shows_it
     world.ingest([other.sell(card)], terminal=other)  # counter 4
     [event] = events(world, "unexplained_credit")
     assert event.terminal_id == hiding.terminal_id and event.card_number == card.number
-    assert f"held from shop {world.shop_id}" in event.message and "Rp70,000" in event.message
+    assert f"held from shop {world.shop_id}" in event.message and "Rp70.000" in event.message
     assert held(world) == {world.shop_id: 70_000}
     report = check(world)
     assert not report.ok

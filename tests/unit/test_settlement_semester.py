@@ -60,7 +60,7 @@ def test_the_semester_report_shows_the_journals_numbers(world: World, clock: Fak
     pdf = fitz.open(stream=semester_pdf.render(report), filetype="pdf")
     assert pdf.page_count == 2
     text = pdf[0].get_text()
-    assert "dibelanjakan Rp210,000" in text and "dibayar Rp70,000" in text
-    assert "ditolak bank Rp140,000" in text
+    assert "dibelanjakan Rp210.000" in text and "dibayar Rp70.000" in text
+    assert "ditolak bank Rp140.000" in text
     png = pdf[0].get_pixmap(dpi=50)
     assert png.width > 300 and len(set(png.samples)) > 2  # drawn, not blank
