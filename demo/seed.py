@@ -42,6 +42,15 @@ DEMO_ENV = {
     "SSN_GATEWAY_PASSPHRASE": GATEWAY_PASSPHRASE,
     "SSN_TERMINAL_PASSPHRASE": TERMINAL_PASSPHRASE,
 }
+DEMO_BIC = "BRINIDJA"
+DEMO_GIRO = ("1234567890", "Dinas Sosial Kota Samarinda")
+DEMO_CONSOLE_PASSWORD = "konsol-demo-2026"
+"""Console users of the demo (admin, budi: settlement, sari: approver), in clear for the demo."""
+DEMO_CONSOLE_USERS = (
+    ("admin", "Admin Diskominfo", "admin"),
+    ("budi", "Budi (settlement)", "settlement"),
+    ("sari", "Sari (approver)", "approver"),
+)
 DEMO_CASHIER = "kasir"
 DEMO_STAFF_PINS = {"cashier": "2580", "supervisor": "9630"}
 """The demo terminals' cashier and supervisor PINs (in clear for the demo only)."""
@@ -129,6 +138,10 @@ class Layout:
     def logs(self) -> Path:
         return self.root / "logs"
 
+    @property
+    def bank(self) -> Path:
+        return self.root / "bank.json"
+
 
 class Seeder:
     def __init__(self, root: Path, gateway_port: int, printer_port: int) -> None:
@@ -158,6 +171,8 @@ class Seeder:
             self._with_gateway_running(lambda: self._enroll_and_apply(waiting))
         for shop in SHOPS:
             self._staff(self.layout.terminal(shop))
+        self._settlement()
+        self._console_users()
         return self.describe()
 
     def _write_env(self) -> None:
@@ -284,6 +299,37 @@ class Seeder:
         for shop in SHOPS:  # upload the load records: the gateway closes the loads
             run("ssn-terminal", "sync", "--data-dir", str(self.layout.terminal(shop)))
 
+    def _settlement(self) -> None:
+        """The distributing bank (simulated): the giro funded with what the programs' budgets
+        booked, and each shop's account, known to the bank and to the gateway."""
+        if self.layout.bank.exists():
+            return
+        giro, holder = DEMO_GIRO
+        funded = self.gateway("bank", "status")["giro_journal"]
+        bank = str(self.layout.bank)
+        run("ssn-sim", "bank", "init", "--state", bank, "--giro", giro, "--bic", DEMO_BIC,
+            "--holder", holder)  # fmt: skip
+        run("ssn-sim", "bank", "fund", "--state", bank, "--amount", str(funded))
+        self.gateway("settlement", "giro", "--bic", DEMO_BIC, "--account", giro, "--holder", holder)
+        for number, shop in enumerate(SHOPS, start=1):
+            account = f"00112233{number:02d}"
+            run("ssn-sim", "bank", "open-account", "--state", bank, "--account", account,
+                "--bic", DEMO_BIC, "--holder", shop.name)  # fmt: skip
+            self.gateway("settlement", "shop-account", shop.id, "--bic", DEMO_BIC, "--account",
+                         account, "--holder", shop.name, "--operator", "seed")  # fmt: skip
+        self.changed.append("bank simulator, giro and shop accounts")
+
+    def _console_users(self) -> None:
+        have = {u["username"] for u in self.gateway("users", "list")}
+        os.environ["SSN_CONSOLE_PASSWORD"] = DEMO_CONSOLE_PASSWORD
+        try:
+            for username, name, role in DEMO_CONSOLE_USERS:
+                if username not in have:
+                    self.gateway("users", "add", username, "--name", name, "--role", role)
+                    self.changed.append(f"console user {username}")
+        finally:
+            del os.environ["SSN_CONSOLE_PASSWORD"]
+
     def _staff(self, home: Path) -> None:
         """The cashier app's first run, done for the demo: a cashier and a supervisor PIN."""
         if run("ssn-terminal", "staff", "list", "--data-dir", str(home))["cashiers"]:
@@ -333,6 +379,12 @@ class Seeder:
             "env_file": str(self.layout.root / "demo.env"),
             "programs": [{"code": c, "name": n} for c, n in PROGRAMS],
             "shops": shops,
+            "bank": str(self.layout.bank),
+            "console": {
+                "url": f"{self.gateway_url}/console/",
+                "password": DEMO_CONSOLE_PASSWORD,
+                "users": [{"username": u, "role": r} for u, _, r in DEMO_CONSOLE_USERS],
+            },
             "staff": {
                 "cashier": DEMO_CASHIER,
                 **{f"{k}_pin": v for k, v in DEMO_STAFF_PINS.items()},

@@ -212,6 +212,7 @@ def walkthrough(seeded: dict[str, Any], reader: str | None) -> str:
     items = (
         f"{_gtin('Beras Medium 5 kg')},{_gtin('Minyakita 1 L')}x2,{_gtin('Rokok Kretek 12 batang')}"
     )
+    console = seeded["console"]
     t = f"{bin_dir}/ssn-terminal"
     g = f"{bin_dir}/ssn-gateway"
     return f"""
@@ -234,6 +235,17 @@ Try it in another shell:
   {t} sync --data-dir $T
   {g} cards show {card["number"]}
   {g} check
+  # settle today's sales: the demo moves the day's cut-off to the next minute and waits for it;
+  # budi closes the window and prepares the payout, sari releases it, the bank executes it
+  G={seeded["gateway"]["data_dir"]}; D=$(TZ=Asia/Makassar date +%F); H=$(TZ=Asia/Makassar date +%H)
+  M=$((10#$H * 60 + 10#$(TZ=Asia/Makassar date +%M) + 1))
+  {g} settings set settlement_cutoff_minutes $M --data-dir $G; sleep $((61 - 10#$(date +%S)))
+  {g} settlement close --date $D --operator budi --data-dir $G
+  {g} settlement prepare --date $D --operator budi --data-dir $G
+  {g} settlement release --date $D --operator sari --out payout.xml --data-dir $G
+  {bin_dir}/ssn-sim bank submit --state {seeded["bank"]} --out bank-files payout.xml
+  {g} bank import bank-files/*.xml --data-dir $G && {g} bank status --data-dir $G
+The operator console: {console["url"]}  (admin, budi, sari; password {console["password"]})
 Other cards: --reader sim:{other["state_file"]} --pin {other["pin"]}
   (cards/card-01.json .. card-10.json, PIN 123401 .. 123410)
 """
