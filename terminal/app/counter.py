@@ -166,10 +166,14 @@ class Counter:
     def _present(self) -> Presentation:
         with self.lock:
             self.release()
+            reader: CardReader | None = None
             try:
                 reader = self.readers(self.reader_name)
                 connection = reader.connect()
             except CardError as exc:
+                if reader is not None:  # its PC/SC context would leak per failed presentation
+                    with contextlib.suppress(CardError, OSError):
+                        reader.close()
                 return Presentation("", None, card_problem(self.till, exc), ())
             session = CardSession(connection, self.till.config.ca_keys)
             self.card = CardState(reader, connection, session, pad=self.pads(connection))
