@@ -31,6 +31,7 @@ from host_gateway.programs.models import AidBatch
 from host_gateway.settlement import reconcile
 from simulators.bank import bank
 from simulators.card.store import CardStore
+from simulators.fleet.closes import prove_closes
 from simulators.fleet.host import PROGRAM, FleetError, shop_account
 from simulators.fleet.shop import Log
 
@@ -58,6 +59,10 @@ def prove(fleet: Fleet) -> dict[str, Any]:
         money = _cards(fleet, session, problems, unseen)
         money["totals"]["hidden_by_terminals"] = sum(sum(amounts) for amounts in hidden.values())
         settled = _shops(fleet, session, problems)
+        counts["terminals"] = prove_closes(fleet, session, counts.pop("hidden_at"), problems)
+        counts["refusals"]["flagged:hidden_record_day_close"] = counts["terminals"].pop(
+            "hidden_flagged_by_day_close"
+        )
         books = reconcile.books(session)
         if not books.ok or books.payouts_open:
             problems.append(f"giro/payout books differ from the bank: {books}")
@@ -103,6 +108,7 @@ def _tally_logs(days: Path, problems: list[str]) -> dict[str, Any]:
     per_day: Counter[str] = Counter()
     wrong_clock_sales = 0
     hidden: dict[str, list[int]] = {}
+    hidden_at: set[str] = set()
     for path in sorted(days.glob("*.jsonl")):
         day = path.name[:10]
         events = Log.read(path)
@@ -134,6 +140,7 @@ def _tally_logs(days: Path, problems: list[str]) -> dict[str, Any]:
                     recoveries[f"resolved_{result}"] += 1
             elif kind == "hidden":
                 faults["record_hidden_by_terminal"] += 1
+                hidden_at.add(path.stem)
                 number = CardStore(Path(event["card"])).load().certificate
                 assert number is not None
                 hidden.setdefault(number.card_number, []).append(event["card_total"])
@@ -153,6 +160,7 @@ def _tally_logs(days: Path, problems: list[str]) -> dict[str, Any]:
         "completed_per_day": dict(sorted(per_day.items())),
         "wrong_clock_sales": wrong_clock_sales,
         "hidden": hidden,
+        "hidden_at": hidden_at,
     }
 
 
