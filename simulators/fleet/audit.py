@@ -18,17 +18,28 @@ Any difference is collected and the run fails with all of them listed.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from host_gateway import gaps, shops
 from host_gateway.check import CheckReport, run_check
-from host_gateway.models import CardTransaction, Event, PurseProof, StoredRecord, Terminal
+from host_gateway.models import (
+    CardTransaction,
+    Event,
+    Load,
+    PurseProof,
+    Refund,
+    StoredRecord,
+    Terminal,
+)
 from host_gateway.programs.models import AidBatch
 from host_gateway.settlement import reconcile
+from ledger.cardproofs import LoadAuthorization
 from simulators.bank import bank
 from simulators.card.store import CardStore
 from simulators.fleet.closes import prove_closes
@@ -131,6 +142,8 @@ def _tally_logs(days: Path, problems: list[str]) -> dict[str, Any]:
                     refusals[f"line:{reason}"] += 1
                 if event.get("cash"):
                     sales["split_tender"] += 1
+                if event.get("away"):
+                    sales[f"away_from_home_{status}"] += 1
                 if event.get("tear"):
                     faults["card_tear"] += 1
             elif kind == "void":
@@ -144,6 +157,8 @@ def _tally_logs(days: Path, problems: list[str]) -> dict[str, Any]:
                 number = CardStore(Path(event["card"])).load().certificate
                 assert number is not None
                 hidden.setdefault(number.card_number, []).append(event["card_total"])
+            elif kind == "balance":
+                recoveries[f"balance_{status}"] += 1
             elif kind == "restart":
                 recoveries["terminal_restarted"] += 1
             elif kind == "bare_void":
@@ -213,6 +228,8 @@ def _cards(
             select(CardTransaction.card_number, func.count()).group_by(CardTransaction.card_number)
         ).all()
     )
+    refunded = _refund_loads(session)
+    approved = _refunds_by_shop(session)
     totals: Counter[str] = Counter()
     for plan in [*fleet.cards, *fleet.lost]:
         card = CardStore(Path(plan.path)).load()
@@ -224,24 +241,31 @@ def _cards(
             problems.append(f"card {number}: counter {card.counter}, host saw {seen} counters")
         for purse in card.purses:
             by_kind = host.get((number, purse.code), {})
-            loads = by_kind.get("load", 0)
+            refunds = refunded.get((number, purse.code), 0)
+            loads = by_kind.get("load", 0) - refunds
             debits = -by_kind.get("sale", 0)
             voids = by_kind.get("void", 0)
             other = sum(v for k, v in by_kind.items() if k not in ("load", "sale", "void"))
             debits += gap_fall if purse.code == PROGRAM else 0  # the fleet's cards hold one purse
-            if loads - debits + voids + other != purse.balance:
+            if loads - debits + voids + refunds + other != purse.balance:
                 problems.append(
                     f"card {number} purse {purse.code}: loads {loads} - debits {debits} + voids"
-                    f" {voids} + other {other} != balance on the card {purse.balance}"
+                    f" {voids} + refunds {refunds} + other {other} != balance on the card"
+                    f" {purse.balance}"
                 )
             totals["loads_net_of_expiry"] += loads
+            totals["refunds"] += refunds
             totals["debits"] += debits
             totals["cancellations"] += voids
             totals["on_cards"] += purse.balance
             moved.setdefault(purse.code, Counter())
             moved[purse.code]["loads"] += loads
-            moved[purse.code]["spent"] += debits - voids
+            moved[purse.code]["spent"] += debits - voids - refunds
             moved[purse.code]["on_cards"] += purse.balance
+    totals["refunds_approved"] = sum(approved.values())
+    if totals["refunds"] > totals["refunds_approved"]:
+        problems.append(f"cards took {totals['refunds']} of refunds, approved only"
+                        f" {totals['refunds_approved']}")  # fmt: skip
     return {"totals": dict(totals), "by_program": {k: dict(v) for k, v in moved.items()}}
 
 
@@ -272,15 +296,43 @@ def _shops(fleet: Fleet, session: Any, problems: list[str]) -> dict[str, Any]:
     for shop_id, status, code, delta in held:
         held_by.setdefault(shop_id, {})[f"{status}:{code}"] = -int(delta or 0)
     state = bank.BankState.load(fleet.host.bank_path)
+    given_back = _refunds_by_shop(session)
     out: dict[str, Any] = {}
     for index, shop_id in enumerate(fleet.shop_ids):
         net = -int(signed.get(shop_id, 0) or 0)
         paid = state.accounts[shop_account(index)].balance
         payable = shops.payable(session, shop_id)
-        if net != paid + payable:
-            problems.append(
-                f"shop {shop_id}: cards signed {net}, bank paid {paid} + payable {payable}"
-            )
+        refunds = given_back.get(shop_id, 0)
+        if net != paid + payable + refunds:
+            problems.append(f"shop {shop_id}: cards signed {net}, bank paid {paid} + payable"
+                            f" {payable} + refunds it pays back {refunds}")  # fmt: skip
         out[shop_id] = {"net_card_sales": net, "paid": paid, "payable": payable,
+                        "refunds": refunds,
                         "held_with_reason": held_by.get(shop_id, {})}  # fmt: skip
     return out
+
+
+def _refund_loads(session: Session) -> dict[tuple[str, str], int]:
+    """Per card and purse, the REFUND loads the cards took (each an issuer-signed load of an
+    approved refund; :func:`_refunds_by_shop` is what the shops pay back for them)."""
+    taken: Counter[tuple[str, str]] = Counter()
+    rows = session.execute(
+        select(Load.card_number, Load.purse_code, Load.amount, Load.authorization).where(
+            Load.applied_at.is_not(None)
+        )
+    )
+    for number, purse, amount, data in rows:
+        if LoadAuthorization.decode(data).purpose == LoadAuthorization.REFUND:
+            taken[(number, purse)] += int(amount)
+    return dict(taken)
+
+
+def _refunds_by_shop(session: Session) -> dict[str, int]:
+    """Approved refunds per shop: each moved the money from the shop's payable back to the
+    card's pending load when it was approved, delivered or not."""
+    given: Counter[str] = Counter()
+    for shop_id, amounts in session.execute(
+        select(Refund.shop_id, Refund.amounts).where(Refund.approved_at.is_not(None))
+    ):
+        given[shop_id] += sum(int(a) for a in json.loads(amounts).values())
+    return dict(given)

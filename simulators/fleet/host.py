@@ -14,24 +14,29 @@ import contextlib
 import datetime as dt
 import io
 import os
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console import UserError
 from demo.catalog import demo_catalog
 from drivers.card.readers import connected_card
-from host_gateway import distribution, postings, shops
+from host_gateway import distribution, postings, refunds, shops
 from host_gateway.cli import main as gateway_main
 from host_gateway.db import transaction
 from host_gateway.enrollment import create_code
 from host_gateway.errors import GatewayError
 from host_gateway.gateway import Gateway
+from host_gateway.models import Load, Refund, StoredRecord
 from host_gateway.programs import aid, cardlife, recipients, terms
 from host_gateway.programs.identity import Identities
 from host_gateway.settlement import accounts, payouts, reconcile, windows
+from ledger.cardproofs import LoadAuthorization
+from ledger.verify import WITA
 from simulators.bank import bank
 from simulators.card.state import CardData
 from simulators.card.store import CardStore
@@ -217,6 +222,80 @@ class Host:
                 else:
                     reconcile.import_statement(session, output.data, now)
         return {"transfers": released.transfers, "total": released.total}
+
+    def refund_some(
+        self, rng: random.Random, day: dt.date, share: float, most: int | None = None
+    ) -> dict[str, int]:
+        """After ``day``'s payout, operators give back part or all of a few of its accepted
+        sales (goods returned): one asks, another approves (the asker approving is refused), and
+        someone then asks for more than the sale has left (refused). The REFUND loads reach the
+        card at its next online presentation. ``most``: refunds at most this many."""
+        start = int(dt.datetime.combine(day, dt.time(), WITA).timestamp())
+        with self.session() as session:
+            already = select(Refund.record_id)
+            sales = session.execute(
+                select(StoredRecord.terminal_id, StoredRecord.seq)
+                .where(StoredRecord.type == "sale", StoredRecord.status == "accepted",
+                       StoredRecord.in_chain, StoredRecord.terminal_time >= start,
+                       StoredRecord.terminal_time < start + 86_400,
+                       StoredRecord.id.not_in(already))
+                .order_by(StoredRecord.terminal_id, StoredRecord.seq)
+            ).all()  # fmt: skip
+        done = {"refunds": 0, "refunded": 0}
+        for terminal_id, seq in sales:
+            if rng.random() >= share or done["refunds"] == most:
+                continue
+            reference = f"{terminal_id}/{seq}"
+            with self.session() as session:
+                paid = refunds.find_sale(session, reference).proof.total
+            amount = paid if rng.random() < 0.5 else rng.randint(1, paid)
+            try:
+                with self.session() as session:
+                    asked = refunds.create(session, reference, amount, MAKER, "retur", self.clock())
+                    refund_id = asked.id
+            except GatewayError as exc:  # the sale was cancelled on the card, say
+                cancelled = "cancelled" in exc.message
+                self.counts.refuse(
+                    "host:refund_of_cancelled_sale" if cancelled else f"host:refund:{exc.code}"
+                )
+                continue
+            with self.must_refuse("host:refund_approved_by_asker") as session:
+                refunds.approve(session, self.gateway.keys, refund_id, MAKER, self.clock())
+            with self.must_refuse("host:refund_over_sale") as session:
+                refunds.create(session, reference, paid - amount + 1, MAKER, "retur", self.clock())
+            try:
+                with self.session() as session:
+                    refunds.approve(session, self.gateway.keys, refund_id, CHECKER, self.clock())
+            except GatewayError as exc:  # the card was replaced, say: nothing is signed
+                self.counts.refuse(f"host:refund:{exc.code}")
+                continue
+            done["refunds"] += 1
+            done["refunded"] += amount
+        return done
+
+    def refunds_waiting(self) -> set[str]:
+        """Cards with an approved refund the card has not taken yet."""
+        with self.session() as session:
+            waiting = session.execute(
+                select(Load.card_number, Load.authorization).where(Load.applied_at.is_(None))
+            ).all()
+        return {
+            number
+            for number, data in waiting
+            if LoadAuthorization.decode(data).purpose == LoadAuthorization.REFUND
+        }
+
+    @contextlib.contextmanager
+    def must_refuse(self, reason: str) -> Iterator[Session]:
+        """A step the host must refuse (maker-checker, an amount the sale never paid): counted
+        under ``reason``; allowed, it fails the run."""
+        try:
+            with self.session() as session:
+                yield session
+        except GatewayError:
+            self.counts.refuse(reason)
+            return
+        raise FleetError(f"the host allowed what it must refuse: {reason}")
 
     def close(self) -> None:
         self.gateway.close()

@@ -17,6 +17,9 @@ RICE_5KG = DEMO_ITEMS[1].gtin
 VISITS_PER_CARD_DAY = 0.15
 """About four or five purchases a month: a month's benefit spent in small baskets."""
 WRONG_CLOCK = 2 * 86_400
+AWAY_SHARE = 0.05
+"""Of the visits, the share made at another shop than the holder's own (near work, a
+relative's): the card is not assigned there, so its loads come only from the host, online."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,10 @@ def day_plans(
             continue
         items, cash = basket(rng)
         pin = card.pin if rng.random() > 0.02 else "000000"  # a mistyped PIN now and then
-        visits[card.shop].append(
+        shop = card.shop
+        if shops > 1 and rng.random() < AWAY_SHARE:
+            shop = (card.shop + rng.randrange(1, shops)) % shops
+        visits[shop].append(
             Visit(
                 card=card.path,
                 pin=pin,
@@ -73,6 +79,7 @@ def day_plans(
                 cancel=rng.random() < 0.06,
                 tear=rng.random() < 0.05,
                 bare_void=rng.random() < 0.03,
+                away=shop != card.shop,
             )
         )
     plans = []
@@ -80,29 +87,43 @@ def day_plans(
         online = day_index == 0 or rng.random() > 0.15  # network cut for the day
         plans.append(DayPlan(visits[shop], online, kill=bool(visits[shop]) and rng.random() < 0.1))
     if day_index == 1:
-        plans = _every_fault_once(plans)
+        plans = _every_fault_once(plans, cards)
     if day_index == 2:  # a dishonest terminal dates its sales two days ahead
         shop = max(range(shops), key=lambda n: len(plans[n].visits))
         plans[shop] = dataclasses.replace(plans[shop], online=True, clock_offset=WRONG_CLOCK)
     return plans
 
 
-def _every_fault_once(plans: list[DayPlan]) -> list[DayPlan]:
+def _every_fault_once(plans: list[DayPlan], cards: list[CardPlan]) -> list[DayPlan]:
     """However small the fleet, one busy shop gets each fault on the second day: a card torn
-    during its debit, a cancellation, a bare-reader void, and a kill -9."""
+    during its debit, a cancellation, a bare-reader void, and a kill -9; another shop's
+    terminal hides a sale. Where too few holders came, more of the shop's own come in."""
     busiest = max(range(len(plans)), key=lambda n: len(plans[n].visits))
-    visits = list(plans[busiest].visits)
-    if not visits:
-        return plans
+    visits = plans[busiest].visits + _walk_ins(plans, cards, busiest, 2)
     visits[0] = dataclasses.replace(visits[0], tear=True, cancel=False)
     visits[-1] = dataclasses.replace(visits[-1], cancel=True, bare_void=True)
     plans[busiest] = DayPlan(visits, plans[busiest].online, kill=True)
-    others = [n for n in range(len(plans)) if n != busiest and plans[n].visits]
-    if others:  # a terminal that hides a sale from the host
-        hider = plans[others[0]]
-        hidden = [dataclasses.replace(hider.visits[0], hide=True), *hider.visits[1:]]
-        plans[others[0]] = dataclasses.replace(hider, visits=hidden)
+    others = [n for n in range(len(plans)) if n != busiest]
+    if not others:
+        return plans
+    hider = max(others, key=lambda n: len(plans[n].visits))
+    shown = plans[hider].visits + _walk_ins(plans, cards, hider, 1)
+    hidden = [dataclasses.replace(shown[0], hide=True, cancel=False), *shown[1:]]
+    plans[hider] = dataclasses.replace(plans[hider], visits=hidden)
+    if not any(visit.away for plan in plans for visit in plan.visits):
+        for holder in _walk_ins(plans, cards, hider, len(plans[hider].visits) + 1):
+            away = dataclasses.replace(holder, away=True)  # the hider's holder, at the busiest
+            *before, last = plans[busiest].visits
+            plans[busiest] = dataclasses.replace(plans[busiest], visits=[*before, away, last])
     return plans
+
+
+def _walk_ins(plans: list[DayPlan], cards: list[CardPlan], shop: int, want: int) -> list[Visit]:
+    """Visits of ``shop``'s own holders, not out shopping today, so that it has ``want``."""
+    today = {visit.card for plan in plans for visit in plan.visits}
+    idle = [c for c in cards if c.shop == shop and c.path not in today]
+    missing = max(0, want - len(plans[shop].visits))
+    return [Visit(c.path, c.pin, [(STAPLES[0], 1)]) for c in idle[:missing]]
 
 
 def first_of_next_month(today: dt.date) -> dt.date:

@@ -43,6 +43,8 @@ from terminal.home import TerminalHome
 from terminal.staff import set_supervisor_pin
 
 TERMINAL_PASSPHRASE = "fleet-terminal-passphrase"
+REFUND_SHARE = 0.03
+"""Of a day's accepted sales, the share whose goods come back for a refund."""
 Progress = Callable[[str, int, int], None]
 """(what, done, total): the command line draws it as a bar."""
 
@@ -70,6 +72,8 @@ class Fleet:
     lost: list[CardPlan] = dataclasses.field(default_factory=list)
     """Cards reported lost and replaced: still read and proven at the end."""
     faults: dict[str, int] = dataclasses.field(default_factory=dict)
+    away: dict[int, set[str]] = dataclasses.field(default_factory=dict)
+    """Per shop, the cards of other shops' holders it served (their files)."""
     per_day: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def home(self, shop: int) -> Path:
@@ -118,14 +122,7 @@ def run_fleet(spec: FleetSpec, progress: Progress) -> dict[str, Any]:
         # One more morning: every shop online, its outbox synced; that day's window closed.
         after = days[-1] + dt.timedelta(1)
         clock.set(at_wita(after, 9))
-        # Holders whose card a terminal still waits for come back to their shop once.
-        returning = [
-            [Visit(c.path, c.pin, [], returning=True) for c in cards if c.shop == shop]
-            for shop in range(spec.shops)
-        ]
-        _run_shops(
-            fleet, after, [DayPlan(returning[shop], True, False) for shop in range(spec.shops)]
-        )
+        _run_shops(fleet, after, _last_morning(fleet))
         clock.set(at_wita(after + dt.timedelta(1), 0, 30))
         host.settle(after)
         clock.set(at_wita(after + dt.timedelta(1), 1))
@@ -161,11 +158,35 @@ def _play_day(fleet: Fleet, rng: random.Random, day: dt.date, index: int) -> Non
         plans[lost.shop] = dataclasses.replace(
             plans[lost.shop], visits=[*plans[lost.shop].visits, found]
         )
+    for shop, plan in enumerate(plans):
+        fleet.away.setdefault(shop, set()).update(v.card for v in plan.visits if v.away)
     _run_shops(fleet, day, plans)
     fleet.clock.set(at_wita(day + dt.timedelta(1), 0, 30))
     paid = fleet.host.settle(day)
+    fleet.clock.set(at_wita(day + dt.timedelta(1), 1))
+    rng_refunds = random.Random(f"{fleet.spec.seed}/refunds/{day.isoformat()}")
+    first = not any(d["refunded"] for d in fleet.per_day)  # however small the run: one refund
+    share, most = (1.0, 1) if first else (REFUND_SHARE, None)
+    refunded = fleet.host.refund_some(rng_refunds, day, share, most)
     fleet.per_day.append({"day": day.isoformat(), "visits": sum(len(p.visits) for p in plans),
-                          "aid_loads": loads, "payout": paid["total"]})  # fmt: skip
+                          "aid_loads": loads, "payout": paid["total"],
+                          "refunded": refunded["refunded"]})  # fmt: skip
+
+
+def _last_morning(fleet: Fleet) -> list[DayPlan]:
+    """Every shop online. Holders whose card a terminal still waits for come back to that
+    shop; holders with a refund waiting ask their own shop for their balance (the card takes
+    the refund)."""
+    due = fleet.host.refunds_waiting()
+    plans = []
+    for shop in range(fleet.spec.shops):
+        away = fleet.away.get(shop, set())
+        visits = [Visit(c.path, c.pin, [], returning=True) for c in fleet.cards
+                  if c.shop == shop or c.path in away]  # fmt: skip
+        visits += [Visit(c.path, c.pin, [], balance=True) for c in fleet.cards
+                   if c.shop == shop and fleet.host.card_number(Path(c.path)) in due]  # fmt: skip
+        plans.append(DayPlan(visits, True, False))
+    return plans
 
 
 def _lose_a_card(fleet: Fleet, rng: random.Random) -> None:

@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import os
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from drivers.card.transport import CardError
 from ledger.cardproofs import NONCE_SIZE
 from simulators.card.card import Fault, SimulatedCard
 from simulators.card.direct import DirectConnection, DirectReader
+from simulators.card.lock import CardInUse
 from simulators.card.store import CardStore
 from simulators.fleet.clock import FileClock
 from terminal.backoff import Backoff
@@ -46,6 +48,7 @@ from terminal.sale import (
 from terminal.sync import Syncer
 
 SUPERVISOR_PIN = "2468"
+CARD_WAIT_SECONDS = 120.0
 BARE_READER = "BARE-RDR"
 """The terminal id a dishonest holder's own reader claims."""
 
@@ -67,6 +70,10 @@ class Visit:
     returning: bool = False
     """The holder only comes back because the terminal asked for the card (an unfinished
     operation with it): the card is presented, nothing is bought."""
+    away: bool = False
+    """At another shop than the holder's own."""
+    balance: bool = False
+    """The holder only asks for the balance (a refund is waiting): its loads are applied."""
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,7 @@ class Log:
 @contextlib.contextmanager
 def in_reader(path: str, tear: bool = False) -> Iterator[DirectConnection]:
     """The holder's card in the counter's reader (what ``sim:FILE`` opens), out afterwards."""
-    card = SimulatedCard.from_file(Path(path))
+    card = _take_card(Path(path))
     if tear:
         card.arm(Fault.DURING, Ins.DEBIT)  # the holder pulls the card while it writes
     reader = DirectReader(f"simulated card {Path(path).name}")
@@ -120,6 +127,19 @@ def in_reader(path: str, tear: bool = False) -> Iterator[DirectConnection]:
     finally:
         reader.remove()
         card.release()
+
+
+def _take_card(path: Path) -> SimulatedCard:
+    """The card, once its holder is here: a card still at another shop's counter (another
+    process holds its file) comes when that shop is done with it."""
+    deadline = time.monotonic() + CARD_WAIT_SECONDS
+    while True:
+        try:
+            return SimulatedCard.from_file(path)
+        except CardInUse:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 @contextlib.contextmanager
@@ -145,12 +165,18 @@ def serve(till: Till, visit: Visit, log: Log, index: int) -> None:
         if _card_number(visit.card) in _unfinished_cards(till):
             recover(till, visit, log, index)
         return
+    if visit.balance:
+        with card_session(till, visit.card) as session:
+            outcome = balance_inquiry(till, session, visit.pin)
+        log.write(visit=index, **outcome_event("balance", outcome))
+        return
     scans = [ScannedItem(gtin, qty) for gtin, qty in visit.items]
     with card_session(till, visit.card, visit.tear) as session:
         outcome = sell(till, session, scans, visit.pin, cashier="kasir", allow_cash=visit.cash)
         log.write(
-            visit=index, **outcome_event("sale", outcome), tear=visit.tear, finder=visit.finder
-        )
+            visit=index, **outcome_event("sale", outcome), tear=visit.tear, finder=visit.finder,
+            away=visit.away,
+        )  # fmt: skip
         if visit.cancel and outcome.status is Status.COMPLETED and outcome.record_id:
             cancelled = void_sale(
                 till, session, outcome.record_id, SUPERVISOR_PIN, supervisor="spv", reason="salah"
@@ -218,7 +244,7 @@ def run_day(plan: ShopDay) -> int:
         if plan.clock_offset:
             till.clock = lambda: clock() + plan.clock_offset
         log.write(kind="started", clock_offset=plan.clock_offset)
-        if plan.online and not before:  # opening the shop: today's loads, hotlist, catalog
+        if plan.online:  # opening (or restarted): today's loads, hotlist, catalog
             log.write(kind="sync", **sync(home, clock))
         if any(e.get("kind") == "started" for e in before):
             log.write(kind="restart")

@@ -45,19 +45,34 @@ def test_a_small_fleet_proves_the_money_with_every_fault(tmp_path: Path) -> None
     assert counts["refusals"]["card:bare_reader_void"] >= 1
     assert counts["refusals"]["host:maker_approves_own_aid:same_operator"] == 1
     money = result["money"]["totals"]
-    assert (
-        money["loads_net_of_expiry"] == money["on_cards"] + money["debits"] - money["cancellations"]
+    assert money["loads_net_of_expiry"] == (
+        money["on_cards"] + money["debits"] - money["cancellations"] - money["refunds"]
     )
     shops = result["settlement"].values()
     held = sum(sum(s["held_with_reason"].values()) for s in shops)
     assert held > 0  # the wrong clock's sales
     paid = sum(s["paid"] + s["payable"] for s in shops)
     hidden = money["hidden_by_terminals"]
-    assert paid + held + hidden == money["debits"] - money["cancellations"]
+    assert paid + held + hidden == money["debits"] - money["cancellations"] - money["refunds"]
+    # goods brought back: one operator asks, another approves; the card takes the refund
+    assert money["refunds"] == money["refunds_approved"] > 0
+    assert counts["refusals"]["host:refund_approved_by_asker"] >= 1
+    assert counts["refusals"]["host:refund_over_sale"] >= 1
+    assert sum(s["refunds"] for s in shops) == money["refunds_approved"]
+    # a holder shopping away from home
+    assert sum(n for k, n in counts["sales"].items() if k.startswith("away_from_home_")) >= 1
+    # the hider's day close names a record the host never got; every other day agrees
+    terminals = counts["terminals"]
+    assert terminals["day_checks"]["cannot confirm yet"] == 1
+    assert terminals["day_checks"]["agreed"] == 2 * 4 - 1  # 2 terminals x (3 days + 1 morning)
+    assert counts["refusals"]["flagged:hidden_record_day_close"] == 1
+    assert terminals["chains"]["chains_broken_by_hiding"] == 1, terminals
+    assert terminals["chains"]["records_written"] == counts["records_at_host"] + 1
     assert result["faults"]["wrong_clock_days"] == 1
     assert result["faults"]["lost_card_replaced"] == 1
     assert counts["faults"]["record_hidden_by_terminal"] == 1
-    assert counts["refusals"]["flagged:hidden_record"] == 1
+    # the card shows the gap at its next transaction, if it made one
+    assert counts["refusals"]["flagged:hidden_record"] + counts["hidden_not_yet_seen_by_host"] == 1
     assert sum(n for k, n in counts["refusals"].items() if k.startswith("finder_of_lost_card")) == 1
     assert counts["host_records"]["rejected:proof_time_future"] == counts["wrong_clock_sales"]
     assert Path(result["picture"]).stat().st_size > 0
