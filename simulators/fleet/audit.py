@@ -1,11 +1,13 @@
 """The end of a run: read every card, and prove the money adds up (M2, M3, S2, S5).
 
 - per card and purse: what the host holds of the card's signed messages moves the purse from
-  0 to exactly what the card itself holds now (loads − expiries − debits + cancellations =
-  balance), with every counter the card used seen by the host;
+  0 to exactly what the card itself holds now (loads − expiries − debits + cancellations +
+  refunds = balance), with every counter the card used seen by the host;
 - the host's double-entry journal sums to zero and its shadow balances match (ssn-gateway check);
 - per shop: every debit the cards signed at its terminals is paid by the bank exactly once, or
-  still payable (after the last cut-off) or held with a reason: net card sales = paid + payable;
+  still payable (after the last cut-off) or held with a reason: net card sales = paid + payable
+  + the refunds the shop pays back;
+- per terminal: day closes agree with the host, chains are whole (closes.py);
 - the bank's giro statement matches the host's books, and every transfer to a shop's account
   is a payout the host released;
 - every dishonest act was refused or flagged (bare-reader void, maker approving their own batch

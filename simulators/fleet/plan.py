@@ -108,7 +108,9 @@ def _every_fault_once(plans: list[DayPlan], cards: list[CardPlan]) -> list[DayPl
         return plans
     hider = max(others, key=lambda n: len(plans[n].visits))
     shown = plans[hider].visits + _walk_ins(plans, cards, hider, 1)
-    hidden = [dataclasses.replace(shown[0], hide=True, cancel=False), *shown[1:]]
+    hidden = [
+        dataclasses.replace(v, hide=True, cancel=v.cancel and n > 0) for n, v in enumerate(shown)
+    ]
     plans[hider] = dataclasses.replace(plans[hider], visits=hidden)
     if not any(visit.away for plan in plans for visit in plan.visits):
         for holder in _walk_ins(plans, cards, hider, len(plans[hider].visits) + 1):

@@ -66,7 +66,8 @@ class Visit:
     finder: bool = False
     """Not the holder: someone who found a card reported lost, guessing at its PIN."""
     hide: bool = False
-    """A dishonest terminal: the sale's record is marked as uploaded and never sent."""
+    """A dishonest terminal: the sale's record is marked as uploaded and never sent (the first
+    completed, not cancelled, sale of the day's visits so marked)."""
     returning: bool = False
     """The holder only comes back because the terminal asked for the card (an unfinished
     operation with it): the card is presented, nothing is bought."""
@@ -99,9 +100,12 @@ class Log:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.kinds = {event.get("kind") for event in self.read(path)}
+        """What happened so far today, before a restart included."""
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
     def write(self, **event: Any) -> None:
+        self.kinds.add(event.get("kind"))
         os.write(self._fd, (json.dumps(event, separators=(",", ":")) + "\n").encode())
         os.fsync(self._fd)
 
@@ -182,7 +186,8 @@ def serve(till: Till, visit: Visit, log: Log, index: int) -> None:
                 till, session, outcome.record_id, SUPERVISOR_PIN, supervisor="spv", reason="salah"
             )
             log.write(visit=index, **outcome_event("void", cancelled))
-    if visit.hide and outcome.status is Status.COMPLETED and outcome.record_id:
+    hide = visit.hide and not visit.cancel and "hidden" not in log.kinds
+    if hide and outcome.status is Status.COMPLETED and outcome.record_id:
         till.journal.acknowledge([outcome.record_id], ["accepted"], time=till.clock())
         log.write(visit=index, kind="hidden", card=visit.card, card_total=outcome.card_total)
     if outcome.status is Status.UNRESOLVED:  # torn: the holder presents the card again
