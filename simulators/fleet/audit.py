@@ -31,6 +31,7 @@ from host_gateway.programs.models import AidBatch
 from host_gateway.settlement import reconcile
 from simulators.bank import bank
 from simulators.card.store import CardStore
+from simulators.fleet import paper
 from simulators.fleet.host import PROGRAM, FleetError, shop_account
 from simulators.fleet.shop import Log
 
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 def prove(fleet: Fleet) -> dict[str, Any]:
     problems: list[str] = []
     counts = _tally_logs(fleet.spec.out / "days", problems)
+    paper.prove(fleet, counts, problems)  # the receipts on paper against the journals
     with fleet.host.session() as session:
         check = run_check(session, fleet.clock())
         hidden = counts.pop("hidden")
