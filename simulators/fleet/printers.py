@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from simulators.fleet.host import FleetError
 from simulators.fleet.printing import control
 from terminal.home import TerminalHome
 
@@ -60,7 +61,7 @@ class Printers:
         line = process.stdout.readline()
         if not line:
             process.wait()
-            raise RuntimeError(f"the printers did not start (exit {process.returncode})")
+            raise FleetError(f"the printers did not start (exit {process.returncode})")
         found = [Printer(p["url"], p["control"], Path(p["out"])) for p in json.loads(line)]
         return cls(process, found)
 
