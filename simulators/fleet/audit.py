@@ -44,6 +44,7 @@ from host_gateway.settlement import reconcile
 from ledger.cardproofs import LoadAuthorization
 from simulators.bank import bank
 from simulators.card.store import CardStore
+from simulators.fleet import paper
 from simulators.fleet.closes import prove_closes
 from simulators.fleet.host import PROGRAM, FleetError, shop_account
 from simulators.fleet.shop import Log
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 def prove(fleet: Fleet) -> dict[str, Any]:
     problems: list[str] = []
     counts = _tally_logs(fleet.spec.out / "days", problems)
+    paper.prove(fleet, counts, problems)  # the receipts on paper against the journals
     with fleet.host.session() as session:
         check = run_check(session, fleet.clock())
         hidden = counts.pop("hidden")

@@ -9,6 +9,7 @@ import random
 from dataclasses import dataclass
 
 from demo.catalog import DEMO_ITEMS
+from simulators.fleet.printing import FAULTS, PrinterFault
 from simulators.fleet.shop import Visit
 
 STAPLES = [i.gtin for i in DEMO_ITEMS if i.programs]
@@ -16,6 +17,8 @@ NOT_STAPLES = [i.gtin for i in DEMO_ITEMS if not i.programs]
 RICE_5KG = DEMO_ITEMS[1].gtin
 VISITS_PER_CARD_DAY = 0.15
 """About four or five purchases a month: a month's benefit spent in small baskets."""
+PRINTER_FAULT_DAYS = 0.12
+"""Shop-days on which something happens to the printer."""
 WRONG_CLOCK = 2 * 86_400
 AWAY_SHARE = 0.05
 """Of the visits, the share made at another shop than the holder's own (near work, a
@@ -38,6 +41,7 @@ class DayPlan:
     online: bool
     kill: bool
     clock_offset: int = 0
+    printer_fault: PrinterFault | None = None
 
 
 def pin_of(index: int) -> str:
@@ -126,6 +130,28 @@ def _walk_ins(plans: list[DayPlan], cards: list[CardPlan], shop: int, want: int)
     idle = [c for c in cards if c.shop == shop and c.path not in today]
     missing = max(0, want - len(plans[shop].visits))
     return [Visit(c.path, c.pin, [(STAPLES[0], 1)]) for c in idle[:missing]]
+
+
+def with_printer_faults(seed: int, day_index: int, plans: list[DayPlan]) -> list[DayPlan]:
+    """Some shop-days get a printer fault, drawn from the seed on a stream of its own (the
+    visits of a seed stay what they were). However small the fleet, the busiest shop of the
+    first day runs out of paper in the middle of a receipt and that of the second day loses
+    the printer's link in the middle of one, so the CI fleet sees both."""
+    rng = random.Random(f"{seed}/printers/{day_index}")
+    faults: list[PrinterFault | None] = []
+    for plan in plans:
+        fault = None
+        if rng.random() < PRINTER_FAULT_DAYS:
+            kind = rng.choice(FAULTS)
+            at = rng.randint(0, len(plan.visits))  # the visit count: at the day close
+            amounts = {"paper_out": rng.randint(3, 40), "dropped_connection": rng.randint(50, 1500)}
+            fault = PrinterFault(kind, at, at + rng.randint(1, 4), amounts.get(kind, 0))
+        faults.append(fault)
+    if day_index in (0, 1):
+        busiest = max(range(len(plans)), key=lambda n: len(plans[n].visits))
+        kind, amount = ("paper_out", 20) if day_index == 0 else ("dropped_connection", 400)
+        faults[busiest] = PrinterFault(kind, 0, rng.randint(1, 3), amount)
+    return [dataclasses.replace(p, printer_fault=f) for p, f in zip(plans, faults, strict=True)]
 
 
 def first_of_next_month(today: dt.date) -> dt.date:

@@ -36,7 +36,9 @@ from simulators.fleet.plan import (
     day_plans,
     first_of_next_month,
     pin_of,
+    with_printer_faults,
 )
+from simulators.fleet.printers import Printers
 from simulators.fleet.shop import SUPERVISOR_PIN, Log, ShopDay, Visit, sync
 from terminal.cli import main as terminal_main
 from terminal.home import TerminalHome
@@ -75,6 +77,8 @@ class Fleet:
     away: dict[int, set[str]] = dataclasses.field(default_factory=dict)
     """Per shop, the cards of other shops' holders it served (their files)."""
     per_day: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    printers: Printers | None = None
+    """The shops' printers (printers.py); shop ``n`` prints on ``printers.printers[n]``."""
 
     def home(self, shop: int) -> Path:
         return self.spec.out / "terminals" / self.shop_ids[shop]
@@ -86,7 +90,7 @@ class Fleet:
 def run_fleet(spec: FleetSpec, progress: Progress) -> dict[str, Any]:
     started = time.monotonic()
     spec.out.mkdir(parents=True, exist_ok=True)
-    for sub in ("gateway", "terminals", "cards", "days"):
+    for sub in ("gateway", "terminals", "cards", "days", "printers"):
         (spec.out / sub).mkdir(exist_ok=True)
     os.environ["SSN_TERMINAL_PASSPHRASE"] = TERMINAL_PASSPHRASE
     start = spec.start or first_of_next_month(dt.date.today())
@@ -111,9 +115,11 @@ def run_fleet(spec: FleetSpec, progress: Progress) -> dict[str, Any]:
     gateway = _start_gateway(db, port, clock, spec.out / "gateway" / "gateway.log")
     fleet = Fleet(spec, host, clock, f"http://127.0.0.1:{port}", cards, shop_ids)
     try:
+        fleet.printers = printers = Printers.start(spec.out / "printers", spec.shops, _env())
         _wait_for(fleet.url, gateway)
         for shop in range(spec.shops):
             _enroll(fleet, shop)
+            printers.attach(fleet.home(shop), shop)
             host.assign(numbers[shop], shop_ids[shop])
         rng = random.Random(spec.seed)
         for n, day in enumerate(days):
@@ -122,12 +128,16 @@ def run_fleet(spec: FleetSpec, progress: Progress) -> dict[str, Any]:
         # One more morning: every shop online, its outbox synced; that day's window closed.
         after = days[-1] + dt.timedelta(1)
         clock.set(at_wita(after, 9))
+        printers.fix_all()  # and every queue catches up at the shop's day end
         _run_shops(fleet, after, _last_morning(fleet))
         clock.set(at_wita(after + dt.timedelta(1), 0, 30))
         host.settle(after)
         clock.set(at_wita(after + dt.timedelta(1), 1))
+        printers.settle()
         result = audit.prove(fleet)
     finally:
+        if fleet.printers is not None:
+            fleet.printers.stop()
         _stop(gateway)
         host.close()
     wall = time.monotonic() - started
@@ -151,7 +161,9 @@ def _play_day(fleet: Fleet, rng: random.Random, day: dt.date, index: int) -> Non
     if index == 2:
         _lose_a_card(fleet, rng)
     fleet.clock.set(at_wita(day, 12))
-    plans = day_plans(rng, fleet.cards, fleet.spec.shops, index)
+    plans = with_printer_faults(
+        fleet.spec.seed, index, day_plans(rng, fleet.cards, fleet.spec.shops, index)
+    )
     if index == 2:  # someone found the lost card and tries it at its shop
         lost = fleet.lost[-1]
         found = Visit(lost.path, "000000", [(RICE_5KG, 1)], finder=True)
@@ -220,12 +232,16 @@ def _shop_day(fleet: Fleet, day: dt.date, shop: int, plan: DayPlan) -> None:
         plan.online,
         plan.visits,
         plan.clock_offset,
+        printer_control=fleet.printers.printers[shop].control if fleet.printers else None,
+        printer_fault=plan.printer_fault,
     )
     path.write_text(json.dumps(dataclasses.asdict(value)), encoding="utf-8")
     if not plan.online:
         fleet.count("network_cut_days")
     if plan.clock_offset:
         fleet.count("wrong_clock_days")
+    if plan.printer_fault is not None:
+        fleet.count(plan.printer_fault.counter)
     rng = random.Random(f"{fleet.spec.seed}/{name}")
     process = _spawn(path)
     if plan.kill:  # at a random instant of the day's work (not while Python starts)

@@ -30,6 +30,7 @@ from simulators.card.direct import DirectConnection, DirectReader
 from simulators.card.lock import CardInUse
 from simulators.card.store import CardStore
 from simulators.fleet.clock import FileClock
+from simulators.fleet.printing import CounterPrinter, PrinterFault, print_queue, print_receipts
 from terminal.backoff import Backoff
 from terminal.basket import ScannedItem
 from terminal.cli.runtime import LOOKUP_SECONDS
@@ -87,12 +88,17 @@ class ShopDay:
     visits: list[Visit]
     clock_offset: int = 0
     """Seconds the till's clock is wrong by (a dishonest terminal; its sync signs true time)."""
+    printer_control: str | None = None
+    """The control channel (``HOST:PORT``) of the shop's simulated printer."""
+    printer_fault: PrinterFault | None = None
 
     @classmethod
     def load(cls, path: Path) -> ShopDay:
         value = json.loads(path.read_text(encoding="utf-8"))
         visits = [Visit(**{**v, "items": [tuple(i) for i in v["items"]]}) for v in value["visits"]]
-        return cls(**{**value, "visits": visits})
+        fault = value.get("printer_fault")
+        fault = PrinterFault(**fault) if fault else None
+        return cls(**{**value, "visits": visits, "printer_fault": fault})
 
 
 class Log:
@@ -181,11 +187,13 @@ def serve(till: Till, visit: Visit, log: Log, index: int) -> None:
             visit=index, **outcome_event("sale", outcome), tear=visit.tear, finder=visit.finder,
             away=visit.away,
         )  # fmt: skip
+        print_receipts(till, log, "sale", index, outcome)
         if visit.cancel and outcome.status is Status.COMPLETED and outcome.record_id:
             cancelled = void_sale(
                 till, session, outcome.record_id, SUPERVISOR_PIN, supervisor="spv", reason="salah"
             )
             log.write(visit=index, **outcome_event("void", cancelled))
+            print_receipts(till, log, "void", index, cancelled)
     hide = visit.hide and not visit.cancel and "hidden" not in log.kinds
     if hide and outcome.status is Status.COMPLETED and outcome.record_id:
         till.journal.acknowledge([outcome.record_id], ["accepted"], time=till.clock())
@@ -222,6 +230,7 @@ def recover(till: Till, visit: Visit, log: Log, index: int) -> None:
     with card_session(till, visit.card) as session:
         outcome = balance_inquiry(till, session, visit.pin)
     log.write(visit=index, **outcome_event("recovery", outcome))
+    print_receipts(till, log, "recovery", index, outcome)
 
 
 def bare_reader_void(till: Till, visit: Visit, log: Log, index: int) -> None:
@@ -248,6 +257,7 @@ def run_day(plan: ShopDay) -> int:
     with TerminalHome.open(Path(plan.home)) as home, counter(home, clock, plan.online) as till:
         if plan.clock_offset:
             till.clock = lambda: clock() + plan.clock_offset
+        printer = counter_printer(till, home, clock, plan, log, before)
         log.write(kind="started", clock_offset=plan.clock_offset)
         if plan.online:  # opening (or restarted): today's loads, hotlist, catalog
             log.write(kind="sync", **sync(home, clock))
@@ -255,23 +265,46 @@ def run_day(plan: ShopDay) -> int:
             log.write(kind="restart")
             pending = [i for i in range(len(plan.visits)) if i not in done]
             if pending:  # the holder who was at the counter when the terminal died
+                if printer is not None:
+                    printer.before_visit(pending[0])
                 recover(till, plan.visits[pending[0]], log, pending[0])
         for index, visit in enumerate(plan.visits):
             if index not in done:
+                if printer is not None:
+                    printer.before_visit(index)
                 serve(till, visit, log, index)
         settle_left(till, plan.visits, log)
+        if printer is not None:
+            printer.before_visit(len(plan.visits))
         closed = close_day(till, dt.date.fromisoformat(plan.day), "kasir")
         log.write(kind="day_close", status=str(closed.status), reason=closed.reason)
+        print_receipts(till, log, "day_close", len(plan.visits), closed)
+        if printer is not None:
+            printer.day_end()
         if plan.online:
             log.write(kind="sync", **sync(home, clock))
     log.write(kind="end")
     return 0
 
 
+def counter_printer(
+    till: Till, home: TerminalHome, clock: FileClock, plan: ShopDay, log: Log,
+    before: list[dict[str, Any]],
+) -> CounterPrinter | None:  # fmt: skip
+    """The shop's printer on the till, as ``till_for`` sets it up; None without a printer."""
+    queue = print_queue(home, clock)
+    if queue is None:
+        return None
+    printer = CounterPrinter(queue, log, plan.printer_control, plan.printer_fault, before)
+    till.print_queue = printer
+    till.receipt_config = queue.config
+    return printer
+
+
 @contextlib.contextmanager
 def counter(home: TerminalHome, clock: FileClock, online: bool) -> Iterator[Till]:
     """The till as ``ssn-terminal`` builds it (terminal/cli/runtime.py ``till_for``), on the
-    fleet's clock, with no printer; the host is asked about each card when the network is up."""
+    fleet's clock; the host is asked about each card when the network is up."""
     mark_interrupted(home.journal)
     till = Till(home.config, home.journal, clock=clock)
     if not online:  # the network is cut: no lookups, no sync today

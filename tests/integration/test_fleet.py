@@ -1,6 +1,6 @@
 """The fleet (docs/fleet.md): a small run of real terminal processes against a real gateway
-process proves the money adds up with every fault struck once; and a card's state file is held
-by one process at a time."""
+process proves the money adds up, and the receipts on paper, with every fault struck once; and
+a card's state file is held by one process at a time."""
 
 from __future__ import annotations
 
@@ -75,6 +75,17 @@ def test_a_small_fleet_proves_the_money_with_every_fault(tmp_path: Path) -> None
     assert counts["refusals"]["flagged:hidden_record"] + counts["hidden_not_yet_seen_by_host"] == 1
     assert sum(n for k, n in counts["refusals"].items() if k.startswith("finder_of_lost_card")) == 1
     assert counts["host_records"]["rejected:proof_time_future"] == counts["wrong_clock_sales"]
+    faults = result["faults"]
+    assert faults["printer_paper_out"] >= 1 and faults["printer_dropped_connection"] >= 1
+    assert all(counts["faults"][k] == n for k, n in faults.items() if k.startswith("printer_"))
+    paper = counts["paper"]
+    assert paper["torn"] >= 1  # a receipt torn by the paper running out or the link dropping
+    assert paper["salinan"] >= 1 and counts["recoveries"]["receipts_marked_salinan"] >= 1
+    assert counts["recoveries"]["receipts_printed_late"] >= 1
+    assert paper["journal_jobs"] > 0 and paper["originals"] <= paper["journal_jobs"]
+    # each sale's customer receipt: whole on paper, at most one unmarked original
+    assert paper["customer_receipts"] == paper["customer_receipts_proven"]
+    assert paper["customer_receipts"] >= counts["sales"]["completed"]
     assert Path(result["picture"]).stat().st_size > 0
     assert json.loads((out / "fleet.json").read_text())["ok"]
 
