@@ -18,3 +18,7 @@ COMMAND_MODULES = [
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser("ssn-sim", "Simulated SSN hardware.", COMMAND_MODULES)
     return run(parser, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -44,6 +44,7 @@ def void_sale(
     reason: str,
 ) -> Outcome:
     """Cancel the sale ``record_id``, made moments ago on this same card session."""
+    till.refresh()  # a new operation at the counter: its slip gets its own time to print
     if not till.config.check_supervisor_pin(supervisor_pin):
         return refuse(till, "supervisor_pin")
     original = till.journal.record(record_id)

@@ -4,6 +4,9 @@ journal agreeing after every kind of interruption."""
 from __future__ import annotations
 
 import datetime as dt
+import time
+from types import SimpleNamespace
+from typing import Any, cast
 
 from drivers.card.protocol import Ins
 from ledger import canonical
@@ -228,6 +231,24 @@ def test_void_returns_the_money_once_with_supervisor_pin(counter: Counter) -> No
     assert cancel(SUPERVISOR_PIN, "lagi").reason == "void_already"
     assert counter.balances(number) == start
     assert_card_matches_journal(counter, number, start)
+
+
+def test_a_void_gets_its_own_time_to_print_in_front_of_its_holder(counter: Counter) -> None:
+    """The supervisor may take a while to come and type the PIN: the void slip's foreground
+    printing bound counts from the void, not from the sale before it."""
+    number = counter.issue()
+    counter.present(number)
+    session = counter.session()
+    sale = sell(counter.till, session, RICE_AND_OIL, PIN, cashier="k")
+    assert sale.record_id is not None
+    counter.till.print_queue = cast(Any, SimpleNamespace(foreground_seconds=10.0))
+    counter.till._operation_started = time.monotonic() - 9.5  # the supervisor took 9.5 s
+    assert (counter.till.print_seconds_left() or 0) <= 1
+    void = void_sale(
+        counter.till, session, sale.record_id, SUPERVISOR_PIN, supervisor="spv", reason="salah"
+    )
+    assert void.status is Status.COMPLETED
+    assert (counter.till.print_seconds_left() or 0) > 9
 
 
 def test_a_sale_cannot_be_voided_once_the_card_session_ended(counter: Counter) -> None:
