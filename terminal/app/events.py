@@ -3,6 +3,9 @@ only when one arrives, on the UI thread."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from textual.message import Message
 
 from drivers.card.protocol import CardInfo
@@ -54,3 +57,14 @@ class Printed(Message):
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
+
+
+class StatusRead(Message):
+    """The status bar's values, read from the journal and the print queue in a worker: the
+    values (``status``, ``printer``), or what kept them from being read (``error``)."""
+
+    def __init__(
+        self, status: Mapping[str, Any] | None, printer: str, error: str | None = None
+    ) -> None:
+        super().__init__()
+        self.status, self.printer, self.error = status, printer, error
