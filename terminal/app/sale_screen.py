@@ -77,7 +77,7 @@ class SaleScreen(Screen[None]):
     #outcome.ok { background: $success 30%; }
     #outcome.bad { background: $error 30%; }
     #outcome.warn { background: $warning 30%; }
-    #status { dock: bottom; height: 1; background: $panel; }
+    #status { height: 1; background: $panel; }
     #banner { color: $warning; height: auto; }
     """
     KEYS: ClassVar[list[tuple[str, str, str]]] = [
