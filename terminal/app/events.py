@@ -4,13 +4,14 @@ only when one arrives, on the UI thread."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
-from drivers.card.protocol import CardInfo
-from terminal.app.counter import Presentation
-from terminal.sale import Outcome
+if TYPE_CHECKING:  # the sale engine loads after the sign-in screen shows (app.py)
+    from drivers.card.protocol import CardInfo
+    from terminal.app.counter import Presentation
+    from terminal.sale import Outcome
 
 
 class CodeScanned(Message):

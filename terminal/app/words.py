@@ -19,6 +19,7 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Set the supervisor PIN and the first cashier.",
     ),
     "pins_differ": ("Kedua PIN tidak sama.", "The two PINs differ."),
+    "loading": ("Menyiapkan kasir…", "Getting the till ready…"),
     "code": ("Scan / ketik kode barang, atau cari nama", "Scan / type a code, or search a name"),
     "item": ("Barang", "Item"),
     "qty": ("Jml", "Qty"),

@@ -7,6 +7,8 @@ import asyncio
 import dataclasses
 import datetime as dt
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Awaitable, Callable
 
@@ -21,15 +23,16 @@ from drivers.scanner.wedge import WedgeDetector
 from ledger.bodies import SaleBody
 from ledger.record import RecordType
 from simulators.card.card import Fault
-from terminal.app import CashierApp
+from terminal.app import CashierApp, SaleSide
 from terminal.app import Counter as AppCounter
 from terminal.app.prompts import Prompt
 from terminal.app.sale_screen import SaleScreen
-from terminal.app.signin import FirstRunScreen
+from terminal.app.signin import FirstRunScreen, SignInScreen
 from terminal.app.widgets import BasketTable
 from terminal.backoff import Backoff
 from terminal.basket import ScannedItem
 from terminal.gateway_client import GatewayClient
+from terminal.home import HomeError
 from terminal.host_requests import HostCard
 from terminal.journal.models import JournalCounts
 from terminal.receipts.jobs import JobKind
@@ -119,6 +122,65 @@ async def scan(pilot: Pilot[None], *codes: str) -> None:
 
 def records(counter: Counter) -> list[RecordType]:
     return [r.type for r in counter.home.journal.records()]
+
+
+def test_sign_in_shows_before_the_till_is_loaded(counter: Counter) -> None:
+    """``ssn-terminal run``: the sign-in screen comes first and the till loads in a worker; a
+    cashier quicker than the start-up is told to wait, then gets the sale screen."""
+    set_cashier(counter.home, CASHIER, CASHIER_PIN)
+    ready = threading.Event()
+
+    def load() -> SaleSide:
+        ready.wait(10)
+        app_counter = AppCounter(counter.till, None, readers=lambda _name: counter.reader)
+        return SaleSide(counter.till, app_counter, counter.reader)
+
+    app = CashierApp(counter.home, load=load)
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 36)) as pilot:
+            try:
+                assert isinstance(app.screen, SignInScreen)
+                await type_into(pilot, "#cashier", CASHIER)
+                await type_into(pilot, "#pin", CASHIER_PIN)
+                await wait_for(pilot, lambda: "Menyiapkan kasir" in text_of(app, "#error"))
+                assert isinstance(app.screen, SignInScreen)
+            finally:
+                ready.set()
+            await wait_for(pilot, lambda: isinstance(app.screen, SaleScreen))
+
+    asyncio.run(main())
+
+
+def test_a_till_that_cannot_load_ends_the_app_with_its_error(counter: Counter) -> None:
+    def load() -> SaleSide:
+        raise HomeError("cannot open the journal: file is not a database")
+
+    app = CashierApp(counter.home, load=load)
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_for(pilot, lambda: app.load_error is not None)
+
+    asyncio.run(main())
+    assert isinstance(app.load_error, HomeError)
+    assert app.return_code == 1
+
+
+def test_run_imports_no_journal_or_sale_engine_before_its_first_screen() -> None:
+    """They are most of the start-up: a worker loads them while the cashier signs in."""
+    code = (
+        "import sys\n"
+        "from terminal.cli import main\n"
+        "try:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass\n"
+        "import terminal.app.app, drivers.scanner.wedge\n"
+        "heavy = ('sqlalchemy', 'httpx', 'terminal.journal', 'terminal.sale', 'terminal.sync')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_first_run_sets_supervisor_and_cashier(counter: Counter) -> None:
