@@ -20,12 +20,9 @@ from host_gateway import events
 from host_gateway.errors import GatewayError, not_found
 from host_gateway.models import Card, PinUnblock, TerminalCard
 from host_gateway.pki import IssuerKeys
-from ledger.cardproofs import MAX_PIN_TRIES
+from ledger.cardproofs import MAX_PIN_TRIES, UNBLOCK_ORDER_DAYS, sign_unblock_order
 from ledger.verify import business_date
 
-UNBLOCK_ORDER_DAYS = 30
-"""How long an order is valid: the holder's next visit to a shop, not long enough for a copy
-found later to give a thief fresh guesses (docs/card-protocol.md, section 8)."""
 DEFAULT_TRIES = 3
 """The tries a card is personalized with (``issue_card``): a card refuses more than its own."""
 MAX_ORDER_DAYS = 90
@@ -68,7 +65,7 @@ def issue_unblock(
         select(func.max(PinUnblock.unblock_seq)).where(PinUnblock.card_number == card_number)
     )
     seq = int(last or 0) + 1
-    order = keys.unblock_order(card_number, seq, tries, today, valid_days)
+    order = sign_unblock_order(keys.authority, card_number, seq, tries, today, valid_days)
     row = PinUnblock(
         card_number=card_number,
         unblock_seq=seq,

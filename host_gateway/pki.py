@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from host_gateway.models import IssuerKey, SealedSecret
 from host_gateway.sealing import unwrap_key, wrap_key
-from ledger.cardproofs import CardCertificate, PinUnblockOrder
+from ledger.cardproofs import CardCertificate
 from ledger.crypto import KeyFileError, SigningKey
 from ledger.terminal_cert import TerminalCertificate
 from ledger.verify import TrustAnchors
@@ -66,18 +66,6 @@ class IssuerKeys:
             valid_until=valid_until,
             issuer_key_id=self.ca.key_id,
         ).signed_by(self.ca)
-
-    def unblock_order(
-        self, card_number: str, unblock_seq: int, tries: int, issued: dt.date, valid_days: int
-    ) -> PinUnblockOrder:
-        return PinUnblockOrder(
-            card_number=card_number,
-            unblock_seq=unblock_seq,
-            tries=tries,
-            issued=issued,
-            issuer_key_id=self.authority.key_id,
-            valid_until=issued + dt.timedelta(days=valid_days),
-        ).signed_by(self.authority)
 
 
 def keys_exist(session: Session) -> bool:

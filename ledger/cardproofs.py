@@ -469,6 +469,32 @@ class PinUnblockOrder(Signed):
             raise FormatError("an unblock sequence starts at 1")
 
 
+UNBLOCK_ORDER_DAYS = 30
+"""How long a PIN-unblock order stays valid: the holder's next visit to a shop, not long enough
+for a copy found later to give a thief fresh guesses (docs/card-protocol.md, section 8)."""
+
+
+def sign_unblock_order(
+    authority: SigningKey,
+    card_number: str,
+    unblock_seq: int,
+    tries: int,
+    issued: dt.date,
+    valid_days: int = UNBLOCK_ORDER_DAYS,
+) -> PinUnblockOrder:
+    """The issuer authority's PIN-unblock order, valid ``valid_days`` from ``issued``: one
+    writing for the host (:mod:`host_gateway.pin_unblocks`) and the card simulator's issuer, so
+    the order a test card obeys is the order the host signs."""
+    return PinUnblockOrder(
+        card_number=card_number,
+        unblock_seq=unblock_seq,
+        tries=tries,
+        issued=issued,
+        issuer_key_id=authority.key_id,
+        valid_until=issued + dt.timedelta(days=valid_days),
+    ).signed_by(authority)
+
+
 @dataclass(frozen=True)
 class PinUnblockReceipt(Signed):
     """The card's signed statement that it applied the PIN-unblock order ``unblock_seq``: the

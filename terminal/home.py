@@ -23,10 +23,11 @@ import hashlib
 import hmac
 import json
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -35,7 +36,11 @@ from ledger.binary import FormatError
 from ledger.cardproofs import check_terminal_id
 from ledger.crypto import KEY_ID_SIZE, PUBLIC_KEY_SIZE, KeyFileError, SigningKey, key_id
 from ledger.verify import TrustAnchors
-from terminal.journal import Journal, JournalError
+
+if TYPE_CHECKING:
+    # SQLAlchemy behind the journal is a fifth of the cashier app's start-up: imported when a
+    # journal is opened, so the sign-in screen shows first (TerminalHome.open(defer_journal)).
+    from terminal.journal import Journal
 
 DATA_DIR_ENV = "SSN_TERMINAL_HOME"
 PASSPHRASE_ENV = "SSN_TERMINAL_PASSPHRASE"
@@ -322,12 +327,22 @@ class TerminalHome:
     """An opened home: the config, the unlocked key and the open journal."""
 
     def __init__(
-        self, paths: HomePaths, config: TerminalConfig, key: SigningKey, journal: Journal
+        self, paths: HomePaths, config: TerminalConfig, key: SigningKey, journal: Journal | None
     ) -> None:
         self.paths = paths
         self.config = config
         self.key = key
-        self.journal = journal
+        self._journal = journal
+        self._opening = threading.Lock()
+
+    @property
+    def journal(self) -> Journal:
+        """The journal, opened on first use when the home was opened with ``defer_journal``."""
+        if self._journal is None:
+            with self._opening:
+                if self._journal is None:
+                    self._journal = _open_journal(self.paths, self.key, self.config.terminal_id)
+        return self._journal
 
     @classmethod
     def create(
@@ -365,6 +380,8 @@ class TerminalHome:
             )
         paths.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         key.save(paths.key, passphrase)
+        from terminal.journal import Journal, JournalError
+
         try:
             journal = Journal.open(paths.journal, key, config.terminal_id, create=True)
             if synced_at is not None:
@@ -379,7 +396,12 @@ class TerminalHome:
         return cls(paths, config, key, journal)
 
     @classmethod
-    def open(cls, data_dir: Path, *, passphrase: bytes | None = None) -> TerminalHome:
+    def open(
+        cls, data_dir: Path, *, passphrase: bytes | None = None, defer_journal: bool = False
+    ) -> TerminalHome:
+        """The home, checked (config, key, journal present). ``defer_journal``: the journal is
+        opened on first use (:attr:`journal`), so a screen can show before SQLAlchemy loads; a
+        journal that will not open then raises :class:`HomeError` there."""
         paths = HomePaths(Path(data_dir))
         if not paths.config.exists():
             raise HomeError(
@@ -401,10 +423,7 @@ class TerminalHome:
                 f"the journal {paths.journal} is missing: the terminal's records are gone. "
                 "Restore it from a backup or call the operator; a new one is never started here"
             )
-        try:
-            journal = Journal.open(paths.journal, key, config.terminal_id, create=False)
-        except JournalError as exc:
-            raise HomeError(f"cannot open the journal: {exc}") from exc
+        journal = None if defer_journal else _open_journal(paths, key, config.terminal_id)
         return cls(paths, config, key, journal)
 
     def save_config(self, config: TerminalConfig) -> None:
@@ -418,13 +437,23 @@ class TerminalHome:
         self.config = config
 
     def close(self) -> None:
-        self.journal.close()
+        if self._journal is not None:
+            self._journal.close()
 
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _open_journal(paths: HomePaths, key: SigningKey, terminal_id: str) -> Journal:
+    from terminal.journal import Journal, JournalError
+
+    try:
+        return Journal.open(paths.journal, key, terminal_id, create=False)
+    except JournalError as exc:
+        raise HomeError(f"cannot open the journal: {exc}") from exc
 
 
 def _config_bytes(config: TerminalConfig) -> bytes:

@@ -27,6 +27,7 @@ from host_gateway.display import rupiah, wita
 from host_gateway.issuance import issue_card
 from host_gateway.models import Card, CardProgram
 from host_gateway.unblock_reader import unblock_at_reader
+from ledger.cardproofs import UNBLOCK_ORDER_DAYS
 from ledger.verify import business_date
 
 
@@ -85,8 +86,8 @@ def register(subparsers: Any) -> None:
     unblock.add_argument(
         "--days",
         type=int,
-        default=pin_unblocks.UNBLOCK_ORDER_DAYS,
-        help=f"validity of the order (default {pin_unblocks.UNBLOCK_ORDER_DAYS})",
+        default=UNBLOCK_ORDER_DAYS,
+        help=f"validity of the order (default {UNBLOCK_ORDER_DAYS})",
     )
     unblock.add_argument(
         "--reader",

@@ -23,11 +23,13 @@ from drivers.card.session import CardSession
 from drivers.card.transport import CardTransport
 from ledger.cardproofs import (
     NONCE_SIZE,
+    UNBLOCK_ORDER_DAYS,
     BlockOrder,
     CardCertificate,
     LoadAuthorization,
     LoadReceipt,
     PinUnblockOrder,
+    sign_unblock_order,
 )
 from ledger.crypto import SigningKey
 from ledger.verify import business_date
@@ -41,9 +43,6 @@ class IssuanceError(Exception):
 
 BLOCK_ORDER_DAYS = 90
 """How long a block order stays valid (the host renews the order of a card still hotlisted)."""
-UNBLOCK_ORDER_DAYS = 30
-"""How long a PIN-unblock order stays valid: long enough for the holder's next visit to a shop,
-short enough that a copy found later cannot give a thief fresh guesses."""
 
 
 @dataclass(frozen=True)
@@ -126,14 +125,11 @@ class IssuerKeys:
         tries: int = 3,
         valid_days: int = UNBLOCK_ORDER_DAYS,
     ) -> PinUnblockOrder:
-        return PinUnblockOrder(
-            card_number=card_number,
-            unblock_seq=unblock_seq,
-            tries=tries,
-            issued=issued,
-            issuer_key_id=self.authority.key_id,
-            valid_until=issued + dt.timedelta(days=valid_days),
-        ).signed_by(self.authority)
+        """The order the host signs (:func:`~ledger.cardproofs.sign_unblock_order`), from this
+        test issuer's authority key."""
+        return sign_unblock_order(
+            self.authority, card_number, unblock_seq, tries, issued, valid_days
+        )
 
 
 def personalize(

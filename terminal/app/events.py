@@ -3,11 +3,15 @@ only when one arrives, on the UI thread."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from textual.message import Message
 
-from drivers.card.protocol import CardInfo
-from terminal.app.counter import Presentation
-from terminal.sale import Outcome
+if TYPE_CHECKING:  # the sale engine loads after the sign-in screen shows (app.py)
+    from drivers.card.protocol import CardInfo
+    from terminal.app.counter import Presentation
+    from terminal.sale import Outcome
 
 
 class CodeScanned(Message):
@@ -54,3 +58,14 @@ class Printed(Message):
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
+
+
+class StatusRead(Message):
+    """The status bar's values, read from the journal and the print queue in a worker: the
+    values (``status``, ``printer``), or what kept them from being read (``error``)."""
+
+    def __init__(
+        self, status: Mapping[str, Any] | None, printer: str, error: str | None = None
+    ) -> None:
+        super().__init__()
+        self.status, self.printer, self.error = status, printer, error

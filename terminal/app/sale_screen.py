@@ -8,7 +8,9 @@ freezes and a device error is a line on screen, never a crash.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
+import time
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -29,6 +31,7 @@ from terminal.app.events import (
     Presented,
     Printed,
     ScannerState,
+    StatusRead,
     Verified,
 )
 from terminal.app.prompts import Prompt, SearchPrompt
@@ -41,6 +44,14 @@ from terminal.sale import Outcome, Status
 
 if TYPE_CHECKING:
     from terminal.app.app import CashierApp
+
+log = logging.getLogger(__name__)
+
+STATUS_EVERY = 2.0
+"""Seconds between two reads of the status bar's figures."""
+STATUS_STALE = 10.0
+"""A status read still running after this many seconds: the bar says the journal is not
+answering (the read is left to finish; no second one is started behind it)."""
 
 
 def after_sale(info: CardInfo | None, outcome: Outcome) -> CardInfo | None:
@@ -66,7 +77,7 @@ class SaleScreen(Screen[None]):
     #outcome.ok { background: $success 30%; }
     #outcome.bad { background: $error 30%; }
     #outcome.warn { background: $warning 30%; }
-    #status { dock: bottom; height: 1; background: $panel; }
+    #status { height: 1; background: $panel; }
     #banner { color: $warning; height: auto; }
     """
     KEYS: ClassVar[list[tuple[str, str, str]]] = [
@@ -96,6 +107,12 @@ class SaleScreen(Screen[None]):
         self.basket: Basket | None = None
         self.busy = False
         self.stop_watching = threading.Event()
+        self.last_status: StatusRead | None = None
+        """The last status read: what the bar shows until the next one lands."""
+        self._status_since: float | None = None
+        """When the status read still running started (monotonic); None when none runs."""
+        self._status_again = False
+        self._status_slow = False
 
     @property
     def cashier_app(self) -> CashierApp:
@@ -122,7 +139,7 @@ class SaleScreen(Screen[None]):
         app.counter.cashier = self.cashier
         self._redraw()
         self.refresh_status()
-        self.set_interval(2.0, self.refresh_status)
+        self.set_interval(STATUS_EVERY, self.refresh_status)
         self.watch_card()
 
     def on_unmount(self) -> None:
@@ -222,7 +239,7 @@ class SaleScreen(Screen[None]):
             self.add_code(event.code)
 
     def on_scanner_state(self, _: ScannerState) -> None:
-        self.refresh_status()
+        self._show_status()
 
     @on(Input.Submitted, "#code")
     def code_entered(self, event: Input.Submitted) -> None:
@@ -422,18 +439,57 @@ class SaleScreen(Screen[None]):
         presented = counter.card.presented if counter.card else None
         next_aid = presented.next_aid if presented else ()
         self.query_one(CardPanel).show_card(app.w, self.card, self.info, caps, catalog, next_aid)
+        self._show_status()  # the card in or out: the figures stay those of the last read
 
     def refresh_status(self) -> None:
+        """Read the status bar's figures again, in a worker: they come from the journal
+        (SQLite) and the print queue, which may be slow or fail. One read at a time: asked
+        while one runs, the next starts when it lands (a hung journal piles up no threads)."""
+        if self._status_since is not None:
+            self._status_again = True
+            if time.monotonic() - self._status_since > STATUS_STALE and not self._status_slow:
+                self._status_slow = True
+                self._show_status()
+            return
+        self._status_since = time.monotonic()
+        self.read_status()
+
+    @work(thread=True, group="status")
+    def read_status(self) -> None:
         app = self.cashier_app
-        status = app.counter.status()
+        try:
+            read = StatusRead(app.counter.status(), app.printer_state())
+        except Exception as exc:  # the journal or a device failed: a line in the bar, no crash
+            log.warning("reading the status failed", exc_info=True)
+            read = StatusRead(None, "", f"{type(exc).__name__}: {exc}")
+        self.post_message(read)
+
+    def on_status_read(self, event: StatusRead) -> None:
+        self._status_since, self._status_slow = None, False
+        self.last_status = event
+        self._show_status()
+        if self._status_again:
+            self._status_again = False
+            self.refresh_status()
+
+    def _show_status(self) -> None:
+        """The bar from the last status read and what the screen knows itself (card, scanner):
+        no I/O here, on the UI thread."""
+        app = self.cashier_app
+        read = self.last_status
         reader = app.w["card_in"] if self.card else app.w["card_out"]
         scanner = None
         if app.scanner is not None:
             scanner = app.scanner_problem or "ok"
-        self.query_one(StatusBar).show(app.w, reader, app.printer_state(), status, scanner)
-        banner = self.query_one("#banner", Static)
+        status, printer = (read.status, read.printer) if read is not None else (None, "")
+        problem = read.error if read is not None else None
+        if self._status_slow:
+            problem = app.w["journal_slow"]
+        self.query_one(StatusBar).show(app.w, reader, printer, status, scanner, problem)
+        if status is None:
+            return  # keep the banner: a failed read says nothing of other cards
         unfinished = status.get("unfinished") or []
-        banner.update(
+        self.query_one("#banner", Static).update(
             "\n".join(
                 message("card_unfinished_elsewhere", app.language, card=c) for c in unfinished
             )

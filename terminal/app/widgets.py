@@ -29,24 +29,31 @@ class StatusBar(Static):
         w: Mapping[str, str],
         reader: str,
         printer: str,
-        status: Mapping[str, Any],
+        status: Mapping[str, Any] | None,
         scanner: str | None = None,
+        problem: str | None = None,
     ) -> None:
+        """``status`` is None until the journal's first answer; a ``problem`` (the journal
+        failed or hangs) takes the place of the figures it would have given."""
+        parts = [f"{w['reader']}: {reader}"]
+        if scanner is not None:
+            parts.append(f"{w['scanner']}: {scanner}")
+        if problem is not None or status is None:
+            parts.append(f"{w['journal']}: {problem or w['status_reading']}")
+            self.update(Text(" │ ".join(parts)))  # plain text: an error may hold [brackets]
+            return
         last = status.get("last_sync")
         synced = (
             dt.datetime.fromtimestamp(last, WITA).strftime("%d-%m %H:%M") if last else w["never"]
         )
         network = w["offline"] if status.get("offline") else w["online"]
-        parts = [
-            f"{w['reader']}: {reader}",
+        parts += [
             f"{w['printer']}: {printer}",
             f"{w['network']}: {network}, {w['queued']} {status.get('outbox', 0)}, "
             f"{w['last_sync']} {synced}",
             f"{w['offline_left']}: {rupiah(int(status.get('offline_left', 0)))}",
         ]
-        if scanner is not None:
-            parts.insert(1, f"{w['scanner']}: {scanner}")
-        self.update(" │ ".join(parts))
+        self.update(Text(" │ ".join(parts)))
 
 
 class CardPanel(Static):

@@ -6,6 +6,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import sqlite3
+import subprocess
+import sys
+import threading
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -19,16 +23,18 @@ from drivers.scanner.wedge import WedgeDetector
 from ledger.bodies import SaleBody
 from ledger.record import RecordType
 from simulators.card.card import Fault
-from terminal.app import CashierApp
+from terminal.app import CashierApp, SaleSide
 from terminal.app import Counter as AppCounter
 from terminal.app.prompts import Prompt
 from terminal.app.sale_screen import SaleScreen
-from terminal.app.signin import FirstRunScreen
+from terminal.app.signin import FirstRunScreen, SignInScreen
 from terminal.app.widgets import BasketTable
 from terminal.backoff import Backoff
 from terminal.basket import ScannedItem
 from terminal.gateway_client import GatewayClient
+from terminal.home import HomeError
 from terminal.host_requests import HostCard
+from terminal.journal.models import JournalCounts
 from terminal.receipts.jobs import JobKind
 from terminal.sale import Outcome, Status
 from terminal.staff import check_cashier, set_cashier
@@ -116,6 +122,65 @@ async def scan(pilot: Pilot[None], *codes: str) -> None:
 
 def records(counter: Counter) -> list[RecordType]:
     return [r.type for r in counter.home.journal.records()]
+
+
+def test_sign_in_shows_before_the_till_is_loaded(counter: Counter) -> None:
+    """``ssn-terminal run``: the sign-in screen comes first and the till loads in a worker; a
+    cashier quicker than the start-up is told to wait, then gets the sale screen."""
+    set_cashier(counter.home, CASHIER, CASHIER_PIN)
+    ready = threading.Event()
+
+    def load() -> SaleSide:
+        ready.wait(10)
+        app_counter = AppCounter(counter.till, None, readers=lambda _name: counter.reader)
+        return SaleSide(counter.till, app_counter, counter.reader)
+
+    app = CashierApp(counter.home, load=load)
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 36)) as pilot:
+            try:
+                assert isinstance(app.screen, SignInScreen)
+                await type_into(pilot, "#cashier", CASHIER)
+                await type_into(pilot, "#pin", CASHIER_PIN)
+                await wait_for(pilot, lambda: "Menyiapkan kasir" in text_of(app, "#error"))
+                assert isinstance(app.screen, SignInScreen)
+            finally:
+                ready.set()
+            await wait_for(pilot, lambda: isinstance(app.screen, SaleScreen))
+
+    asyncio.run(main())
+
+
+def test_a_till_that_cannot_load_ends_the_app_with_its_error(counter: Counter) -> None:
+    def load() -> SaleSide:
+        raise HomeError("cannot open the journal: file is not a database")
+
+    app = CashierApp(counter.home, load=load)
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_for(pilot, lambda: app.load_error is not None)
+
+    asyncio.run(main())
+    assert isinstance(app.load_error, HomeError)
+    assert app.return_code == 1
+
+
+def test_run_imports_no_journal_or_sale_engine_before_its_first_screen() -> None:
+    """They are most of the start-up: a worker loads them while the cashier signs in."""
+    code = (
+        "import sys\n"
+        "from terminal.cli import main\n"
+        "try:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass\n"
+        "import terminal.app.app, drivers.scanner.wedge\n"
+        "heavy = ('sqlalchemy', 'httpx', 'terminal.journal', 'terminal.sale', 'terminal.sync')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_first_run_sets_supervisor_and_cashier(counter: Counter) -> None:
@@ -302,7 +367,7 @@ def test_another_cards_unfinished_sale_is_named_on_screen(counter: Counter) -> N
         await settle(pilot)
         await present_with_pin(pilot, counter, other, PIN)
         sale_screen(app).refresh_status()
-        assert torn[-4:] in text_of(app, "#banner")
+        await wait_for(pilot, lambda: torn[-4:] in text_of(app, "#banner"))
 
     run(counter, flow)
 
@@ -468,6 +533,63 @@ def test_a_bug_in_an_operation_is_a_line_on_screen_not_a_crash(
     assert records(counter) == []
 
 
+def test_a_journal_read_that_hangs_never_stops_the_keys(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The status bar's figures come from the journal (SQLite): a read that blocks (a busy disk,
+    a lock held elsewhere) runs in a worker, so the cashier's keys are handled meanwhile, and
+    after a while the bar says the journal is not answering."""
+    monkeypatch.setattr("terminal.app.sale_screen.STATUS_STALE", 0.2)
+    entered, release, returned = threading.Event(), threading.Event(), threading.Event()
+    counts = counter.till.journal.counts
+
+    def hanging() -> JournalCounts:
+        entered.set()
+        release.wait(5)
+        returned.set()
+        return counts()
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        screen = sale_screen(app)
+        monkeypatch.setattr(counter.till.journal, "counts", hanging)
+        try:
+            screen.refresh_status()
+            await wait_for(pilot, entered.is_set)
+            await type_into(pilot, "#code", SUGAR)
+            await wait_for(pilot, lambda: screen.query_one(BasketTable).row_count == 1)
+            assert not returned.is_set()  # the key was handled while the read still hung
+            await pilot.pause(0.3)
+            screen.refresh_status()  # the interval's next tick: no second read behind it
+            await wait_for(pilot, lambda: "Jurnal: tidak menjawab" in text_of(app, "#status"))
+        finally:
+            release.set()
+        await wait_for(pilot, lambda: "antre 0" in text_of(app, "#status"))
+        assert returned.is_set()
+
+    run(counter, flow)
+
+
+def test_a_journal_error_is_a_line_in_the_status_bar_not_a_crash(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> JournalCounts:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        monkeypatch.setattr(counter.till.journal, "counts", broken)
+        sale_screen(app).refresh_status()
+        await wait_for(pilot, lambda: "disk I/O error" in text_of(app, "#status"))
+        assert "Jurnal: OperationalError: disk I/O error" in text_of(app, "#status")
+        await scan(pilot, SUGAR)  # the screen goes on working
+        assert app.is_running
+        assert app.screen.query_one(BasketTable).row_count == 1
+        monkeypatch.undo()  # the journal answers again: the figures are back
+        sale_screen(app).refresh_status()
+        await wait_for(pilot, lambda: "antre 0" in text_of(app, "#status"))
+
+    run(counter, flow)
+
+
 def test_offline_sale_is_queued_and_sync_says_so(counter: Counter) -> None:
     """The host is down: the sale goes through within the offline limits, the status bar counts
     it as queued, and F9 tells the cashier the sync failed and the record is still queued. (The
@@ -496,7 +618,7 @@ def test_offline_sale_is_queued_and_sync_says_so(counter: Counter) -> None:
             await settle(pilot)
             assert "BERHASIL" in text_of(app, "#outcome")
             sale_screen(app).refresh_status()
-            assert "antre 1" in text_of(app, "#status")
+            await wait_for(pilot, lambda: "antre 1" in text_of(app, "#status"))
             await pilot.press("f9")
             await wait_for(pilot, lambda: any("Sinkron gagal" in t for t in told), 20)
             assert "antre 1" in told[-1]

@@ -24,7 +24,12 @@ from host_gateway.errors import GatewayError
 from host_gateway.issuance import issue_card
 from host_gateway.models import Event, JournalLine, PinUnblock, StoredRecord
 from ledger.bodies import PinUnblockBody
-from ledger.cardproofs import PinUnblockOrder, PinUnblockReceipt
+from ledger.cardproofs import (
+    UNBLOCK_ORDER_DAYS,
+    PinUnblockOrder,
+    PinUnblockReceipt,
+    sign_unblock_order,
+)
 from ledger.record import Record, RecordType
 from ledger.request_auth import b64decode
 from ledger.verify import business_date
@@ -213,6 +218,22 @@ def _outcome(world: World, record: Record) -> tuple[str, str]:
     return result.status, result.code
 
 
+def test_the_host_and_the_card_simulator_sign_the_same_order(world: World) -> None:
+    """One writing of the order (ledger): the bytes the host signs are the bytes the simulator's
+    issuer signs with the same key, so a test card obeys exactly what the host sends."""
+    card = world.card()
+    order = _issue(world, card.number)
+    keys = world.gateway.keys
+    assert order.valid_until == order.issued + dt.timedelta(days=UNBLOCK_ORDER_DAYS)
+    simulated = SimIssuerKeys(keys.ca, keys.authority).unblock_order(
+        card.number, order.unblock_seq, order.issued, tries=order.tries
+    )
+    assert simulated.encode() == order.encode()
+    shared = sign_unblock_order(keys.authority, card.number, 1, order.tries, order.issued)
+    assert shared.encode() == order.encode()
+    assert shared.verify(keys.authority.public_key)
+
+
 def test_an_order_for_another_card_is_refused_and_stays_open(world: World) -> None:
     mine, other = world.card(), world.card()
     order = _issue(world, other.number)
@@ -229,7 +250,9 @@ def test_an_order_for_another_card_is_refused_and_stays_open(world: World) -> No
 def test_an_order_the_host_never_issued_is_refused(world: World) -> None:
     card = world.card()
     # Signed by the issuer authority but never recorded here (a key misused outside the host).
-    unrecorded = world.gateway.keys.unblock_order(card.number, 1, 3, dt.date(2026, 11, 18), 30)
+    unrecorded = sign_unblock_order(
+        world.gateway.keys.authority, card.number, 1, 3, dt.date(2026, 11, 18), 30
+    )
     assert _outcome(world, _record(world.terminal, card, unrecorded)) == (
         "rejected",
         "unblock_unknown",
@@ -329,7 +352,9 @@ def test_a_hotlisted_card_gets_no_order_and_loses_the_open_one(world: World) -> 
 def test_a_record_before_any_order_does_not_stop_the_batch(world: World) -> None:
     """Today's ingest takes the new record type in a batch with a sale: each gets its answer."""
     card = world.funded_card()
-    stray = world.gateway.keys.unblock_order(card.number, 7, 3, dt.date(2026, 11, 18), 30)
+    stray = sign_unblock_order(
+        world.gateway.keys.authority, card.number, 7, 3, dt.date(2026, 11, 18), 30
+    )
     batch = [_record(world.terminal, card, stray), world.terminal.sell(card)]
     results = world.ingest(batch).results
     assert [(r.status, r.code) for r in results] == [

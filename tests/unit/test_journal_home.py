@@ -86,6 +86,31 @@ def test_a_missing_journal_is_reported_not_replaced(terminal_home: TerminalHome)
     assert not terminal_home.paths.journal.exists()
 
 
+def test_a_deferred_journal_opens_on_first_use_and_says_why_it_cannot(
+    terminal_home: TerminalHome, journal_kit: JournalKit
+) -> None:
+    """The cashier app shows sign-in before SQLAlchemy loads: the home is checked at once (a
+    missing journal is still refused there), the journal opens when first used."""
+    record = complete(terminal_home.journal, journal_kit.sale())
+    data_dir, paths = terminal_home.paths.data_dir, terminal_home.paths
+    terminal_home.close()
+    with TerminalHome.open(data_dir, defer_journal=True) as home:
+        assert home._journal is None
+        assert home.journal.records() == [record]
+        assert home.journal is home.journal  # opened once
+    paths.journal.write_bytes(b"not a database")
+    for suffix in ("-wal", "-shm"):
+        Path(f"{paths.journal}{suffix}").unlink(missing_ok=True)
+    home = TerminalHome.open(data_dir, defer_journal=True)
+    with pytest.raises(HomeError, match="cannot open the journal"):
+        _ = home.journal
+    home.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{paths.journal}{suffix}").unlink(missing_ok=True)
+    with pytest.raises(HomeError, match=r"journal .* is missing"):
+        TerminalHome.open(data_dir, defer_journal=True)
+
+
 def test_no_home_and_bad_config_are_clear_errors(
     terminal_home: TerminalHome, tmp_path: Path
 ) -> None:
