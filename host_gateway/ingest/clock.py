@@ -136,13 +136,15 @@ _NEAREST = (
     "{cte}, n AS MATERIALIZED (SELECT p.card, p.counter, (SELECT ct.counter"
     " FROM card_transactions ct WHERE ct.card_number = p.card AND ct.counter < p.counter"
     " {accepted} ORDER BY ct.counter DESC LIMIT 1) AS lower FROM p)"
-    " SELECT n.card, n.counter, n.lower, r.terminal_time, r.status FROM n"
+    " SELECT n.card, n.counter, n.lower, CASE WHEN r.terminal_time > r.received_at + {slack}"
+    " THEN r.received_at + {slack} ELSE r.terminal_time END, r.status FROM n"
     " JOIN card_transactions ct ON ct.card_number = n.card AND ct.counter = n.lower"
     " JOIN records r ON r.id = ct.record_id AND r.card_number = ct.card_number"
     " AND r.card_counter = ct.counter"
 )
-"""Per (card, counter): the nearest lower counter the host holds, with its record's time and
-status. ``n`` is materialized: inlined, the database would look the counter up twice."""
+"""Per (card, counter): the nearest lower counter the host holds, with its record's time (no
+later than the host can trust: its receipt and the slack) and status. ``n`` is materialized:
+inlined, the database would look the counter up twice."""
 _ONLY_ACCEPTED = (
     "AND EXISTS (SELECT 1 FROM records a WHERE a.id = ct.record_id"
     " AND a.card_number = ct.card_number AND a.card_counter = ct.counter"
@@ -186,7 +188,7 @@ class CardTimeline:
         for accepted in ("", _ONLY_ACCEPTED):
             cte, params = raw.pairs_table("p", ("card", "counter"), pairs, ("text", "bigint"))
             again = []
-            query = _NEAREST.format(cte=cte, accepted=accepted)
+            query = _NEAREST.format(cte=cte, accepted=accepted, slack=FUTURE_SLACK)
             for card, counter, lower, time, status in raw.rows(query, params):
                 if status == "accepted":
                     self._previous[(card, int(counter))] = (int(lower), int(time))
@@ -235,7 +237,9 @@ class CardTimeline:
         number, counter = facts.card_number, facts.card_counter
         if number is None or counter is None or facts.type in ("block", "pin_unblock"):
             return
-        self._accepted.setdefault(number, []).append((counter, facts.time))
+        # A time after the host received it is a claim the host cannot trust (a load relayed
+        # under a clock set ahead is accepted): it bounds later proofs only up to the receipt.
+        self._accepted.setdefault(number, []).append((counter, min(facts.time, self.window.latest)))
         if facts.type == "load":
             authorization = LoadAuthorization.decode(facts.authorization)
             self._loads.setdefault(number, {})[authorization.load_seq] = _Load(

@@ -149,6 +149,36 @@ def test_a_sale_held_for_its_clock_does_not_hold_the_honest_sale_after_it(
     assert shop.upload([honest], at=DEC_10 + 3_660, terminal=other) == [("accepted", "ok")]
 
 
+def test_a_load_applied_under_a_clock_ahead_does_not_hold_the_honest_sales_after_it(
+    clock_shop: ClockShop,
+) -> None:
+    """A terminal two days ahead relays a load (accepted: the issuer signed it) and sells (held);
+    the next day an honest shop sells to the card. The load's claimed time is two days after the
+    host received it: it bounds the next proof only up to what the host can trust, its receipt
+    (a fleet run found honest sales held as proof_time_backwards behind such a load)."""
+    shop = clock_shop
+    card = shop.issue()
+    other = shop.world.enroll()
+    authorization = shop.authorize(card, 1_000_000, dt.date(2027, 6, 30))
+    loaded = shop.load(card, authorization, DEC_10 + 2 * DAY)
+    ahead = shop.sell(card, DEC_10 + 2 * DAY + 60)
+    assert shop.upload([loaded, ahead], at=DEC_10) == [
+        ("accepted", "ok"),
+        ("rejected", "proof_time_future"),
+    ]
+    honest = shop.sell(card, DEC_10 + DAY, terminal=other)
+    assert shop.upload([honest], at=DEC_10 + DAY + 60, terminal=other) == [("accepted", "ok")]
+    # the same in one batch: the terminal's clock put right between the load and the sale
+    second = shop.issue()
+    loaded = shop.load(second, shop.authorize(second, 1_000_000, dt.date(2027, 6, 30)), JAN_10)
+    put_right = shop.sell(second, DEC_10 + DAY + 120)
+    assert shop.upload([loaded, put_right], at=DEC_10 + DAY + 180) == [
+        ("accepted", "ok"),
+        ("accepted", "ok"),
+    ]
+    _books_balance(shop)
+
+
 def test_the_offline_window_is_the_configured_hours_and_a_margin(clock_shop: ClockShop) -> None:
     """A terminal offline for three days uploads: inside the configured 72 hours (and the
     margin) its sales are paid; after the operator publishes 24 hours, a sale as old is held."""
