@@ -166,6 +166,8 @@ class PurseProof(Base):
 _ACCEPTED_BLOCKS = "type = 'block' AND status = 'accepted'"
 """Where a card was blocked, looked up when a sale of a blocked card arrives (few rows, so the
 index costs ingest nothing for sales)."""
+_HELD_SALES = "type = 'sale' AND status <> 'accepted'"
+"""Sales held with a reason, what operators review for release (few rows)."""
 
 
 class StoredRecord(Base):
@@ -211,6 +213,12 @@ class StoredRecord(Base):
             postgresql_where=text(_ACCEPTED_BLOCKS),
         ),
         Index(
+            "ix_records_held",
+            "terminal_time",
+            sqlite_where=text(_HELD_SALES),
+            postgresql_where=text(_HELD_SALES),
+        ),
+        Index(
             "ix_records_voids",
             "terminal_id",
             "voids_record",
@@ -219,6 +227,26 @@ class StoredRecord(Base):
             postgresql_where=text("voids_record IS NOT NULL AND status = 'accepted'"),
         ),
     )
+
+
+class HeldRelease(Base):
+    """A held sale released to its shop: one operator asks, another approves; then its money
+    moves from suspense to the shop (host_gateway/releases.py)."""
+
+    __tablename__ = "held_releases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
+    terminal_id: Mapped[str] = mapped_column(String(8))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    shop_id: Mapped[str] = mapped_column(String(20))
+    code: Mapped[str] = mapped_column(String(32))
+    """Why the host held it."""
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class RecordId(Base):

@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "host_gateway.cli.records",
     "host_gateway.cli.continuity",
     "host_gateway.cli.refunds",
+    "host_gateway.cli.releases",
     "host_gateway.cli.recipients",
     "host_gateway.cli.programs",
     "host_gateway.cli.audit",

@@ -33,6 +33,7 @@ from host_gateway.check import CheckReport, run_check
 from host_gateway.models import (
     CardTransaction,
     Event,
+    HeldRelease,
     Load,
     PurseProof,
     Refund,
@@ -274,8 +275,9 @@ def _cards(
 
 
 def _shops(fleet: Fleet, session: Any, problems: list[str]) -> dict[str, Any]:
-    """Net card money of the records the host accepted from each shop's terminals = paid by the
-    bank + still payable; what it did not accept is held, with its reason."""
+    """Net card money of the records the host accepted from each shop's terminals, and of the held
+    ones operators released to it, = paid by the bank + still payable + the refunds it pays
+    back; what the host did not accept and nobody released is held, with its reason."""
     signed = dict(
         session.execute(
             select(Terminal.shop_id, func.sum(PurseProof.delta))
@@ -293,7 +295,9 @@ def _shops(fleet: Fleet, session: Any, problems: list[str]) -> dict[str, Any]:
               & (CardTransaction.counter == PurseProof.counter))
         .join(StoredRecord, StoredRecord.id == CardTransaction.record_id)
         .join(Terminal, Terminal.id == StoredRecord.terminal_id)
-        .where(CardTransaction.kind.in_(("sale", "void")), StoredRecord.status != "accepted")
+        .where(CardTransaction.kind.in_(("sale", "void")), StoredRecord.status != "accepted",
+               StoredRecord.id.not_in(select(HeldRelease.record_id)
+                                      .where(HeldRelease.approved_at.is_not(None))))
         .group_by(Terminal.shop_id, StoredRecord.status, StoredRecord.code)
     ).all()  # fmt: skip
     held_by: dict[str, dict[str, int]] = {}
@@ -301,9 +305,17 @@ def _shops(fleet: Fleet, session: Any, problems: list[str]) -> dict[str, Any]:
         held_by.setdefault(shop_id, {})[f"{status}:{code}"] = -int(delta or 0)
     state = bank.BankState.load(fleet.host.bank_path)
     given_back = _refunds_by_shop(session)
+    released = dict(
+        session.execute(
+            select(HeldRelease.shop_id, func.sum(HeldRelease.amount))
+            .where(HeldRelease.approved_at.is_not(None))
+            .group_by(HeldRelease.shop_id)
+        ).all()
+    )
     out: dict[str, Any] = {}
     for index, shop_id in enumerate(fleet.shop_ids):
-        net = -int(signed.get(shop_id, 0) or 0)
+        released_here = int(released.get(shop_id, 0))
+        net = -int(signed.get(shop_id, 0) or 0) + released_here
         paid = state.accounts[shop_account(index)].balance
         payable = shops.payable(session, shop_id)
         refunds = given_back.get(shop_id, 0)
@@ -311,7 +323,7 @@ def _shops(fleet: Fleet, session: Any, problems: list[str]) -> dict[str, Any]:
             problems.append(f"shop {shop_id}: cards signed {net}, bank paid {paid} + payable"
                             f" {payable} + refunds it pays back {refunds}")  # fmt: skip
         out[shop_id] = {"net_card_sales": net, "paid": paid, "payable": payable,
-                        "refunds": refunds,
+                        "refunds": refunds, "held_released_to_shop": released_here,
                         "held_with_reason": held_by.get(shop_id, {})}  # fmt: skip
     return out
 

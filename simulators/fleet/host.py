@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from console import UserError
 from demo.catalog import demo_catalog
 from drivers.card.readers import connected_card
-from host_gateway import distribution, postings, refunds, shops
+from host_gateway import distribution, postings, refunds, releases, shops
 from host_gateway.cli import main as gateway_main
 from host_gateway.db import transaction
 from host_gateway.enrollment import create_code
@@ -47,6 +47,8 @@ PROGRAM = "APBD"
 BENEFIT = 200_000
 GIRO = ("BPDKIDJ1", "0011223344", "Dinas Sosial Kota Samarinda")
 MAKER, CHECKER = "Ani", "Budi"
+STALE = "proof_time_stale"
+"""Held because the record came in after the host's offline window: a long network cut."""
 CSV_HEADER = "nik,kk,name,address,kelurahan,kecamatan,religion,programs"
 
 
@@ -272,6 +274,23 @@ class Host:
             done["refunds"] += 1
             done["refunded"] += amount
         return done
+
+    def release_stale(self) -> int:
+        """Operators review the held sales: those held only because their shop's network was
+        down longer than the host's window are honest, and are released to the shop (Ani asks,
+        her own approval is refused, Budi approves). A sale dated ahead by a wrong clock stays
+        held."""
+        with self.session() as session:
+            stale = [v for v in releases.held_sales(session, 100_000) if v.held_as == STALE]
+        for view in stale:
+            with self.session() as session:
+                asked = releases.ask(session, view.record, MAKER, "jaringan putus", self.clock())
+                release_id = asked.id
+            with self.must_refuse("host:release_approved_by_asker") as session:
+                releases.approve(session, release_id, MAKER, self.clock())
+            with self.session() as session:
+                releases.approve(session, release_id, CHECKER, self.clock())
+        return len(stale)
 
     def refunds_waiting(self) -> set[str]:
         """Cards with an approved refund the card has not taken yet."""

@@ -130,6 +130,7 @@ def run_fleet(spec: FleetSpec, progress: Progress) -> dict[str, Any]:
         clock.set(at_wita(after, 9))
         printers.fix_all()  # and every queue catches up at the shop's day end
         _run_shops(fleet, after, _last_morning(fleet))
+        fleet.count("held_sales_released", host.release_stale())
         clock.set(at_wita(after + dt.timedelta(1), 0, 30))
         host.settle(after)
         clock.set(at_wita(after + dt.timedelta(1), 1))
@@ -180,6 +181,7 @@ def _play_day(fleet: Fleet, rng: random.Random, day: dt.date, index: int) -> Non
     first = not any(d["refunded"] for d in fleet.per_day)  # however small the run: one refund
     share, most = (1.0, 1) if first else (REFUND_SHARE, None)
     refunded = fleet.host.refund_some(rng_refunds, day, share, most)
+    fleet.count("held_sales_released", fleet.host.release_stale())
     fleet.per_day.append({"day": day.isoformat(), "visits": sum(len(p.visits) for p in plans),
                           "aid_loads": loads, "payout": paid["total"],
                           "refunded": refunded["refunded"]})  # fmt: skip
