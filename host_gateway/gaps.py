@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from host_gateway import settings
@@ -345,9 +345,15 @@ class Wanted:
 
 
 def wanted(
-    session: Session, terminal_id: str | None = None, card: str | None = None
+    session: Session,
+    terminal_id: str | None = None,
+    card: str | None = None,
+    shown: int | None = None,
 ) -> list[Wanted]:
-    """Counters inside open gaps, of the cards a terminal served or of one card."""
+    """Counters inside open gaps, of the cards a terminal served or of one card; with ``shown``
+    (the counter that card says it is at, presented now), also those above the last the host
+    holds: a debit no record brought yet (an offline shop's, or one a terminal hid) is read
+    from the card's log at this presentation, not at the card's next transaction."""
     query = select(CardGap).where(CardGap.kind == "gap")
     if card is not None:
         query = query.where(CardGap.card_number == card)
@@ -363,6 +369,13 @@ def wanted(
         by_card.setdefault(row.card_number, []).extend(
             range(row.after_counter + 1, row.before_counter)
         )
+    if card is not None and shown is not None:
+        highest = session.scalar(
+            select(func.max(CardTransaction.counter)).where(CardTransaction.card_number == card)
+        )
+        if shown > (highest or 0):
+            start = max((highest or 0) + 1, shown - WANTED_PER_CARD + 1)
+            by_card.setdefault(card, []).extend(range(start, shown + 1))
     if not by_card:
         return []
     known = {

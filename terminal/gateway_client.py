@@ -224,8 +224,10 @@ class GatewayClient:
         except httpx.HTTPError:
             return False
 
-    def card(self, card_number: str) -> CardStatusResponse:
-        answer = self.call("GET", f"/v1/cards/{card_number}")
+    def card(self, card_number: str, counter: int | None = None) -> CardStatusResponse:
+        """``counter``: what the presented card says; the host asks for what it lacks below."""
+        query = "" if counter is None else f"?counter={counter}"
+        answer = self.call("GET", f"/v1/cards/{card_number}{query}")
         return read_answer(CardStatusResponse, answer, "cards")
 
 
@@ -248,9 +250,9 @@ def card_lookup(client: GatewayClient) -> AskHost:
     """The sale engine's port to the host for one presented card (``GET /v1/cards/N``): one
     attempt, short timeout; any failure is None and the sale goes on from what is held."""
 
-    def ask(card_number: str) -> HostCard | None:
+    def ask(card_number: str, counter: int) -> HostCard | None:
         try:
-            answer = client.card(card_number)
+            answer = client.card(card_number, counter)
             aid = sorted(answer.next_aid.items())
             return HostCard(
                 pending_loads=tuple(b64decode(raw) for raw in answer.pending_loads),

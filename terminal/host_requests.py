@@ -42,8 +42,10 @@ class HostCard:
     """Issuer-signed PIN-unblock orders for the card (verified before use)."""
 
 
-AskHost = Callable[[str], "HostCard | None"]
-"""The sale engine's port to the host: the card's view, or None (offline, slow, refused)."""
+AskHost = Callable[[str, int], "HostCard | None"]
+"""The sale engine's port to the host: the card's view, or None (offline, slow, refused). Asked
+with the card's number and the counter the card says it is at (the host then asks for the
+counters above the last it holds: S5)."""
 
 
 @dataclass(frozen=True)

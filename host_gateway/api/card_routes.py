@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Path
+from fastapi import FastAPI, Path, Query
 from starlette.concurrency import run_in_threadpool
 
 from host_gateway import distribution, gaps, intents, pin_unblocks
@@ -59,11 +59,15 @@ def add_card_routes(app: FastAPI, gateway: Gateway) -> None:
         operation_id="getCard",
     )
     async def card_status(
-        terminal: Signed, number: Annotated[str, Path(pattern=r"^[0-9]{16}$")]
+        terminal: Signed,
+        number: Annotated[str, Path(pattern=r"^[0-9]{16}$")],
+        counter: Annotated[int | None, Query(ge=0, le=0xFFFF_FFFF)] = None,
     ) -> CardStatusResponse:
-        """For a card presented at an online terminal: counters to read from its log, and its
-        pending loads. The terminal counts as having served the card from then on."""
-        return await run_in_threadpool(_card_status, gateway, terminal, number)
+        """For a card presented at an online terminal: counters to read from its log (those in
+        its gaps, and those above the last the host holds up to ``counter``, what the card
+        says now), its pending loads. The terminal counts as having served the card from then
+        on."""
+        return await run_in_threadpool(_card_status, gateway, terminal, number, counter)
 
     @app.post(
         "/v1/intents",
@@ -127,12 +131,14 @@ def _evidence(
     return EvidenceResponse(host_time=gateway.clock(), results=results)
 
 
-def _card_status(gateway: Gateway, terminal: TerminalContext, number: str) -> CardStatusResponse:
+def _card_status(
+    gateway: Gateway, terminal: TerminalContext, number: str, counter: int | None
+) -> CardStatusResponse:
     with transaction(gateway.factory) as session:
         if session.get(Card, number) is None:
             raise not_found(f"card {number}")
         distribution.note_served(session, terminal.key.terminal_id, [number])
-        wanted = gaps.wanted(session, card=number)
+        wanted = gaps.wanted(session, card=number, shown=counter)
         loads = distribution.pending_loads_of(session, number)
         today = business_date(gateway.clock())
         return CardStatusResponse(

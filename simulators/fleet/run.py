@@ -189,16 +189,24 @@ def _play_day(fleet: Fleet, rng: random.Random, day: dt.date, index: int) -> Non
 
 def _last_morning(fleet: Fleet) -> list[DayPlan]:
     """Every shop online. Holders whose card a terminal still waits for come back to that
-    shop; holders with a refund waiting ask their own shop for their balance (the card takes
-    the refund)."""
+    shop; holders with a refund waiting, or whose sale a terminal hid, ask their own shop for
+    their balance: the card takes the refund, or tells the host (its counter, in the lookup) of
+    the debit no record brought, which the terminal then reads from the card's log."""
     due = fleet.host.refunds_waiting()
+    hidden = {
+        event["card"]
+        for log in (fleet.spec.out / "days").glob("*.jsonl")
+        for event in Log.read(log)
+        if event.get("kind") == "hidden"
+    }
     plans = []
     for shop in range(fleet.spec.shops):
         away = fleet.away.get(shop, set())
         visits = [Visit(c.path, c.pin, [], returning=True) for c in fleet.cards
                   if c.shop == shop or c.path in away]  # fmt: skip
-        visits += [Visit(c.path, c.pin, [], balance=True) for c in fleet.cards
-                   if c.shop == shop and fleet.host.card_number(Path(c.path)) in due]  # fmt: skip
+        asking = [c for c in fleet.cards if c.shop == shop]
+        visits += [Visit(c.path, c.pin, [], balance=True) for c in asking
+                   if c.path in hidden or fleet.host.card_number(Path(c.path)) in due]  # fmt: skip
         plans.append(DayPlan(visits, True, False))
     return plans
 

@@ -130,7 +130,7 @@ def present_card(
         return _with(blocked, resolutions=resolutions)
     number = session.card_number
     assert number is not None
-    host = till.host_view(number, now)
+    host = till.host_view(number, info.counter, now)
     try:
         online = verified_loads(list(host.pending_loads), till.config.authority_keys)
     except DocumentError:

@@ -233,11 +233,12 @@ class Till:
     def offline(self, now: int) -> bool:
         return is_offline(self.journal.offline_state(), now)
 
-    def host_view(self, card_number: str, now: int) -> HostCard:
-        """What the host says of this card, when online; never blocks an offline sale."""
+    def host_view(self, card_number: str, counter: int, now: int) -> HostCard:
+        """What the host says of this card (at ``counter``), when online; never blocks an
+        offline sale."""
         if self.ask_host is None or self.offline(now):
             return HostCard()
-        return self.ask_host(card_number) or HostCard()
+        return self.ask_host(card_number, counter) or HostCard()
 
     # -- the command runner ----------------------------------------------------------------------
 

@@ -468,7 +468,7 @@ def test_next_aid_from_the_host_on_screen_and_on_the_balance_slip(counter: Count
     """The holder learns when the next aid comes: on the card panel and on the printed slip."""
     number = counter.issue(loads={"APBD": 200_000})
     due = dt.date(2027, 1, 5)
-    counter.till.ask_host = lambda _n: HostCard(next_aid=(("APBD", due),))
+    counter.till.ask_host = lambda *_: HostCard(next_aid=(("APBD", due),))
 
     async def flow(pilot: Pilot[None], app: CashierApp) -> None:
         await present_with_pin(pilot, counter, number, PIN)

@@ -163,3 +163,26 @@ def test_a_card_assigned_to_a_shop_has_its_loads_at_that_shop_offline(api: Api) 
             distribution.assign_card(session, card.number, "S9999")
     pending = api(world.terminal, "GET", UPDATES).json()["loads"]["pending"]
     assert [p["card_number"] for p in pending] == [card.number]
+
+
+def test_a_card_presented_online_shows_the_host_a_debit_no_record_brought(api: Api) -> None:
+    """A terminal hides a sale (never uploads it); the card is next presented online only for
+    its balance (its counter does not move). The lookup carries the counter the card shows: the
+    host asks for those above the last it holds, and the card's log brings the debit into
+    suspense, flagged, before the card's next transaction."""
+    world = api.world
+    card = world.funded_card()  # counter 1: the load, at the host
+    hider, honest = world.enroll(), world.enroll()
+    hidden = hider.sell(card)  # counter 2, never uploaded
+    path = f"/v1/cards/{card.number}"
+    assert api(honest, "GET", path).json()["wanted_counters"] == []  # no counter: nothing seen
+    told = api(honest, "GET", f"{path}?counter={card.counter}")
+    assert told.status_code == 200, told.text
+    assert told.json()["wanted_counters"] == [2]
+    assert api(honest, "GET", f"{path}?counter=1").json()["wanted_counters"] == []
+    proof = SaleBody.from_value(hidden.body).card_proof
+    sent = api(honest, "POST", "/v1/evidence", {"messages": [b64encode(proof)]})
+    assert [r["code"] for r in sent.json()["results"]] == ["debit_unrecorded"]
+    assert api(honest, "GET", f"{path}?counter=2").json()["wanted_counters"] == []
+    for bad in ("-1", "4294967296", "x"):
+        assert api(honest, "GET", f"{path}?counter={bad}").status_code == 422

@@ -186,19 +186,20 @@ def test_online_the_presented_cards_loads_and_wanted_counters_come_from_the_host
     forged = IssuerKeys.generate().authorize_load(
         number, 3, "APBD", 9_000_000, dt.date(2026, 12, 31), dt.date(2026, 11, 18)
     )
-    asked: list[str] = []
+    asked: list[tuple[str, int]] = []
 
-    def ask(card_number: str) -> HostCard:
-        asked.append(card_number)
+    def ask(card_number: str, card_counter: int) -> HostCard:
+        asked.append((card_number, card_counter))
         return HostCard((load.encode(),), (1,))
 
     counter.till.ask_host = ask
     counter.present(number)
     sale = sell(counter.till, counter.session(), [ScannedItem(OIL)], PIN, cashier="k")
-    assert sale.status is Status.COMPLETED and asked == [number]
+    assert sale.status is Status.COMPLETED
+    assert asked == [(number, 1)]  # the card's own counter: the host asks for what it lacks
     assert counter.balances(number) == {"APBD": 10_000 + 200_000 - 15_700}
     assert sale.details["evidence_read"] == 1  # counter 1, asked for just now
-    counter.till.ask_host = lambda _: HostCard((forged.encode(),), ())
+    counter.till.ask_host = lambda *_: HostCard((forged.encode(),), ())
     counter.present(number)
     sell(counter.till, counter.session(), [ScannedItem(OIL)], PIN, cashier="k")
     assert counter.balances(number) == {"APBD": 10_000 + 200_000 - 2 * 15_700}  # not the forgery

@@ -83,7 +83,7 @@ def test_orders_that_must_not_reach_the_card(counter: Counter) -> None:
         return answer(raw)
 
     card.applet.process = record_ins  # type: ignore[method-assign]
-    counter.till.ask_host = lambda _: HostCard(
+    counter.till.ask_host = lambda *_: HostCard(
         pin_unblocks=(forged.unblock_order(number, 3, TODAY).encode(),)
     )
     outcome = sell(counter.till, counter.session(), OIL_ONLY, PIN, cashier="k")
@@ -132,7 +132,7 @@ def test_the_hosts_answer_for_the_presented_card_is_enough(counter: Counter) -> 
     """Online, the order the host signed minutes ago reaches the card before any sync."""
     number = pin_blocked_card(counter)
     order = counter.issuer.unblock_order(number, 1, TODAY)
-    counter.till.ask_host = lambda _: HostCard(pin_unblocks=(order.encode(),))
+    counter.till.ask_host = lambda *_: HostCard(pin_unblocks=(order.encode(),))
     counter.present(number)
     outcome = sell(counter.till, counter.session(), OIL_ONLY, PIN, cashier="k")
     assert outcome.status is Status.COMPLETED, outcome
