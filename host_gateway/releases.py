@@ -6,8 +6,9 @@ in ``suspense:P``: the card paid, the shop is not paid (docs/api.md result codes
 say a shop whose network was down for days and whose honest sales came in after the offline
 window, one operator asks for the sale's release (by its terminal and seq, with a reason) and
 **another** approves it: then the held money moves from suspense to the shop (``suspense:P`` ->
-``shop:S``), and the next settlement window pays it. A release is once per sale, never of a sale
-the card cancelled, never of a record whose card proof the host did not take as this card's.
+``shop:S``), and the next settlement window pays it. A release is once per sale, only of a sale
+held for its time (:data:`RELEASABLE`), never of a sale the card cancelled, never of a record
+whose card proof the host did not take as this card's.
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ from host_gateway.models import CardTransaction, HeldRelease, StoredRecord, Term
 from ledger.bodies import SaleBody
 from ledger.cardproofs import DebitProof
 from ledger.record import Record
+
+RELEASABLE = frozenset({"proof_time_stale", "proof_time_future", "proof_time_backwards"})
+"""Held for its time alone: the sale itself kept every rule, only its terminal's clock or its
+late arrival put it outside what the host can trust. A sale held for what it is (above HET, not
+in the catalog, over a cap, a blocked card, a basket the card did not sign...) is never paid to
+the shop, whoever approves (M4, S2)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,12 @@ def find_held_sale(session: Session, reference: str) -> HeldSale:
         raise not_found(f"record {reference}")
     if record.type != "sale" or record.status == "accepted":
         raise GatewayError("invalid", f"record {reference} is not a held sale ({record.status})")
+    if record.code not in RELEASABLE:
+        raise GatewayError(
+            "invalid",
+            f"sale {reference} is held as {record.code}: the sale itself breaks a rule, it is"
+            f" not released (only {', '.join(sorted(RELEASABLE))} are)",
+        )
     proof = DebitProof.decode(SaleBody.from_value(Record.decode(record.data).body).card_proof)
     taken = session.get(CardTransaction, (proof.card_number, proof.counter))
     if taken is None or taken.record_id != record.id:
@@ -136,6 +149,8 @@ class HeldView:
     amount: int
     terminal_time: int
     message: str
+    releasable: bool
+    """Held for its time alone (:data:`RELEASABLE`); otherwise listed, never released."""
 
 
 def held_sales(session: Session, limit: int = 200) -> list[HeldView]:
@@ -169,6 +184,7 @@ def held_sales(session: Session, limit: int = 200) -> list[HeldView]:
             ).total,
             record.terminal_time,
             record.message,
+            record.code in RELEASABLE,
         )
         for record, shop_id in rows
     ]

@@ -47,7 +47,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("no held sale waits for review")
     for row in rows:
         when = wita(row.terminal_time)
-        print(f"{row.record} {row.shop} {rupiah(row.amount)} at {when}: {row.held_as}")
+        never = "" if row.releasable else " (not releasable: the sale breaks a rule)"
+        print(f"{row.record} {row.shop} {rupiah(row.amount)} at {when}: {row.held_as}{never}")
     return 0
 
 

@@ -3,6 +3,7 @@ suspense to the shop once; the next settlement window pays it. Runs on SQLite an
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -14,7 +15,7 @@ from host_gateway.db import transaction
 from host_gateway.errors import GatewayError
 from host_gateway.models import HeldRelease
 from host_gateway.settlement import windows
-from tests.factories import T0
+from tests.factories import RICE_5KG, T0
 from tests.fixtures.clockshop import DAY, ClockShop, rice
 from tests.fixtures.gateway import World, void_record
 
@@ -47,6 +48,7 @@ def test_a_held_sale_is_paid_to_its_shop_once_two_operators_agree(clock_shop: Cl
     with transaction(shop.world.gateway.factory) as session:
         [view] = releases.held_sales(session)
     assert (view.record, view.held_as, view.amount) == (reference, "proof_time_stale", SACK)
+    assert view.releasable
     first = ask(shop, reference)
     with pytest.raises(GatewayError, match="another operator"):
         approve(shop, first, " ani ")
@@ -83,6 +85,21 @@ def test_what_is_not_held_money_is_never_released(clock_shop: ClockShop) -> None
     ):
         releases.ask(session, f"{paid.terminal_id}/{paid.seq}", "Ani", " ", T0)
     assert shop.shop_owed() == SACK
+
+
+def test_a_sale_held_for_what_it_is_never_reaches_the_shop(world: World) -> None:
+    """A sale whose line is not the catalog's is held: no pair of operators can pay it to the
+    shop (M4)."""
+    card = world.funded_card()
+    dear = dataclasses.replace(RICE_5KG, het=75_000)  # not the catalog's HET
+    sale = world.terminal.sell(card, (dear,))
+    [result] = world.ingest([sale]).results
+    assert result.status == "rejected" and result.code not in releases.RELEASABLE
+    with transaction(world.gateway.factory) as session:
+        [view] = releases.held_sales(session)
+        assert not view.releasable
+        with pytest.raises(GatewayError, match="breaks a rule"):
+            releases.ask(session, view.record, "Ani", "toko minta", T0)
 
 
 def test_a_held_sale_cancelled_on_the_card_is_not_released(world: World) -> None:
