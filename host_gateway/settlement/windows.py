@@ -1,11 +1,12 @@
 """Settlement windows: one per business day, closed once, never changed after.
 
 A journal entry that moved a shop's money (a sale, a cancellation, a refund, a debit caught up
-from suspense, a held sale released) belongs to the first window closed after its **own time**: the time its record
-claims (``records.terminal_time``, never later than the host received it) or, with no record, the
-time it was posted. A record that arrives after its day's window closed keeps its own time and
-goes into the next window closed. Each entry is written to ``settlement_entries`` once, so a
-closed window never changes and closing it again changes nothing.
+from suspense, a held sale released) belongs to the first window closed after its **own time**:
+the time its record claims (``records.terminal_time``, never later than the host received it)
+or, with no record, the time it was posted. A record that arrives after its day's window closed
+keeps its own time and goes into the next window closed. Each entry is written to
+``settlement_entries`` once, so a closed window never changes and closing it again changes
+nothing.
 
 At close, per shop: the window's movements by program (the purse code of the money's other
 side), what is payable up to the cut-off (earlier windows' leftovers included), what is held for
