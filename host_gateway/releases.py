@@ -104,8 +104,9 @@ def ask(session: Session, reference: str, operator: str, reason: str, now: int) 
 
 
 def approve(session: Session, release_id: int, operator: str, now: int) -> HeldRelease:
-    """Another operator approves: the held money goes from suspense to the sale's shop."""
-    release = session.get(HeldRelease, release_id)
+    """Another operator approves: the held money goes from suspense to the sale's shop. The row
+    is locked, so the same approval sent twice at once (a double click) pays the shop once."""
+    release = session.get(HeldRelease, release_id, with_for_update=True)
     if release is None:
         raise not_found(f"release {release_id}")
     if release.approved_at is not None:

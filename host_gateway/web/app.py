@@ -17,6 +17,7 @@ from host_gateway.pki import IssuerKeys
 from host_gateway.web import (
     auth_routes,
     card_routes,
+    held_routes,
     pages,
     program_routes,
     receipt_routes,
@@ -37,6 +38,7 @@ ROUTERS = (
     user_routes.router,
     recipient_routes.router,
     program_routes.router,
+    held_routes.router,  # before settlement's: /settlement/ditahan is not a /settlement/{day}
     settlement_routes.router,
     card_routes.router,
     report_routes.router,

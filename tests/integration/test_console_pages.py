@@ -81,6 +81,7 @@ def _something_of_everything(world: World, clock: FakeClock) -> dict[str, str]:
         "year": "2026",
         "half": "2",
         "kind": "csv",
+        "release_id": "1",
     }
 
 

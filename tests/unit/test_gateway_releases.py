@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 
 import pytest
 
@@ -133,3 +134,29 @@ def test_the_operator_commands_list_release_and_approve(
     assert gateway_main(["held", "approve", "1", "--operator", "Budi", *db]) == 0
     assert "Rp70.000" in capsys.readouterr().out
     assert shop.shop_owed() == SACK
+
+
+def test_the_same_approval_sent_twice_at_once_pays_the_shop_once(clock_shop: ClockShop) -> None:
+    """A double click: the second approval waits for the first and finds it approved (on
+    PostgreSQL it would otherwise read the release unapproved and post the money again)."""
+    shop = clock_shop
+    _, reference = _stale_sale(shop)
+    release_id = ask(shop, reference)
+    outcome: list[BaseException | HeldRelease] = []
+
+    def second() -> None:
+        try:
+            outcome.append(approve(shop, release_id, "Citra"))
+        except BaseException as exc:  # the test reads it
+            outcome.append(exc)
+
+    with transaction(shop.world.gateway.factory) as session:
+        releases.approve(session, release_id, "Budi", T0 + 6 * DAY)
+        racer = threading.Thread(target=second)
+        racer.start()
+        racer.join(1.0)
+        assert racer.is_alive()  # waits for the first approval to commit
+    racer.join(30)
+    [result] = outcome
+    assert isinstance(result, GatewayError) and "approved by Budi" in result.message
+    assert (shop.held(), shop.shop_owed()) == (0, SACK)
