@@ -13,6 +13,7 @@ follow the contract is one SyncError (``bad_answer``) before anything is stored.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
@@ -291,8 +292,16 @@ class Syncer:
                 self._stop.wait(interval)
 
         self._stop.clear()
+        self.client.backoff = dataclasses.replace(self.client.backoff, sleep=self._wait_or_stop)
         self._thread = threading.Thread(target=loop, name="ssn-sync", daemon=True)
         self._thread.start()
+
+    def _wait_or_stop(self, seconds: float) -> None:
+        """The client's wait between retries, in the background: :meth:`stop` ends it and the
+        cycle at once (the cashier closing the app does not wait out retries of a host that
+        cannot be reached); the outbox is intact, the next start goes on."""
+        if self._stop.wait(seconds):
+            raise SyncError("the terminal is closing: sync stopped", "stopped")
 
     def stop(self) -> None:
         self._stop.set()

@@ -240,6 +240,37 @@ def test_background_sync_runs_until_stopped(journal_kit: JournalKit, journal: Jo
     assert len(reports) == count  # stopped means stopped
 
 
+def test_stopping_the_background_sync_does_not_wait_out_the_retries(
+    journal_kit: JournalKit, journal: Journal
+) -> None:
+    """The cashier closes the app while the host cannot be reached: the sync thread is in a
+    long wait between retries; stop ends it at once and the outbox stays as it was."""
+    _journal_with_sales(journal_kit, journal, 2)
+    tried = threading.Event()
+
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        tried.set()
+        raise httpx.ConnectError("no route to host", request=request)
+
+    client = GatewayClient(
+        "http://gateway.test",
+        "SMD-0001",
+        SigningKey.generate(),
+        backoff=Backoff(attempts=6, base=60.0, cap=60.0, jitter=False),
+        transport=httpx.MockTransport(unreachable),
+    )
+    reports: list[SyncReport] = []
+    syncer = Syncer(journal, client, {})
+    syncer.start(interval=3600, on_report=reports.append)
+    assert tried.wait(10)
+    thread = syncer._thread
+    assert thread is not None
+    syncer.stop()
+    assert not thread.is_alive()  # without it: stop gave up after its 30 s join, thread alive
+    assert [r.error for r in reports] == ["stopped: the terminal is closing: sync stopped"]
+    assert journal.counts().outbox == 2
+
+
 def test_an_answer_the_journal_cannot_take_is_reported_and_the_background_sync_goes_on(
     journal_kit: JournalKit, journal: Journal
 ) -> None:
