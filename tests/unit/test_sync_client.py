@@ -103,6 +103,7 @@ class ScriptedHost:
         self.host_time: int | None = 1_795_000_000
         self.uploads: list[list[int]] = []
         self.lock = threading.Lock()
+        self.backoff = Backoff()  # the client's retry policy, as GatewayClient has it
 
     def upload(self, records: list[Record]) -> IngestResponse:
         with self.lock:
