@@ -21,9 +21,8 @@ from host_gateway import loads, postings
 from host_gateway.errors import GatewayError, not_found
 from host_gateway.models import Card, CardTransaction, Load, Refund, StoredRecord, Terminal
 from host_gateway.pki import IssuerKeys
-from ledger.bodies import SaleBody
+from host_gateway.references import record_in_chain, sale_proof
 from ledger.cardproofs import DebitProof
-from ledger.record import Record
 from ledger.verify import business_date
 
 
@@ -36,23 +35,11 @@ class Sale:
 
 def find_sale(session: Session, reference: str) -> Sale:
     """The accepted sale named ``TERMINAL/SEQ``."""
-    terminal, slash, seq = reference.strip().partition("/")
-    if not slash or not seq.isdigit():
-        raise GatewayError("invalid", f"not a record reference: {reference!r} (TERMINAL/SEQ)")
-    record = session.scalars(
-        select(StoredRecord).where(
-            StoredRecord.terminal_id == terminal,
-            StoredRecord.seq == int(seq),
-            StoredRecord.in_chain,
-        )
-    ).first()
-    if record is None:
-        raise not_found(f"record {reference}")
+    record = record_in_chain(session, reference)
     if record.type != "sale" or record.status != "accepted":
         raise GatewayError("invalid", f"record {reference} is not an accepted sale")
-    body = SaleBody.from_value(Record.decode(record.data).body)
     shop = session.get_one(Terminal, record.terminal_id).shop_id
-    return Sale(record, DebitProof.decode(body.card_proof), shop)
+    return Sale(record, sale_proof(record), shop)
 
 
 def refunded(session: Session, record_id: bytes) -> dict[str, int]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from host_gateway import postings
 from host_gateway.errors import GatewayError, not_found
 from host_gateway.models import CardTransaction, HeldRelease, StoredRecord, Terminal
+from host_gateway.references import record_in_chain, sale_proof
 from ledger.bodies import SaleBody
 from ledger.cardproofs import DebitProof
 from ledger.record import Record
@@ -41,18 +42,7 @@ class HeldSale:
 
 def find_held_sale(session: Session, reference: str) -> HeldSale:
     """The held sale named ``TERMINAL/SEQ``: stored, not accepted, its card debit genuine."""
-    terminal, slash, seq = reference.strip().partition("/")
-    if not slash or not seq.isdigit():
-        raise GatewayError("invalid", f"not a record reference: {reference!r} (TERMINAL/SEQ)")
-    record = session.scalars(
-        select(StoredRecord).where(
-            StoredRecord.terminal_id == terminal,
-            StoredRecord.seq == int(seq),
-            StoredRecord.in_chain,
-        )
-    ).first()
-    if record is None:
-        raise not_found(f"record {reference}")
+    record = record_in_chain(session, reference)
     if record.type != "sale" or record.status == "accepted":
         raise GatewayError("invalid", f"record {reference} is not a held sale ({record.status})")
     if record.code not in RELEASABLE:
@@ -61,7 +51,7 @@ def find_held_sale(session: Session, reference: str) -> HeldSale:
             f"sale {reference} is held as {record.code}: the sale itself breaks a rule, it is"
             f" not released (only {', '.join(sorted(RELEASABLE))} are)",
         )
-    proof = DebitProof.decode(SaleBody.from_value(Record.decode(record.data).body).card_proof)
+    proof = sale_proof(record)
     taken = session.get(CardTransaction, (proof.card_number, proof.counter))
     if taken is None or taken.record_id != record.id:
         raise GatewayError(

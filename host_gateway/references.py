@@ -1,0 +1,35 @@
+"""A stored record as operators name it, ``TERMINAL/SEQ`` (the receipt shows both), and the card
+proof of a stored sale: what refunds and held-sale releases start from."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from host_gateway.errors import GatewayError, not_found
+from host_gateway.models import StoredRecord
+from ledger.bodies import SaleBody
+from ledger.cardproofs import DebitProof
+from ledger.record import Record
+
+
+def record_in_chain(session: Session, reference: str) -> StoredRecord:
+    """The record of the terminal's chain named ``TERMINAL/SEQ`` (never a forked copy)."""
+    terminal, slash, seq = reference.strip().partition("/")
+    if not slash or not seq.isdigit():
+        raise GatewayError("invalid", f"not a record reference: {reference!r} (TERMINAL/SEQ)")
+    record = session.scalars(
+        select(StoredRecord).where(
+            StoredRecord.terminal_id == terminal,
+            StoredRecord.seq == int(seq),
+            StoredRecord.in_chain,
+        )
+    ).first()
+    if record is None:
+        raise not_found(f"record {reference}")
+    return record
+
+
+def sale_proof(record: StoredRecord) -> DebitProof:
+    """The card's signed debit inside a stored sale record."""
+    return DebitProof.decode(SaleBody.from_value(Record.decode(record.data).body).card_proof)
