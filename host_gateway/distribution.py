@@ -280,7 +280,12 @@ def loads_delta(
             (TerminalCard.card_number == Load.card_number)
             & (TerminalCard.terminal_id == terminal_id),
         )
-        .where(or_(Load.version > since, and_(joined > since, Load.applied_record.is_(None))))
+        .where(
+            or_(
+                Load.version > since,
+                and_(joined > since, Load.applied_record.is_(None), Load.superseded_by.is_(None)),
+            )
+        )
         .order_by(effective, Load.id)
         .limit(limit + 1)
     ).all()
@@ -291,10 +296,11 @@ def loads_delta(
         rows = cut or rows[:limit]
     version = int(rows[-1][1]) if rows else since
     loads = [load for load, _ in rows]
+    open_ = [r for r in loads if r.applied_record is None and r.superseded_by is None]
     return LoadsDelta(
         version=version,
-        pending=[r for r in loads if r.applied_record is None],
-        applied=[r for r in loads if r.applied_record is not None],
+        pending=open_,
+        applied=[r for r in loads if r not in open_],  # taken, or carried away: drop them
         more=more,
     )
 
@@ -304,7 +310,11 @@ def pending_loads_of(session: Session, card_number: str) -> list[Load]:
     return list(
         session.scalars(
             select(Load)
-            .where(Load.card_number == card_number, Load.applied_record.is_(None))
+            .where(
+                Load.card_number == card_number,
+                Load.applied_record.is_(None),
+                Load.superseded_by.is_(None),
+            )
             .order_by(Load.load_seq)
         )
     )

@@ -205,6 +205,10 @@ class EvidenceIntake:
             entry.transfer(postings.suspense(code), purse, receipt.amount)
             text = f"{where}: receipt of a load this host did not authorize; in suspense"
             return [entry], "suspense", "load_unknown", text
+        if found.superseded_by is not None and found.applied_record is None:
+            entry.transfer(postings.suspense(code), purse, receipt.amount)
+            text = f"{where}: load {receipt.load_seq} taken after the card ended; in suspense"
+            return [entry], "suspense", "load_superseded", text
         if found.applied_record is not None:
             self._flag_clone(self.session.get_one(Card, number))
             raise _RefusedError(

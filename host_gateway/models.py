@@ -332,6 +332,10 @@ class Load(Base):
     """Distribution version: set when created and again when applied."""
     applied_record: Mapped[bytes | None] = mapped_column(LargeBinary(16))
     applied_at: Mapped[int | None] = mapped_column(BigInteger)
+    superseded_by: Mapped[int | None] = mapped_column(Integer)
+    """Never applied, and its card ended: the load that carries it to the replacement card
+    (its id), or 0 when its money went back to the program's fund. No longer delivered; a
+    receipt of it from the old card is held (``load_superseded``)."""
 
     __table_args__ = (Index("ix_loads_card_seq", "card_number", "load_seq", unique=True),)
 

@@ -311,6 +311,14 @@ class BatchRules(CardWrites):
         if load is None or load.authorization != facts.authorization:
             facts.reject("load_unknown", "no such load was authorized by this host", stored=True)
             return
+        if load.superseded_by is not None:
+            facts.reject(
+                "load_superseded",
+                f"load {facts.load_seq} was not taken before the card ended: it was carried to"
+                " the new card or back to the fund",
+                stored=True,
+            )
+            return
         held = self.catching_up.get(facts.record_id)
         from_log = held is not None and load.applied_record == held[1]
         if (load.applied_record is not None and not from_log) or load.id in self.applied_in_batch:

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from drivers.card.transport import CardTransport
-from host_gateway import cards, events, loads, postings
+from host_gateway import cards, counters, events, loads, postings
 from host_gateway.db import transaction
 from host_gateway.errors import GatewayError, not_found
 from host_gateway.issuance import issue_card
@@ -134,6 +134,7 @@ def replace(
         link_card(session, recipient_id, new, now)
         session.get_one(CardLife, old_number).replaced_by = new
         carried = _carry_over(session, keys, old_number, new, now)
+        _settle_pending(session, keys, old_number, new, now)
         book_differences(session, now, [old_number])
         events.audit(session, now, operator, f"cards replace {old_number} by {new} {carried}")
     return issued, carried
@@ -187,7 +188,46 @@ def close(session: Session, keys: IssuerKeys, card_number: str, now: int) -> dic
     recipient = session.get_one(Recipient, life.recipient_id)
     recipient.status, recipient.card_number = "left", None
     session.flush()
+    _settle_pending(session, keys, card_number, None, now)
     return book_differences(session, now, [card_number])
+
+
+def _settle_pending(
+    session: Session, keys: IssuerKeys, old: str, new: str | None, now: int
+) -> dict[str, int]:
+    """The old card's loads it never took (this month's aid signed, a refund approved, before
+    the card was lost): each is signed again for the new card, same amount and expiry, its money
+    staying in ``pending:P``; with no new card (closed), or a program the new card is not in,
+    it goes back to the fund. The old load is no longer delivered; if the old card takes it
+    anyway (a terminal that held it and not the hotlist yet), ingest holds it in suspense."""
+    moved: dict[str, int] = {}
+    new_programs = set(recipients.programs_of_card(session, new)) if new else set()
+    entry = postings.Entry("card_ended", f"loads of card {old} it never took")
+    today = business_date(now)
+    waiting = session.scalars(
+        select(Load)
+        .where(
+            Load.card_number == old,
+            Load.applied_record.is_(None),
+            Load.superseded_by.is_(None),
+            Load.expiry > today,
+        )
+        .order_by(Load.load_seq)
+    )
+    for load in list(waiting):
+        if new is not None and load.purse_code in new_programs:
+            carried = loads.authorize(session, keys, new, load.purse_code, load.amount,
+                                      load.expiry, now)  # fmt: skip
+            load.superseded_by = carried.id
+        else:
+            entry.transfer(postings.pending(load.purse_code), postings.fund(load.purse_code),
+                           load.amount)  # fmt: skip
+            load.superseded_by = 0
+        load.version = counters.next_value(session, counters.LOADS_VERSION)  # terminals drop it
+        moved[load.purse_code] = moved.get(load.purse_code, 0) + load.amount
+    postings.post(session, now, [entry])
+    session.flush()
+    return moved
 
 
 def book_differences(

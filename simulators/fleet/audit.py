@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from host_gateway import gaps, shops
 from host_gateway.check import CheckReport, run_check
 from host_gateway.models import (
+    Card,
     CardTransaction,
     Event,
     HeldRelease,
@@ -268,6 +269,18 @@ def _cards(
             moved[purse.code]["spent"] += debits - voids - refunds
             moved[purse.code]["on_cards"] += purse.balance
     totals["refunds_approved"] = sum(approved.values())
+    totals["pending_on_ended_cards"] = int(
+        session.scalar(  # issued for a card that was replaced or closed before it took them
+            select(func.coalesce(func.sum(Load.amount), 0))
+            .join(Card, Card.number == Load.card_number)
+            .where(
+                Load.applied_at.is_(None),
+                Load.superseded_by.is_(None),
+                Card.status != "active",
+            )
+        )
+        or 0
+    )
     if totals["refunds"] > totals["refunds_approved"]:
         problems.append(f"cards took {totals['refunds']} of refunds, approved only"
                         f" {totals['refunds_approved']}")  # fmt: skip

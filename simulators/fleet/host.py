@@ -296,7 +296,9 @@ class Host:
         """Cards with an approved refund the card has not taken yet."""
         with self.session() as session:
             waiting = session.execute(
-                select(Load.card_number, Load.authorization).where(Load.applied_at.is_(None))
+                select(Load.card_number, Load.authorization).where(
+                    Load.applied_at.is_(None), Load.superseded_by.is_(None)
+                )
             ).all()
         return {
             number

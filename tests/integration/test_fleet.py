@@ -56,6 +56,7 @@ def test_a_small_fleet_proves_the_money_with_every_fault(tmp_path: Path) -> None
     assert paid + held + hidden == money["debits"] - money["cancellations"] - money["refunds"]
     # goods brought back: one operator asks, another approves; the card takes the refund
     assert money["refunds"] == money["refunds_approved"] > 0
+    assert money["pending_on_ended_cards"] == 0  # the lost card's aid went to the new card
     assert counts["refusals"]["host:refund_approved_by_asker"] >= 1
     assert counts["refusals"]["host:refund_over_sale"] >= 1
     assert sum(s["refunds"] for s in shops) == money["refunds_approved"]

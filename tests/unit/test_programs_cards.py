@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from drivers.card.transport import CardTransport
-from host_gateway import postings
+from host_gateway import distribution, postings
 from host_gateway.db import transaction
 from host_gateway.models import Account, Card, HotlistEntry, Load
 from host_gateway.programs import cardlife
@@ -102,4 +102,50 @@ def test_closing_a_card_returns_its_value_to_the_program(world: World) -> None:
             select(HotlistEntry).where(HotlistEntry.card_number == card.number)
         ).one()
         assert (entry.reason, entry.block_order is not None) == (4, True)
+    assert_books_balance(world)
+
+
+def test_a_load_the_lost_card_never_took_goes_to_the_new_card_once(
+    world: World, tmp_path: Path
+) -> None:
+    """This month's aid was signed for the card; the holder lost it before shopping. The new
+    card gets the aid (signed again for it); the old load is no longer delivered, and if the old
+    card takes it anyway its money is held, never paid twice."""
+    define_programs(world)
+    _, old = recipient_with_card(world, 1)
+    world.ingest([load_record(world.terminal, old, world.authorize(old, 300_000), world.now)])
+    aid = world.authorize(old, 200_000)  # signed, delivered, not yet on the card
+    pending_before = balance(world, postings.pending("APBD"))
+    with blank_card(tmp_path / "new.json") as transport:
+        issued, _ = cardlife.replace(
+            world.gateway.factory, world.gateway.keys, transport,
+            old_number=old.number, pin=PIN, now=world.now, operator="Ani",
+        )  # fmt: skip
+    new = issued.card.number
+    with transaction(world.gateway.factory) as session:
+        offered_old = distribution.pending_loads_of(session, old.number)
+        offered_new = distribution.pending_loads_of(session, new)
+        dropped = distribution.loads_delta(session, world.terminal.terminal_id, 0).applied
+    assert offered_old == []  # never delivered again
+    amounts = sorted(LoadAuthorization.decode(ld.authorization).amount for ld in offered_new)
+    assert amounts == [200_000, 300_000]  # the aid, and the confirmed balance carried
+    assert aid.load_seq in {ld.load_seq for ld in dropped if ld.card_number == old.number}
+    # the carried aid's money was already waiting in pending: nothing else moved for it
+    assert balance(world, postings.pending("APBD")) == pending_before - 300_000  # (a credit)
+    assert_books_balance(world)
+    late = world.ingest([load_record(world.terminal, old, aid, world.now)]).results[0]
+    assert (late.status, late.code) == ("rejected", "load_superseded")
+    assert balance(world, postings.suspense("APBD")) == 200_000  # held, flagged, not paid twice
+    assert_books_balance(world)
+
+
+def test_a_closed_card_s_untaken_load_goes_back_to_the_fund(world: World) -> None:
+    define_programs(world)
+    _, card = recipient_with_card(world, 1)
+    world.authorize(card, 200_000)
+    fund_before = balance(world, postings.fund("APBD"))
+    with transaction(world.gateway.factory) as session:
+        cardlife.close(session, world.gateway.keys, card.number, world.now)
+        assert distribution.pending_loads_of(session, card.number) == []
+    assert balance(world, postings.fund("APBD")) == fund_before - 200_000  # credit: returned
     assert_books_balance(world)
