@@ -49,7 +49,11 @@ def summary(session: Session, number: str) -> dict[str, Any]:
     pending = [
         {"load_seq": ld.load_seq, "program": ld.purse_code, "amount": ld.amount}
         for ld in session.scalars(
-            select(Load).where(Load.card_number == card.number, Load.applied_record.is_(None))
+            select(Load).where(
+                Load.card_number == card.number,
+                Load.applied_record.is_(None),
+                Load.superseded_by.is_(None),  # carried to a new card: not this card's
+            )
         )
     ]
     return {
