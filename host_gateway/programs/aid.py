@@ -177,7 +177,13 @@ def status(session: Session, batch_id: int) -> dict[str, object]:
     if batch is None:
         raise not_found(f"aid batch {batch_id}")
     rows = session.execute(
-        select(AidLine.card_number, AidLine.load_seq, Card.status, Load.applied_record)
+        select(
+            AidLine.card_number,
+            AidLine.load_seq,
+            Card.status,
+            Load.applied_record,
+            Load.superseded_by,
+        )
         .join(Card, Card.number == AidLine.card_number)
         .outerjoin(
             Load,
@@ -202,9 +208,10 @@ def status(session: Session, batch_id: int) -> dict[str, object]:
             )
         )
     )
-    counts = {"prepared": 0, "pending": 0, "delivered": 0, "confirmed": 0, "not_signed": 0}
+    counts = {"prepared": 0, "pending": 0, "delivered": 0, "confirmed": 0, "not_signed": 0,
+              "carried": 0}  # fmt: skip
     waiting = []
-    for number, seq, card_status, applied in rows:
+    for number, seq, card_status, applied, superseded in rows:
         if batch.approved_at is None:
             counts["prepared"] += 1
             continue
@@ -213,6 +220,8 @@ def status(session: Session, batch_id: int) -> dict[str, object]:
             waiting.append({"card": number, "why": f"card was {card_status} at approval"})
         elif applied is not None:
             counts["confirmed"] += 1
+        elif superseded is not None:  # the card ended first: carried to its new card, or back
+            counts["carried"] += 1
         else:
             state = "delivered" if number in served else "pending"
             counts[state] += 1

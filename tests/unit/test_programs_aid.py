@@ -56,7 +56,7 @@ def test_loads_need_a_second_operator_and_the_card_confirms_them(world: World) -
     import_csv(world, csv_file(row(3)))  # no card yet: gets nothing this period
     batch = prepare(world)
     assert status(world, batch)["counts"] == {
-        "prepared": 2, "pending": 0, "delivered": 0, "confirmed": 0, "not_signed": 0,
+        "prepared": 2, "pending": 0, "delivered": 0, "confirmed": 0, "not_signed": 0, "carried": 0,
     }  # fmt: skip
     with pytest.raises(GatewayError, match="another operator"):
         approve(world, batch, " ani ")
@@ -81,7 +81,7 @@ def test_loads_need_a_second_operator_and_the_card_confirms_them(world: World) -
     assert report.results[0].status == "accepted"
     shown = status(world, batch)
     assert shown["counts"] == {
-        "prepared": 0, "pending": 1, "delivered": 0, "confirmed": 1, "not_signed": 0,
+        "prepared": 0, "pending": 1, "delivered": 0, "confirmed": 1, "not_signed": 0, "carried": 0,
     }  # fmt: skip
     assert shown["waiting"] == [
         {
