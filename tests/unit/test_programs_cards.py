@@ -23,6 +23,7 @@ from simulators.card.state import CardData
 from simulators.card.store import CardStore
 from tests.fixtures.gateway import World, load_record
 from tests.fixtures.programs import assert_books_balance, define_programs, recipient_with_card
+from tests.unit.test_programs_aid import approve, prepare, status
 
 PIN = "135790"
 
@@ -149,3 +150,19 @@ def test_a_closed_card_s_untaken_load_goes_back_to_the_fund(world: World) -> Non
         assert distribution.pending_loads_of(session, card.number) == []
     assert balance(world, postings.fund("APBD")) == fund_before - 200_000  # credit: returned
     assert_books_balance(world)
+
+
+def test_the_aid_batch_counts_a_line_carried_to_the_new_card(world: World, tmp_path: Path) -> None:
+    """The program officer's view: the lost card's line is carried, not pending forever."""
+    define_programs(world)
+    _, old = recipient_with_card(world, 1)
+    batch = prepare(world)
+    assert approve(world, batch, "Budi") == 1
+    with blank_card(tmp_path / "new.json") as transport:
+        cardlife.replace(
+            world.gateway.factory, world.gateway.keys, transport,
+            old_number=old.number, pin=PIN, now=world.now, operator="Ani",
+        )  # fmt: skip
+    counts = status(world, batch)["counts"]
+    assert isinstance(counts, dict)
+    assert (counts["pending"], counts["carried"]) == (0, 1)
