@@ -18,6 +18,7 @@ from host_gateway.models import (
     CardProgram,
     HotlistEntry,
     Load,
+    LoadSupersession,
     PurseProof,
     StoredRecord,
 )
@@ -52,7 +53,7 @@ def summary(session: Session, number: str) -> dict[str, Any]:
             select(Load).where(
                 Load.card_number == card.number,
                 Load.applied_record.is_(None),
-                Load.superseded_by.is_(None),  # carried to a new card: not this card's
+                Load.id.not_in(select(LoadSupersession.load_id)),  # carried to a new card
             )
         )
     ]

@@ -27,6 +27,7 @@ from host_gateway.models import (
     HotlistEntry,
     HotlistFetch,
     Load,
+    LoadSupersession,
     PublishedDocument,
     Terminal,
     TerminalCard,
@@ -283,7 +284,11 @@ def loads_delta(
         .where(
             or_(
                 Load.version > since,
-                and_(joined > since, Load.applied_record.is_(None), Load.superseded_by.is_(None)),
+                and_(
+                    joined > since,
+                    Load.applied_record.is_(None),
+                    Load.id.not_in(select(LoadSupersession.load_id)),
+                ),
             )
         )
         .order_by(effective, Load.id)
@@ -296,7 +301,8 @@ def loads_delta(
         rows = cut or rows[:limit]
     version = int(rows[-1][1]) if rows else since
     loads = [load for load, _ in rows]
-    open_ = [r for r in loads if r.applied_record is None and r.superseded_by is None]
+    gone = _superseded(session, [r.id for r in loads if r.applied_record is None])
+    open_ = [r for r in loads if r.applied_record is None and r.id not in gone]
     return LoadsDelta(
         version=version,
         pending=open_,
@@ -313,8 +319,16 @@ def pending_loads_of(session: Session, card_number: str) -> list[Load]:
             .where(
                 Load.card_number == card_number,
                 Load.applied_record.is_(None),
-                Load.superseded_by.is_(None),
+                Load.id.not_in(select(LoadSupersession.load_id)),
             )
             .order_by(Load.load_seq)
         )
     )
+
+
+def _superseded(session: Session, load_ids: list[int]) -> set[int]:
+    """Which of these loads were carried away when their card ended (few or none)."""
+    if not load_ids:
+        return set()
+    query = select(LoadSupersession.load_id).where(LoadSupersession.load_id.in_(load_ids))
+    return set(session.scalars(query))

@@ -34,6 +34,7 @@ from host_gateway.models import (
     CardEvidence,
     CardTransaction,
     Load,
+    LoadSupersession,
     PurseProof,
     StoredRecord,
     Terminal,
@@ -205,7 +206,8 @@ class EvidenceIntake:
             entry.transfer(postings.suspense(code), purse, receipt.amount)
             text = f"{where}: receipt of a load this host did not authorize; in suspense"
             return [entry], "suspense", "load_unknown", text
-        if found.superseded_by is not None and found.applied_record is None:
+        carried = self.session.get(LoadSupersession, found.id)
+        if found.applied_record is None and carried is not None:
             entry.transfer(postings.suspense(code), purse, receipt.amount)
             text = f"{where}: load {receipt.load_seq} taken after the card ended; in suspense"
             return [entry], "suspense", "load_superseded", text

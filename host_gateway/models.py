@@ -332,12 +332,20 @@ class Load(Base):
     """Distribution version: set when created and again when applied."""
     applied_record: Mapped[bytes | None] = mapped_column(LargeBinary(16))
     applied_at: Mapped[int | None] = mapped_column(BigInteger)
-    superseded_by: Mapped[int | None] = mapped_column(Integer)
-    """Never applied, and its card ended: the load that carries it to the replacement card
-    (its id), or 0 when its money went back to the program's fund. No longer delivered; a
-    receipt of it from the old card is held (``load_superseded``)."""
-
     __table_args__ = (Index("ix_loads_card_seq", "card_number", "load_seq", unique=True),)
+
+
+class LoadSupersession(Base):
+    """A load its card never took before the card ended (replaced or closed): carried to the
+    replacement card as the load ``carried_to``, or, None, its money back to the program's fund.
+    No longer delivered; a receipt of it from the old card is held (``load_superseded``). A table
+    of its own, not a column of ``loads``: only card ends write it, only delivery and ended cards
+    read it."""
+
+    __tablename__ = "load_supersessions"
+    load_id: Mapped[int] = mapped_column(ForeignKey("loads.id"), primary_key=True)
+    carried_to: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[int] = mapped_column(BigInteger)
 
 
 class PinUnblock(Base):

@@ -132,7 +132,7 @@ def _evidence(
 
 
 def _card_status(
-    gateway: Gateway, terminal: TerminalContext, number: str, counter: int | None
+    gateway: Gateway, terminal: TerminalContext, number: str, counter: int | None = None
 ) -> CardStatusResponse:
     with transaction(gateway.factory) as session:
         if session.get(Card, number) is None:

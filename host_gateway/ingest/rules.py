@@ -17,7 +17,7 @@ from host_gateway.ingest.clock import FUTURE_SLACK, CardTimeline, Window
 from host_gateway.ingest.state import Link, Writes
 from host_gateway.ingest.verification import Facts
 from host_gateway.ingest.writes import CardWrites
-from host_gateway.models import StoredRecord
+from host_gateway.models import LoadSupersession, StoredRecord
 from host_gateway.pin_unblocks import Applied
 from ledger.bodies import SaleBody
 from ledger.cardproofs import DebitProof
@@ -311,7 +311,7 @@ class BatchRules(CardWrites):
         if load is None or load.authorization != facts.authorization:
             facts.reject("load_unknown", "no such load was authorized by this host", stored=True)
             return
-        if load.superseded_by is not None:
+        if facts.card_number in self.hotlisted and self._superseded(load.id):
             facts.reject(
                 "load_superseded",
                 f"load {facts.load_seq} was not taken before the card ended: it was carried to"
@@ -328,6 +328,11 @@ class BatchRules(CardWrites):
             return
         self.applied_in_batch.add(load.id)
         self.writes.loads_applied.append((load.id, facts.record_id))
+
+    def _superseded(self, load_id: int) -> bool:
+        """Whether the load was carried away when its card ended (asked only for a hotlisted
+        card: an active card's loads never are)."""
+        return self.session.get(LoadSupersession, load_id) is not None
 
     def _check_pin_unblock(self, facts: Facts) -> None:
         """The card applied an order: it must be one this host signed for this card, and the

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from host_gateway import counters, postings
 from host_gateway.db import bulk_insert
 from host_gateway.errors import GatewayError, not_found
-from host_gateway.models import Card, Load, StuckIntent, TerminalCard
+from host_gateway.models import Card, Load, LoadSupersession, StuckIntent, TerminalCard
 from host_gateway.pki import IssuerKeys
 from host_gateway.programs import terms
 from host_gateway.programs.models import AidBatch, AidLine, Recipient, RecipientProgram
@@ -182,13 +182,14 @@ def status(session: Session, batch_id: int) -> dict[str, object]:
             AidLine.load_seq,
             Card.status,
             Load.applied_record,
-            Load.superseded_by,
+            LoadSupersession.load_id,
         )
         .join(Card, Card.number == AidLine.card_number)
         .outerjoin(
             Load,
             (Load.card_number == AidLine.card_number) & (Load.load_seq == AidLine.load_seq),
         )
+        .outerjoin(LoadSupersession, LoadSupersession.load_id == Load.id)
         .where(AidLine.batch_id == batch_id)
         .order_by(AidLine.card_number)
     ).all()

@@ -23,7 +23,7 @@ from host_gateway import cards, counters, events, loads, postings
 from host_gateway.db import transaction
 from host_gateway.errors import GatewayError, not_found
 from host_gateway.issuance import issue_card
-from host_gateway.models import Account, Card, Load, PurseProof
+from host_gateway.models import Account, Card, Load, LoadSupersession, PurseProof
 from host_gateway.pki import IssuerKeys
 from host_gateway.programs import recipients
 from host_gateway.programs.models import CardLife, Recipient
@@ -209,7 +209,7 @@ def _settle_pending(
         .where(
             Load.card_number == old,
             Load.applied_record.is_(None),
-            Load.superseded_by.is_(None),
+            Load.id.not_in(select(LoadSupersession.load_id)),
             Load.expiry > today,
         )
         .order_by(Load.load_seq)
@@ -218,11 +218,11 @@ def _settle_pending(
         if new is not None and load.purse_code in new_programs:
             carried = loads.authorize(session, keys, new, load.purse_code, load.amount,
                                       load.expiry, now)  # fmt: skip
-            load.superseded_by = carried.id
+            session.add(LoadSupersession(load_id=load.id, carried_to=carried.id, at=now))
         else:
             entry.transfer(postings.pending(load.purse_code), postings.fund(load.purse_code),
                            load.amount)  # fmt: skip
-            load.superseded_by = 0
+            session.add(LoadSupersession(load_id=load.id, carried_to=None, at=now))
         load.version = counters.next_value(session, counters.LOADS_VERSION)  # terminals drop it
         moved[load.purse_code] = moved.get(load.purse_code, 0) + load.amount
     postings.post(session, now, [entry])

@@ -36,6 +36,7 @@ from host_gateway.models import (
     Event,
     HeldRelease,
     Load,
+    LoadSupersession,
     PurseProof,
     Refund,
     StoredRecord,
@@ -275,7 +276,7 @@ def _cards(
             .join(Card, Card.number == Load.card_number)
             .where(
                 Load.applied_at.is_(None),
-                Load.superseded_by.is_(None),
+                Load.id.not_in(select(LoadSupersession.load_id)),
                 Card.status != "active",
             )
         )

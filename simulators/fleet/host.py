@@ -31,7 +31,7 @@ from host_gateway.db import transaction
 from host_gateway.enrollment import create_code
 from host_gateway.errors import GatewayError
 from host_gateway.gateway import Gateway
-from host_gateway.models import Load, Refund, StoredRecord
+from host_gateway.models import Load, LoadSupersession, Refund, StoredRecord
 from host_gateway.programs import aid, cardlife, recipients, terms
 from host_gateway.programs.identity import Identities
 from host_gateway.settlement import accounts, payouts, reconcile, windows
@@ -297,7 +297,7 @@ class Host:
         with self.session() as session:
             waiting = session.execute(
                 select(Load.card_number, Load.authorization).where(
-                    Load.applied_at.is_(None), Load.superseded_by.is_(None)
+                    Load.applied_at.is_(None), Load.id.not_in(select(LoadSupersession.load_id))
                 )
             ).all()
         return {

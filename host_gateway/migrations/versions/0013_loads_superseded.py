@@ -1,5 +1,6 @@
-"""A pending load of a card that ended (replaced or closed) before it took it: carried to the new
-card, or back to the fund, and no longer delivered (host_gateway/programs/cardlife.py).
+"""Loads a card never took before it ended (replaced or closed): carried to the new card, or
+back to the fund, and no longer delivered (host_gateway/programs/cardlife.py). A table of its
+own: ``loads`` keeps its columns, and a load's row stays as the issuer signed it.
 
 Revision ID: 0013
 Revises: 0012
@@ -18,8 +19,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("loads", sa.Column("superseded_by", sa.Integer(), nullable=True))
+    op.create_table(
+        "load_supersessions",
+        sa.Column("load_id", sa.Integer(), sa.ForeignKey("loads.id"), primary_key=True),
+        sa.Column("carried_to", sa.Integer(), nullable=True),
+        sa.Column("at", sa.BigInteger(), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    op.drop_column("loads", "superseded_by")
+    op.drop_table("load_supersessions")
