@@ -12,34 +12,24 @@ sale together never exceed what the card paid for it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from host_gateway import loads, postings
 from host_gateway.errors import GatewayError, not_found
-from host_gateway.models import Card, CardTransaction, Load, Refund, StoredRecord, Terminal
+from host_gateway.models import Card, Load, Refund
 from host_gateway.pki import IssuerKeys
-from host_gateway.references import record_in_chain, sale_proof
-from ledger.cardproofs import DebitProof
+from host_gateway.references import StoredSale, cancelled_on_card, record_in_chain, stored_sale
 from ledger.verify import business_date
 
 
-@dataclass(frozen=True)
-class Sale:
-    record: StoredRecord
-    proof: DebitProof
-    shop_id: str
-
-
-def find_sale(session: Session, reference: str) -> Sale:
+def find_sale(session: Session, reference: str) -> StoredSale:
     """The accepted sale named ``TERMINAL/SEQ``."""
     record = record_in_chain(session, reference)
     if record.type != "sale" or record.status != "accepted":
         raise GatewayError("invalid", f"record {reference} is not an accepted sale")
-    shop = session.get_one(Terminal, record.terminal_id).shop_id
-    return Sale(record, sale_proof(record), shop)
+    return stored_sale(session, record)
 
 
 def refunded(session: Session, record_id: bytes) -> dict[str, int]:
@@ -58,8 +48,7 @@ def create(
         raise GatewayError("invalid", "the operator asking for the refund must be named")
     sale = find_sale(session, reference)
     number, counter = sale.proof.card_number, sale.proof.counter
-    after = session.get(CardTransaction, (number, counter + 1))
-    if after is not None and after.kind == "void":
+    if cancelled_on_card(session, sale.proof):
         raise GatewayError("invalid", f"sale {reference} was cancelled on the card")
     given = refunded(session, sale.record.id)
     left = {p.code: p.amount - given.get(p.code, 0) for p in sale.proof.purses}

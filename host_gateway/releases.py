@@ -21,10 +21,13 @@ from sqlalchemy.orm import Session
 from host_gateway import postings
 from host_gateway.errors import GatewayError, not_found
 from host_gateway.models import CardTransaction, HeldRelease, StoredRecord, Terminal
-from host_gateway.references import record_in_chain, sale_proof
-from ledger.bodies import SaleBody
-from ledger.cardproofs import DebitProof
-from ledger.record import Record
+from host_gateway.references import (
+    StoredSale,
+    cancelled_on_card,
+    record_in_chain,
+    sale_proof,
+    stored_sale,
+)
 
 RELEASABLE = frozenset({"proof_time_stale", "proof_time_future", "proof_time_backwards"})
 """Held for its time alone: the sale itself kept every rule, only its terminal's clock or its
@@ -33,14 +36,7 @@ in the catalog, over a cap, a blocked card, a basket the card did not sign...) i
 the shop, whoever approves (M4, S2)."""
 
 
-@dataclass(frozen=True)
-class HeldSale:
-    record: StoredRecord
-    proof: DebitProof
-    shop_id: str
-
-
-def find_held_sale(session: Session, reference: str) -> HeldSale:
+def find_held_sale(session: Session, reference: str) -> StoredSale:
     """The held sale named ``TERMINAL/SEQ``: stored, not accepted, its card debit genuine."""
     record = record_in_chain(session, reference)
     if record.type != "sale" or record.status == "accepted":
@@ -58,11 +54,9 @@ def find_held_sale(session: Session, reference: str) -> HeldSale:
             "invalid",
             f"record {reference} was refused as not this card's ({record.code}): no money is held",
         )
-    after = session.get(CardTransaction, (proof.card_number, proof.counter + 1))
-    if after is not None and after.kind == "void":
+    if cancelled_on_card(session, proof):
         raise GatewayError("invalid", f"sale {reference} was cancelled on the card")
-    shop = session.get_one(Terminal, record.terminal_id).shop_id
-    return HeldSale(record, proof, shop)
+    return stored_sale(session, record)
 
 
 def ask(session: Session, reference: str, operator: str, reason: str, now: int) -> HeldRelease:
@@ -170,9 +164,7 @@ def held_sales(session: Session, limit: int = 200) -> list[HeldView]:
             f"{record.terminal_id}/{record.seq}",
             shop_id,
             record.code,
-            DebitProof.decode(
-                SaleBody.from_value(Record.decode(record.data).body).card_proof
-            ).total,
+            sale_proof(record).total,
             record.terminal_time,
             record.message,
             record.code in RELEASABLE,
