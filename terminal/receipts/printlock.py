@@ -27,6 +27,11 @@ from pathlib import Path
 POLL_SECONDS = 0.02
 """How often a sender waiting for the printer looks again (flock has no timeout of its own)."""
 
+PROBE_GRACE_SECONDS = 1.0
+"""How long a starting print service waits out a lock someone only looks at: asking "does a
+service run?" takes the worker lock for an instant, and a service starting in that instant must
+not conclude that another one runs."""
+
 
 class _LockFile:
     """One lock file; every lock is its own open file, so threads of one process exclude each
@@ -50,6 +55,15 @@ class _LockFile:
             os.close(fd)
             raise
         return fd
+
+    def lock_within(self, mode: int, seconds: float) -> int | None:
+        """Like :meth:`try_lock`, looking again for ``seconds`` before giving up."""
+        until = time.monotonic() + seconds
+        while True:
+            fd = self.try_lock(mode)
+            if fd is not None or time.monotonic() >= until:
+                return fd
+            time.sleep(POLL_SECONDS)
 
     @staticmethod
     def unlock(fd: int | None) -> None:
@@ -133,7 +147,7 @@ class PrinterLock:
     @contextlib.contextmanager
     def worker(self) -> Iterator[bool]:
         """Be the terminal's one print service: True while held, False if another one runs."""
-        fd = self._worker_file.try_lock(fcntl.LOCK_EX)
+        fd = self._worker_file.lock_within(fcntl.LOCK_EX, PROBE_GRACE_SECONDS)
         if fd is not None:
             with self._state:
                 self._workers += 1

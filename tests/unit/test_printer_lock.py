@@ -3,10 +3,12 @@ operations first, one print service; and a sender killed with SIGKILL leaves no 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -74,3 +76,36 @@ def test_one_print_service_per_terminal(tmp_path: Path) -> None:
     with alone.worker() as mine:
         assert mine and alone.worker_running()
     assert not alone.worker_running()
+
+
+def test_a_service_starting_while_someone_asks_whether_one_runs_still_starts(
+    tmp_path: Path,
+) -> None:
+    # CI caught it: "is a service running?" takes the worker lock for an instant; a service
+    # starting in that instant gave up as if another one ran, and no receipt printed by itself.
+    probe = os.open(tmp_path / "print-worker.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(probe, fcntl.LOCK_EX)  # the probe, caught in its instant
+    threading.Timer(0.1, os.close, (probe,)).start()
+    with PrinterLock(tmp_path).worker() as mine:
+        assert mine, "the look ended: this is the terminal's one print service"
+
+
+def test_asking_over_and_over_never_stops_a_service_from_starting(tmp_path: Path) -> None:
+    stop = threading.Event()
+
+    def ask() -> None:
+        cashier = PrinterLock(tmp_path)
+        while not stop.is_set():
+            cashier.worker_running()
+
+    asker = threading.Thread(target=ask)
+    asker.start()
+    try:
+        started = []
+        for _ in range(50):
+            with PrinterLock(tmp_path).worker() as mine:
+                started.append(mine)
+    finally:
+        stop.set()
+        asker.join()
+    assert all(started)
