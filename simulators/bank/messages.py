@@ -105,8 +105,9 @@ def pain002(message_id: str, original_id: str, at: dt.datetime, statuses: list[S
     txs = []
     for s in statuses:
         parts: list[Any] = [e.OrgnlEndToEndId(s.end_to_end_id), e.TxSts(s.status)]
-        if s.reason:
-            parts.append(e.StsRsnInf(e.Rsn(e.Cd(s.reason)), e.AddtlInf(s.info[:105])))
+        if s.reason:  # AddtlInf is Max105Text: one character at least, or none at all
+            info = [e.AddtlInf(s.info[:105])] if s.info else []
+            parts.append(e.StsRsnInf(e.Rsn(e.Cd(s.reason)), *info))
         txs.append(e.TxInfAndSts(*parts))
     document = e.Document(
         e.CstmrPmtStsRpt(

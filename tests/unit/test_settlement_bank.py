@@ -4,6 +4,8 @@ after every step. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import func, select
 
@@ -12,8 +14,9 @@ from host_gateway.check import run_check
 from host_gateway.db import transaction
 from host_gateway.errors import GatewayError
 from host_gateway.models import JournalEntry
-from host_gateway.settlement import payouts, reconcile
-from simulators.bank import bank
+from host_gateway.settlement import bankfiles, payouts, reconcile
+from host_gateway.settlement.models import BankStatement, PayoutItem
+from simulators.bank import bank, messages
 from tests.fixtures.gateway import FakeClock, World
 from tests.unit.test_gateway_continuity import payable
 from tests.unit.test_settlement_payouts import closed_day_with_two_shops, prepare, release
@@ -137,3 +140,124 @@ def test_bad_bank_files_change_nothing(world: World, clock: FakeClock) -> None:
                 world.now,
             )
     assert journal_entries(world) == before
+
+
+def money_state(world: World) -> tuple[list[tuple[str, str]], int, int]:
+    """Each payout's status, the journal's entry count, what the payout account holds."""
+    with transaction(world.gateway.factory) as session:
+        items = session.execute(
+            select(PayoutItem.end_to_end_id, PayoutItem.status).order_by(PayoutItem.end_to_end_id)
+        ).all()
+    return [(i, s) for i, s in items], journal_entries(world), assert_books(world).payout_account
+
+
+XXE = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b'<!DOCTYPE Document [<!ENTITY leak SYSTEM "file:///etc/hostname">]>\n'
+)
+
+# Each a pain.002.001.03 the schema refuses; every one of them was read before (nothing checked
+# the parts the host does not use, nor anything in a DTD).
+BAD_PAIN002 = {
+    "a mandatory element missing": (
+        (b"<OrgnlMsgNmId>pain.001.001.03</OrgnlMsgNmId>", b""),
+        r"OrgnlGrpInfAndSts/OrgnlMsgNmId is missing",
+    ),
+    "an element of another namespace": (
+        (b"</CreDtTm>", b'</CreDtTm><x:Note xmlns:x="urn:example:evil">paid</x:Note>'),
+        r"GrpHdr does not allow \{urn:example:evil\}Note",
+    ),
+    "the whole file in another namespace": (
+        (b"pain.002.001.03", b"pain.002.001.02"),
+        r"not urn:iso:std:iso:20022:tech:xsd:pain\.002\.001\.03",
+    ),
+    "an unknown element": (
+        (b"<TxSts>RJCT</TxSts>", b"<TxSts>RJCT</TxSts><Paid>true</Paid>"),
+        r"TxInfAndSts does not allow .*Paid",
+    ),
+    "elements out of order": (
+        (b"<TxSts>RJCT</TxSts>", b"<TxSts>RJCT</TxSts><OrgnlInstrId>X</OrgnlInstrId>"),
+        r"TxInfAndSts does not allow .*OrgnlInstrId",
+    ),
+    "a transaction status outside TransactionIndividualStatus3Code": (
+        (b"<TxSts>RJCT</TxSts>", b"<TxSts>PAID</TxSts>"),
+        r"TxSts 'PAID' is not a valid TxSts",
+    ),
+    "a group status outside TransactionGroupStatus3Code": (
+        (b"<GrpSts>PART</GrpSts>", b"<GrpSts>DONE</GrpSts>"),
+        r"GrpSts 'DONE' is not a valid GrpSts",
+    ),
+    "a reason code longer than ExternalStatusReason1Code": (
+        (b"<Cd>AC01</Cd>", b"<Cd>AC01X</Cd>"),
+        r"Cd 'AC01X' is not a valid Cd",
+    ),
+    "a creation time that is no ISODateTime": (
+        (b"<CreDtTm>", b"<CreDtTm>yesterday"),
+        r"CreDtTm .* is not a valid CreDtTm",
+    ),
+    "an attribute": (
+        (b"<TxSts>", b'<TxSts paid="yes">'),
+        r"TxSts has attributes",
+    ),
+    "an external entity (XXE)": (
+        (b"<AddtlInf>", b"<AddtlInf>&leak;"),
+        r"DOCTYPE .* not allowed",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PAIN002))
+def test_a_pain002_the_schema_refuses_changes_nothing(
+    world: World, clock: FakeClock, case: str
+) -> None:
+    state, other_id = world_and_bank(world, clock)
+    good = bank.submit(state, release(world, "Budi").xml, world.now)[0].data
+    (old, new), error = BAD_PAIN002[case]
+    assert old in good
+    bad = good.replace(old, new, 1)
+    if case.startswith("an external entity"):
+        bad = XXE + bad.split(b"\n", 1)[1]
+    before = money_state(world)
+    assert before[0] == [
+        (f"SSN20261118{world.shop_id}", "released"),
+        (f"SSN20261118{other_id}", "released"),
+    ]
+    with (
+        pytest.raises(GatewayError, match=error) as refused,
+        transaction(world.gateway.factory) as session,
+    ):
+        reconcile.import_file(session, bad, world.now)
+    assert refused.value.code == "invalid_file"
+    assert money_state(world) == before  # nothing paid, rejected, accepted or posted
+    assert payable(world, other_id) == 0
+    with transaction(world.gateway.factory) as session:  # and not remembered as imported
+        assert session.scalar(select(func.count()).select_from(BankStatement)) == 0
+
+    [report] = feed(world, [bank.Output("pain002-good.xml", good)])  # the bank's own still works
+    assert report.rejected == [(f"SSN20261118{other_id}", "AC01 account unknown")]
+    assert report.accepted == [f"SSN20261118{world.shop_id}"]
+    assert payable(world, other_id) == 140_000
+
+
+def test_the_simulated_bank_writes_every_status_a_pain002_allows(
+    world: World, clock: FakeClock
+) -> None:
+    """The simulator's report passes the check for settled, rejected (with and without the
+    reason's text) and pending transfers; every transaction status code of the schema is read."""
+    when = dt.datetime(2026, 11, 18, 9, 0, tzinfo=dt.UTC)
+    statuses = [
+        messages.Status("E1", "ACSC"),
+        messages.Status("E2", "RJCT", "AC04", "account closed"),
+        messages.Status("E3", "RJCT", "AM04"),
+        messages.Status("E4", "PDNG"),
+    ]
+    report = bankfiles.read_pain002(messages.pain002("M1", "O1", when, statuses))
+    assert [(s.end_to_end_id, s.status, s.reason) for s in report.statuses] == [
+        ("E1", "ACSC", ""),
+        ("E2", "RJCT", "AC04 account closed"),
+        ("E3", "RJCT", "AM04"),
+        ("E4", "PDNG", ""),
+    ]
+    for code in bankfiles.STATUSES:
+        data = messages.pain002("M1", "O1", when, [messages.Status("E1", code)])
+        assert bankfiles.read_pain002(data).statuses[0].status == code
