@@ -25,6 +25,7 @@ from host_gateway.web import (
     report_routes,
     settlement_routes,
     shop_routes,
+    superseded_routes,
     user_routes,
 )
 from host_gateway.web.guard import ConsoleState, RefusedError, SignInRequiredError
@@ -39,6 +40,7 @@ ROUTERS = (
     recipient_routes.router,
     program_routes.router,
     held_routes.router,  # before settlement's: /settlement/ditahan is not a /settlement/{day}
+    superseded_routes.router,  # nor /settlement/dialihkan
     settlement_routes.router,
     card_routes.router,
     report_routes.router,

@@ -31,6 +31,7 @@ NAV = (
     NavItem("/console/program", "Program & bantuan", Permission.PROGRAMS_VIEW),
     NavItem("/console/settlement", "Settlement", Permission.SETTLEMENT_VIEW),
     NavItem("/console/settlement/ditahan", "Penjualan ditahan", Permission.SETTLEMENT_VIEW),
+    NavItem("/console/settlement/dialihkan", "Muatan dialihkan", Permission.SETTLEMENT_VIEW),
     NavItem("/console/laporan", "Laporan", Permission.REPORTS_VIEW),
     NavItem("/console/katalog", "Katalog", Permission.REPORTS_VIEW),
     NavItem("/console/audit", "Log audit", Permission.AUDIT_VIEW),
