@@ -17,7 +17,10 @@ from host_gateway.cli import main as gateway_main
 from host_gateway.db import transaction
 from host_gateway.evidence import EvidenceIntake
 from host_gateway.programs import cardlife
+from host_gateway.programs.superseded import superseded_loads
 from host_gateway.web.roles import GRANTS, Permission, Role
+from ledger.bodies import LoadBody
+from ledger.record import RecordType
 from tests.fixtures.console import sign_in, username
 from tests.fixtures.gateway import World, load_record
 from tests.fixtures.programs import assert_books_balance, define_programs, recipient_with_card
@@ -122,3 +125,33 @@ def test_the_command_lists_them(
     assert rows[n["second"]]["in_suspense"] == 150_000
     assert rows[n["second"]]["taken"][0]["from_card_log"] is True
     assert rows[n["closed"]]["new_card"] is None and rows[n["closed"]]["in_suspense"] == 0
+
+
+def test_a_receipt_read_from_the_log_then_recorded_is_listed_once_held_once(
+    world: World, tmp_path: Path
+) -> None:
+    """The card's log brought the receipt first; the terminal's record of it comes later and
+    takes the counter over: one row with the record, the money held once."""
+    define_programs(world)
+    _, old = recipient_with_card(world, 1)
+    aid = world.authorize(old, 150_000)
+    with blank_card(tmp_path / "new.json") as transport:
+        cardlife.replace(
+            world.gateway.factory, world.gateway.keys, transport,
+            old_number=old.number, pin=PIN, now=world.now, operator="Ani",
+        )  # fmt: skip
+    terminal = world.terminal
+    receipt = old.apply_load(aid, terminal.terminal_id, world.now)
+    with transaction(world.gateway.factory) as session:
+        EvidenceIntake(session, world.gateway.keys, terminal.terminal_id, world.now).submit(
+            [receipt.encode()]
+        )
+    body = LoadBody(old.number, old.certificate.encode(), aid.encode(), receipt.encode())
+    record = terminal.append(RecordType.LOAD, body.to_value(), world.now)
+    result = world.ingest([record]).results[0]
+    assert (result.status, result.code) == ("rejected", "load_superseded")
+    with transaction(world.gateway.factory) as session:
+        [row] = superseded_loads(session)
+    assert [t.reference for t in row.taken] == [f"{record.terminal_id}/{record.seq}"]
+    assert row.in_suspense == 150_000 == balance(world, postings.suspense("APBD"))
+    assert_books_balance(world)
