@@ -70,7 +70,8 @@ def summary(session: Session, number: str) -> dict[str, Any]:
 
 def history(session: Session, number: str) -> dict[str, list[dict[str, Any]]]:
     """The newest records (with what each moved per purse), every load, every hotlist entry.
-    Records are found by card number without an index: a page, not a bulk query."""
+    Records are found by ``ix_records_card`` (card number, terminal time): one card's newest
+    records, on a host of millions."""
     moved: dict[int, dict[str, int]] = {}
     for counter, purse, delta in session.execute(
         select(PurseProof.counter, PurseProof.purse_code, PurseProof.delta).where(

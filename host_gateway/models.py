@@ -206,6 +206,8 @@ class StoredRecord(Base):
             postgresql_where=text("in_chain"),
         ),
         Index("ix_records_terminal_seq", "terminal_id", "seq"),
+        # a card's history, newest first (cardview.history, records list --card)
+        Index("ix_records_card", "card_number", "terminal_time"),
         Index(
             "ix_records_blocks",
             "card_number",

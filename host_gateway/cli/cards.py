@@ -1,9 +1,10 @@
-"""Cards (issue, register, show, hotlist, unblock-pin) and loads: what the seed and issuance
-commands drive."""
+"""Cards (issue, register, show, hotlist, unblock-pin, superseded) and loads: what the seed and
+issuance commands drive."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -26,6 +27,7 @@ from host_gateway.cli.common import (
 from host_gateway.display import rupiah, wita
 from host_gateway.issuance import issue_card
 from host_gateway.models import Card, CardProgram
+from host_gateway.programs.superseded import superseded_loads
 from host_gateway.unblock_reader import unblock_at_reader
 from ledger.cardproofs import UNBLOCK_ORDER_DAYS
 from ledger.verify import business_date
@@ -104,6 +106,13 @@ def register(subparsers: Any) -> None:
     assign.add_argument("number")
     assign.add_argument("--shop", required=True)
     assign.set_defaults(func=cmd_assign)
+
+    superseded = group.add_parser(
+        "superseded", help="loads an ended card never took: carried, and taken anyway (held)"
+    )
+    add_common(superseded)
+    superseded.add_argument("--limit", type=int, default=200, help="newest first, at most")
+    superseded.set_defaults(func=cmd_superseded)
 
     load_group = subparsers.add_parser("loads", help="benefit loads").add_subparsers(
         dest="loads_command", required=True
@@ -227,6 +236,25 @@ def _unblock_line(order: dict[str, Any]) -> str:
     if order["state"] == "applied":
         return f"{line} at {order['applied_terminal']} {wita(order['applied_at'])}"
     return f"{line}, valid until {order['valid_until']}, asked by {order['created_by']}"
+
+
+def cmd_superseded(args: argparse.Namespace) -> int:
+    with session_scope(args) as (session, _):
+        rows = superseded_loads(session, max(1, args.limit))
+    if args.json:
+        print_json([{**dataclasses.asdict(r), "in_suspense": r.in_suspense} for r in rows])
+        return 0
+    if not rows:
+        print("no load was superseded")
+    for r in rows:
+        to = f"{r.new_card} load {r.new_load_seq}" if r.new_card else "the program's fund"
+        line = f"{r.old_card} load {r.load_seq} {r.program} {rupiah(r.amount)} -> {to}"
+        line += f" at {wita(r.at)}"
+        if r.taken:
+            where = ", ".join(t.reference for t in r.taken)
+            line += f"; taken by the old card anyway ({where}): held in suspense, not paid twice"
+        print(line)
+    return 0
 
 
 def cmd_unblock_pin(args: argparse.Namespace) -> int:

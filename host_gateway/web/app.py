@@ -25,10 +25,11 @@ from host_gateway.web import (
     report_routes,
     settlement_routes,
     shop_routes,
+    superseded_routes,
     user_routes,
 )
 from host_gateway.web.guard import ConsoleState, RefusedError, SignInRequiredError
-from host_gateway.web.render import render
+from host_gateway.web.render import back_link, render
 
 PREFIX = "/console"
 ROUTERS = (
@@ -39,6 +40,7 @@ ROUTERS = (
     recipient_routes.router,
     program_routes.router,
     held_routes.router,  # before settlement's: /settlement/ditahan is not a /settlement/{day}
+    superseded_routes.router,  # nor /settlement/dialihkan
     settlement_routes.router,
     card_routes.router,
     report_routes.router,
@@ -49,7 +51,7 @@ _HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # the error page's way back; nothing to other sites
     "Cache-Control": "no-store",
 }
 
@@ -80,11 +82,13 @@ def create_console(
 
     @app.exception_handler(RefusedError)
     async def refused(request: Request, exc: RefusedError) -> Response:
-        return render(request, "refused.html", None, 403, reason=exc.reason)
+        back = back_link(request)
+        return render(request, "refused.html", None, 403, reason=exc.reason, back=back)
 
     @app.exception_handler(GatewayError)
     async def service_error(request: Request, exc: GatewayError) -> Response:
-        return render(request, "error.html", None, exc.status, message=exc.message)
+        back = back_link(request)
+        return render(request, "error.html", None, exc.status, message=exc.message, back=back)
 
     return app
 

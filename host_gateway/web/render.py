@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -31,6 +32,7 @@ NAV = (
     NavItem("/console/program", "Program & bantuan", Permission.PROGRAMS_VIEW),
     NavItem("/console/settlement", "Settlement", Permission.SETTLEMENT_VIEW),
     NavItem("/console/settlement/ditahan", "Penjualan ditahan", Permission.SETTLEMENT_VIEW),
+    NavItem("/console/settlement/dialihkan", "Muatan dialihkan", Permission.SETTLEMENT_VIEW),
     NavItem("/console/laporan", "Laporan", Permission.REPORTS_VIEW),
     NavItem("/console/katalog", "Katalog", Permission.REPORTS_VIEW),
     NavItem("/console/audit", "Log audit", Permission.AUDIT_VIEW),
@@ -43,6 +45,30 @@ TEMPLATES.env.filters.update(
     rupiah=rupiah, signed_rupiah=signed_rupiah, wita=wita, duration=duration
 )
 TEMPLATES.env.globals["role_label"] = lambda role: ROLE_LABELS.get(Role(role), role)
+
+
+HOME = "/console/"
+
+
+def back_link(request: Request) -> str:
+    """Where an error page's "back" goes: the console page the request came from (its Referer)
+    when that is this host's console, as a path; else the console's home. Never another host
+    (``//other/console/``, ``https://other/console/``), never outside the console."""
+    referer = request.headers.get("referer", "")
+    if not referer or "\\" in referer or not referer.isprintable():
+        return HOME
+    try:
+        parts = urlsplit(referer)
+    except ValueError:
+        return HOME
+    host = request.headers.get("host", "")
+    if parts.scheme not in ("http", "https") or not host or parts.netloc != host:
+        return HOME
+    if parts.path != "/console" and not parts.path.startswith("/console/"):
+        return HOME
+    if {".", ".."} & set(unquote(parts.path).split("/")):  # /console/../v1: out of the console
+        return HOME
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def render(
