@@ -206,8 +206,11 @@ class StoredRecord(Base):
             postgresql_where=text("in_chain"),
         ),
         Index("ix_records_terminal_seq", "terminal_id", "seq"),
-        # a card's history, newest first (cardview.history, records list --card)
-        Index("ix_records_card", "card_number", "terminal_time"),
+        # a card's records by counter: its history (cardview.history, records list --card) and
+        # the time rules' look-up of a card's counter. Not (card, time): SQLite then chose it
+        # over the primary key to join a card's counter, reading all the card's records per
+        # sale (catch-up of 10,000 went quadratic, 1.9 s -> 27 s).
+        Index("ix_records_card", "card_number", "card_counter"),
         Index(
             "ix_records_blocks",
             "card_number",
