@@ -539,7 +539,7 @@ def test_a_journal_read_that_hangs_never_stops_the_keys(
     """The status bar's figures come from the journal (SQLite): a read that blocks (a busy disk,
     a lock held elsewhere) runs in a worker, so the cashier's keys are handled meanwhile, and
     after a while the bar says the journal is not answering."""
-    monkeypatch.setattr("terminal.app.sale_screen.STATUS_STALE", 0.2)
+    monkeypatch.setattr("terminal.app.sale_view.STATUS_STALE", 0.2)
     entered, release, returned = threading.Event(), threading.Event(), threading.Event()
     counts = counter.till.journal.counts
 
