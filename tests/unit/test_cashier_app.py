@@ -13,6 +13,7 @@ import threading
 from collections.abc import Awaitable, Callable
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -27,7 +28,7 @@ from terminal.app import CashierApp, SaleSide
 from terminal.app import Counter as AppCounter
 from terminal.app.prompts import Prompt
 from terminal.app.sale_screen import SaleScreen
-from terminal.app.signin import FirstRunScreen, SignInScreen
+from terminal.app.signin import FirstRunScreen, SignedIn, SignInScreen
 from terminal.app.widgets import BasketTable
 from terminal.backoff import Backoff
 from terminal.basket import ScannedItem
@@ -678,3 +679,119 @@ def test_supervisor_pin_cannot_be_guessed_at_the_counter(counter: Counter) -> No
     now[0] += 301
     assert app_counter.cancel_last(SUPERVISOR_PIN, "spv", "x").status is Status.COMPLETED
     assert records(counter) == [RecordType.SALE, RecordType.VOID]
+
+
+def slow_checks(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> tuple[threading.Event, threading.Event, list[str]]:
+    """Make ``terminal.app.signin.<name>`` (a scrypt PIN check or hash) wait for a go: the
+    events it entered and the go, and the PINs it was called with."""
+    from terminal.app import signin
+
+    real = getattr(signin, name)
+    entered, go, pins = threading.Event(), threading.Event(), []
+
+    def slow(home: object, cashier: str, pin: str) -> object:
+        pins.append(pin)
+        entered.set()
+        go.wait(3)
+        return real(home, cashier, pin)
+
+    monkeypatch.setattr(signin, name, slow)
+    return entered, go, pins
+
+
+def count_sign_ins(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    signed: list[str] = []
+    real = CashierApp.on_signed_in
+
+    def counting(self: CashierApp, event: SignedIn) -> None:
+        signed.append(event.cashier)
+        real(self, event)
+
+    monkeypatch.setattr(CashierApp, "on_signed_in", counting)
+    return signed
+
+
+def test_a_slow_pin_check_never_stops_the_keys(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cashier's PIN is checked with scrypt, slow on purpose (slower on a busy till): the
+    check runs in a worker, so the screen takes keys while it runs."""
+    entered, go, _pins = slow_checks(monkeypatch, "check_cashier")
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await type_into(pilot, "#cashier", CASHIER)
+        await type_into(pilot, "#pin", CASHIER_PIN)
+        try:
+            await wait_for(pilot, entered.is_set)
+            assert isinstance(app.screen, SignInScreen)
+            await pilot.press("9")  # handled while the check still runs
+            assert app.screen.query_one("#pin", Input).value == "9"
+            assert not go.is_set()
+        finally:
+            go.set()
+        await wait_for(pilot, lambda: isinstance(app.screen, SaleScreen))
+
+    set_cashier(counter.home, CASHIER, CASHIER_PIN)
+    run(counter, flow, signed_in=False)
+
+
+def test_enter_pressed_twice_signs_in_once(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tired cashier presses Enter twice: one PIN check, one sign-in, no wrong try counted."""
+    entered, go, pins = slow_checks(monkeypatch, "check_cashier")
+    signed = count_sign_ins(monkeypatch)
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await type_into(pilot, "#cashier", CASHIER)
+        app.screen.query_one("#pin", Input).focus()
+        await pilot.press(*CASHIER_PIN)
+        for _ in range(2):  # both in one read of the terminal, as a quick double press comes
+            app.post_message(events.Key("enter", "\r"))
+        await wait_for(pilot, entered.is_set)
+        await pilot.press("enter")  # and once more while the check runs
+        go.set()
+        await wait_for(pilot, lambda: isinstance(app.screen, SaleScreen))
+        await settle(pilot)
+
+    set_cashier(counter.home, CASHIER, CASHIER_PIN)
+    run(counter, flow, signed_in=False)
+    assert pins == [CASHIER_PIN]
+    assert signed == [CASHIER]
+
+
+def test_first_run_saves_the_pins_in_a_worker_and_once(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first run hashes two PINs with scrypt: in a worker, keys handled meanwhile, and a
+    second Enter saves nothing twice."""
+    counter.home.save_config(dataclasses.replace(counter.home.config, supervisor_pin_hash=None))
+    entered, go, pins = slow_checks(monkeypatch, "set_cashier")
+    signed = count_sign_ins(monkeypatch)
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        for field, value in [
+            ("#supervisor", "8642"),
+            ("#supervisor2", "8642"),
+            ("#cashier", "budi"),
+            ("#pin", "2468"),
+        ]:
+            await type_into(pilot, field, value)
+        await type_into(pilot, "#pin2", "2468")
+        try:
+            await wait_for(pilot, entered.is_set)
+            await pilot.press("enter")
+            await pilot.press("9")
+            assert app.screen.query_one("#pin2", Input).value == "24689"
+            assert not go.is_set()
+        finally:
+            go.set()
+        await wait_for(pilot, lambda: isinstance(app.screen, SaleScreen))
+        await settle(pilot)
+
+    run(counter, flow, signed_in=False)
+    assert pins == ["2468"]
+    assert signed == ["budi"]
+    assert counter.home.config.check_supervisor_pin("8642")
