@@ -188,7 +188,7 @@ class SaleScreen(SaleView):
 
     def add_code(self, text: str, quantity: int = 1) -> None:
         """A scanned or typed code adds a line; words search the catalog by name."""
-        catalog = self.cashier_app.counter.till.catalog()
+        catalog = self.catalog
         if text.isdigit():
             if catalog is not None and catalog.item(text) is None:
                 self._say(
@@ -214,7 +214,7 @@ class SaleScreen(SaleView):
         if row is None or not value:
             return
         gtin = self.scans[row].gtin
-        catalog = self.cashier_app.counter.till.catalog()
+        catalog = self.catalog
         item = catalog.item(gtin) if catalog else None
         category = catalog.categories.get(item.category) if catalog and item else None
         try:

@@ -3,14 +3,18 @@ status bar, drawn from the screen's state on the UI thread.
 
 :class:`SaleView` holds the state a sale screen draws (scans, card, basket) and draws it; what
 the keys and the card do to that state is :class:`~terminal.app.sale_screen.SaleScreen`. The
-status bar's figures come from the journal and the print queue, so they are read in a thread
-worker and drawn when the read lands (:class:`~terminal.app.events.StatusRead`).
+status bar's figures come from the journal and the print queue, the basket's and the card
+panel's from the catalog (also the journal): both are read in thread workers, one read of each
+at a time (:class:`OneRead`), and drawn when the read lands
+(:class:`~terminal.app.events.StatusRead`, :class:`~terminal.app.events.BasketRead`). Nothing
+here reads a device or the journal on the UI thread.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -20,7 +24,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from drivers.card.protocol import CardInfo
-from terminal.app.events import ScannerState, StatusRead
+from ledger.catalog import Catalog
+from terminal.app.events import BasketRead, ScannerState, StatusRead
 from terminal.app.widgets import BasketTable, CardPanel, StatusBar, totals_text
 from terminal.app.words import rupiah
 from terminal.basket import Basket, ScannedItem
@@ -37,6 +42,31 @@ STATUS_EVERY = 2.0
 STATUS_STALE = 10.0
 """A status read still running after this many seconds: the bar says the journal is not
 answering (the read is left to finish; no second one is started behind it)."""
+
+
+class OneRead:
+    """A read run in a worker, one at a time: asked for while one runs, it runs once more when
+    that one lands, so a hung journal piles up no threads and the last ask is always served."""
+
+    def __init__(self, start: Callable[[], object]) -> None:
+        self._start = start
+        self.since: float | None = None
+        """When the read still running started (monotonic); None when none runs."""
+        self._again = False
+
+    def ask(self) -> None:
+        if self.since is not None:
+            self._again = True
+            return
+        self.since = time.monotonic()
+        self._start()
+
+    def landed(self) -> None:
+        """The read's message arrived (on the UI thread): start the one asked for meanwhile."""
+        self.since = None
+        if self._again:
+            self._again = False
+            self.ask()
 
 
 class SaleView(Screen[None]):
@@ -63,12 +93,14 @@ class SaleView(Screen[None]):
         self.card = ""
         self.info: CardInfo | None = None
         self.basket: Basket | None = None
+        self.catalog: Catalog | None = None
+        """The catalog as the last basket read found it: a typed code or a search is checked
+        against it on the UI thread (every change of the basket reads it again)."""
         self.last_status: StatusRead | None = None
         """The last status read: what the bar shows until the next one lands."""
-        self._status_since: float | None = None
-        """When the status read still running started (monotonic); None when none runs."""
-        self._status_again = False
+        self._status_reads = OneRead(self.read_status)
         self._status_slow = False
+        self._basket_reads = OneRead(lambda: self.read_basket(tuple(self.scans), self.info))
 
     @property
     def cashier_app(self) -> CashierApp:
@@ -115,31 +147,54 @@ class SaleView(Screen[None]):
         box.set_classes(style)
 
     def _redraw(self) -> None:
-        app = self.cashier_app
-        counter = app.counter
-        catalog = counter.till.catalog()
-        preview = counter.preview(self.scans, allow_cash=True) if self.info else None
-        self.basket = preview if isinstance(preview, Basket) else None
-        self.query_one(BasketTable).show(app.w, app.language, self.scans, catalog, self.basket)
-        self.query_one("#totals", Static).update(totals_text(app.w, self.basket))
-        caps = counter.caps_left() if self.info and self.info.holder_known else {}
-        presented = counter.card.presented if counter.card else None
-        next_aid = presented.next_aid if presented else ()
-        self.query_one(CardPanel).show_card(app.w, self.card, self.info, caps, catalog, next_aid)
+        """Draw the basket and the card panel again: what they show is read in a worker
+        (:meth:`read_basket`) and drawn when it lands."""
         self._show_status()  # the card in or out: the figures stay those of the last read
+        self._basket_reads.ask()
+
+    @work(thread=True, group="basket")
+    def read_basket(self, scans: tuple[ScannedItem, ...], info: CardInfo | None) -> None:
+        counter = self.cashier_app.counter
+        try:
+            catalog = counter.till.catalog()
+            preview = counter.preview(scans, allow_cash=True) if info else None
+            caps = counter.caps_left() if info and info.holder_known else {}
+        except Exception as exc:  # the journal failed: said on screen, no crash
+            log.warning("reading the catalog failed", exc_info=True)
+            self.post_message(BasketRead(scans, error=f"{type(exc).__name__}: {exc}"))
+            return
+        card = counter.card
+        presented = card.presented if card else None
+        next_aid = presented.next_aid if presented else ()
+        basket = preview if isinstance(preview, Basket) else None
+        self.post_message(BasketRead(scans, catalog, basket, caps, next_aid))
+
+    def on_basket_read(self, event: BasketRead) -> None:
+        """Draws the screen's state as it is now; the basket only if it is of these scans (if
+        not, a read of the new ones is on its way)."""
+        self._basket_reads.landed()
+        app = self.cashier_app
+        if event.error is not None:
+            self.notify(f"{app.w['journal']}: {event.error}", severity="error", timeout=8)
+            return
+        self.catalog = event.catalog
+        self.basket = event.basket if event.scans == tuple(self.scans) else None
+        self.query_one(BasketTable).show(app.w, app.language, self.scans, self.catalog, self.basket)
+        self.query_one("#totals", Static).update(totals_text(app.w, self.basket))
+        self.query_one(CardPanel).show_card(
+            app.w, self.card, self.info, event.caps, self.catalog, event.next_aid
+        )
 
     def refresh_status(self) -> None:
         """Read the status bar's figures again, in a worker: they come from the journal
-        (SQLite) and the print queue, which may be slow or fail. One read at a time: asked
-        while one runs, the next starts when it lands (a hung journal piles up no threads)."""
-        if self._status_since is not None:
-            self._status_again = True
-            if time.monotonic() - self._status_since > STATUS_STALE and not self._status_slow:
-                self._status_slow = True
-                self._show_status()
-            return
-        self._status_since = time.monotonic()
-        self.read_status()
+        (SQLite) and the print queue, which may be slow or fail. A read that runs longer than
+        :data:`STATUS_STALE` makes the bar say the journal is not answering."""
+        running = self._status_reads.since
+        self._status_reads.ask()
+        stale = running is not None and time.monotonic() - running > STATUS_STALE
+        if stale and not self._status_slow:
+            self._status_slow = True
+            self._show_status()
 
     @work(thread=True, group="status")
     def read_status(self) -> None:
@@ -152,12 +207,10 @@ class SaleView(Screen[None]):
         self.post_message(read)
 
     def on_status_read(self, event: StatusRead) -> None:
-        self._status_since, self._status_slow = None, False
+        self._status_slow = False
         self.last_status = event
         self._show_status()
-        if self._status_again:
-            self._status_again = False
-            self.refresh_status()
+        self._status_reads.landed()
 
     def _show_status(self) -> None:
         """The bar from the last status read and what the screen knows itself (card, scanner):

@@ -795,3 +795,36 @@ def test_first_run_saves_the_pins_in_a_worker_and_once(
     assert pins == ["2468"]
     assert signed == ["budi"]
     assert counter.home.config.check_supervisor_pin("8642")
+
+
+def test_a_slow_catalog_read_never_stops_the_keys(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Drawing the basket reads the catalog (signed, from the journal, SQLite): a read that
+    blocks (a busy disk, a lock held by the syncer) runs in a worker, so keys are handled
+    meanwhile, and the line is drawn when it lands."""
+    entered, go, returned = threading.Event(), threading.Event(), threading.Event()
+    catalog = counter.till.catalog
+
+    def slow() -> object:
+        entered.set()
+        go.wait(3)
+        returned.set()
+        return catalog()
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        screen = sale_screen(app)
+        monkeypatch.setattr(counter.till, "catalog", slow)
+        try:
+            await type_into(pilot, "#code", SUGAR)
+            await wait_for(pilot, entered.is_set)
+            await pilot.press("1")
+            assert screen.query_one("#code", Input).value == "1"
+            assert not returned.is_set()  # the key was handled while the read still hung
+        finally:
+            go.set()
+        await wait_for(pilot, lambda: screen.query_one(BasketTable).row_count == 1)
+        await settle(pilot)
+        assert str(screen.query_one(BasketTable).get_row_at(0)[0]) != SUGAR  # named by the catalog
+
+    run(counter, flow)
