@@ -681,24 +681,34 @@ def test_supervisor_pin_cannot_be_guessed_at_the_counter(counter: Counter) -> No
     assert records(counter) == [RecordType.SALE, RecordType.VOID]
 
 
-def slow_checks(
-    monkeypatch: pytest.MonkeyPatch, name: str
-) -> tuple[threading.Event, threading.Event, list[str]]:
-    """Make ``terminal.app.signin.<name>`` (a scrypt PIN check or hash) wait for a go: the
-    events it entered and the go, and the PINs it was called with."""
+class Held:
+    """A blocking call (a scrypt PIN check, a catalog read) made to wait for :attr:`go`: it
+    says when it was entered and when it returned, and keeps the arguments of every call."""
+
+    def __init__(self, real: Callable[..., object]) -> None:
+        self.real = real
+        self.entered = threading.Event()
+        self.go = threading.Event()
+        self.returned = threading.Event()
+        self.calls: list[tuple[object, ...]] = []
+
+    def __call__(self, *args: object) -> object:
+        self.calls.append(args)
+        self.entered.set()
+        self.go.wait(3)
+        try:
+            return self.real(*args)
+        finally:
+            self.returned.set()
+
+
+def slow_checks(monkeypatch: pytest.MonkeyPatch, name: str) -> Held:
+    """``terminal.app.signin.<name>`` (a PIN check or hash: home, cashier, PIN) held."""
     from terminal.app import signin
 
-    real = getattr(signin, name)
-    entered, go, pins = threading.Event(), threading.Event(), []
-
-    def slow(home: object, cashier: str, pin: str) -> object:
-        pins.append(pin)
-        entered.set()
-        go.wait(3)
-        return real(home, cashier, pin)
-
-    monkeypatch.setattr(signin, name, slow)
-    return entered, go, pins
+    held = Held(getattr(signin, name))
+    monkeypatch.setattr(signin, name, held)
+    return held
 
 
 def count_sign_ins(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -718,19 +728,19 @@ def test_a_slow_pin_check_never_stops_the_keys(
 ) -> None:
     """The cashier's PIN is checked with scrypt, slow on purpose (slower on a busy till): the
     check runs in a worker, so the screen takes keys while it runs."""
-    entered, go, _pins = slow_checks(monkeypatch, "check_cashier")
+    held = slow_checks(monkeypatch, "check_cashier")
 
     async def flow(pilot: Pilot[None], app: CashierApp) -> None:
         await type_into(pilot, "#cashier", CASHIER)
         await type_into(pilot, "#pin", CASHIER_PIN)
         try:
-            await wait_for(pilot, entered.is_set)
+            await wait_for(pilot, held.entered.is_set)
             assert isinstance(app.screen, SignInScreen)
             await pilot.press("9")  # handled while the check still runs
             assert app.screen.query_one("#pin", Input).value == "9"
-            assert not go.is_set()
+            assert not held.returned.is_set()
         finally:
-            go.set()
+            held.go.set()
         await wait_for(pilot, lambda: isinstance(app.screen, SaleScreen))
 
     set_cashier(counter.home, CASHIER, CASHIER_PIN)
@@ -741,7 +751,7 @@ def test_enter_pressed_twice_signs_in_once(
     counter: Counter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A tired cashier presses Enter twice: one PIN check, one sign-in, no wrong try counted."""
-    entered, go, pins = slow_checks(monkeypatch, "check_cashier")
+    held = slow_checks(monkeypatch, "check_cashier")
     signed = count_sign_ins(monkeypatch)
 
     async def flow(pilot: Pilot[None], app: CashierApp) -> None:
@@ -750,15 +760,15 @@ def test_enter_pressed_twice_signs_in_once(
         await pilot.press(*CASHIER_PIN)
         for _ in range(2):  # both in one read of the terminal, as a quick double press comes
             app.post_message(events.Key("enter", "\r"))
-        await wait_for(pilot, entered.is_set)
+        await wait_for(pilot, held.entered.is_set)
         await pilot.press("enter")  # and once more while the check runs
-        go.set()
+        held.go.set()
         await wait_for(pilot, lambda: isinstance(app.screen, SaleScreen))
         await settle(pilot)
 
     set_cashier(counter.home, CASHIER, CASHIER_PIN)
     run(counter, flow, signed_in=False)
-    assert pins == [CASHIER_PIN]
+    assert [pin for _home, _cashier, pin in held.calls] == [CASHIER_PIN]
     assert signed == [CASHIER]
 
 
@@ -768,7 +778,7 @@ def test_first_run_saves_the_pins_in_a_worker_and_once(
     """The first run hashes two PINs with scrypt: in a worker, keys handled meanwhile, and a
     second Enter saves nothing twice."""
     counter.home.save_config(dataclasses.replace(counter.home.config, supervisor_pin_hash=None))
-    entered, go, pins = slow_checks(monkeypatch, "set_cashier")
+    held = slow_checks(monkeypatch, "set_cashier")
     signed = count_sign_ins(monkeypatch)
 
     async def flow(pilot: Pilot[None], app: CashierApp) -> None:
@@ -781,18 +791,18 @@ def test_first_run_saves_the_pins_in_a_worker_and_once(
             await type_into(pilot, field, value)
         await type_into(pilot, "#pin2", "2468")
         try:
-            await wait_for(pilot, entered.is_set)
+            await wait_for(pilot, held.entered.is_set)
             await pilot.press("enter")
             await pilot.press("9")
             assert app.screen.query_one("#pin2", Input).value == "24689"
-            assert not go.is_set()
+            assert not held.returned.is_set()
         finally:
-            go.set()
+            held.go.set()
         await wait_for(pilot, lambda: isinstance(app.screen, SaleScreen))
         await settle(pilot)
 
     run(counter, flow, signed_in=False)
-    assert pins == ["2468"]
+    assert [pin for _home, _cashier, pin in held.calls] == ["2468"]
     assert signed == ["budi"]
     assert counter.home.config.check_supervisor_pin("8642")
 
@@ -803,26 +813,19 @@ def test_a_slow_catalog_read_never_stops_the_keys(
     """Drawing the basket reads the catalog (signed, from the journal, SQLite): a read that
     blocks (a busy disk, a lock held by the syncer) runs in a worker, so keys are handled
     meanwhile, and the line is drawn when it lands."""
-    entered, go, returned = threading.Event(), threading.Event(), threading.Event()
-    catalog = counter.till.catalog
-
-    def slow() -> object:
-        entered.set()
-        go.wait(3)
-        returned.set()
-        return catalog()
+    held = Held(counter.till.catalog)
 
     async def flow(pilot: Pilot[None], app: CashierApp) -> None:
         screen = sale_screen(app)
-        monkeypatch.setattr(counter.till, "catalog", slow)
+        monkeypatch.setattr(counter.till, "catalog", held)
         try:
             await type_into(pilot, "#code", SUGAR)
-            await wait_for(pilot, entered.is_set)
+            await wait_for(pilot, held.entered.is_set)
             await pilot.press("1")
             assert screen.query_one("#code", Input).value == "1"
-            assert not returned.is_set()  # the key was handled while the read still hung
+            assert not held.returned.is_set()  # the key was handled while the read still hung
         finally:
-            go.set()
+            held.go.set()
         await wait_for(pilot, lambda: screen.query_one(BasketTable).row_count == 1)
         await settle(pilot)
         assert str(screen.query_one(BasketTable).get_row_at(0)[0]) != SUGAR  # named by the catalog
