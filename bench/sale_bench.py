@@ -55,8 +55,9 @@ from simulators.card.issuance import IssuerKeys, issue
 from simulators.card.state import CardData
 from simulators.card.store import CardStore
 from terminal.basket import ScannedItem
+from terminal.config import RiskLimits, TerminalConfig
 from terminal.documents import install_catalog
-from terminal.home import RiskLimits, TerminalConfig, TerminalHome
+from terminal.home import TerminalHome
 from terminal.sale import Status, Till, sell
 
 PIN = "135790"

@@ -19,7 +19,7 @@ from ledger.cardproofs import BlockOrder, LoadAuthorization, PinUnblockOrder
 from ledger.catalog import Catalog
 from ledger.documents import DocumentError, SignedDocument
 from ledger.wire import CATALOG_KIND, CONFIG_KIND, HOTLIST_KIND, LOADS_KIND
-from terminal.home import RiskLimits
+from terminal.config import RiskLimits
 from terminal.journal import Journal
 
 

@@ -13,7 +13,8 @@ import json
 import re
 from pathlib import Path
 
-from terminal.home import TerminalHome, check_pin, hash_pin, write_atomically
+from terminal.config import check_pin, hash_pin
+from terminal.home import TerminalHome, write_atomically
 
 CASHIER_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
 

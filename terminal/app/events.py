@@ -3,14 +3,18 @@ only when one arrives, on the UI thread."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
 if TYPE_CHECKING:  # the sale engine loads after the sign-in screen shows (app.py)
+    import datetime as dt
+
     from drivers.card.protocol import CardInfo
+    from ledger.catalog import Catalog
     from terminal.app.counter import Presentation
+    from terminal.basket import Basket, ScannedItem
     from terminal.sale import Outcome
 
 
@@ -69,3 +73,22 @@ class StatusRead(Message):
     ) -> None:
         super().__init__()
         self.status, self.printer, self.error = status, printer, error
+
+
+class BasketRead(Message):
+    """What the basket and the card panel show, read in a worker from the catalog (the
+    journal) and the card: the catalog, the basket as the card would pay ``scans``, the caps
+    left and the next aid dates; or what kept them from being read (``error``)."""
+
+    def __init__(
+        self,
+        scans: Sequence[ScannedItem],
+        catalog: Catalog | None = None,
+        basket: Basket | None = None,
+        caps: Mapping[int, int] | None = None,
+        next_aid: Sequence[tuple[str, dt.date]] = (),
+        error: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.scans, self.catalog, self.basket = tuple(scans), catalog, basket
+        self.caps, self.next_aid, self.error = caps or {}, next_aid, error

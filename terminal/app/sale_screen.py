@@ -1,24 +1,20 @@
-"""The sale screen: basket, card panel, outcome, status bar; every key in the footer.
+"""The sale screen's keys and card events: what F-keys, scans and the card in the reader do.
 
 Card, printer and journal work runs in thread workers (:class:`~terminal.app.counter.Counter`
 methods); their results come back as messages and only then change the screen, so the UI never
-freezes and a device error is a line on screen, never a crash.
+freezes and a device error is a line on screen, never a crash. What is drawn, and the reads
+behind it, is :class:`~terminal.app.sale_view.SaleView`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 import threading
-import time
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import on, work
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingsMap
-from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from drivers.card.protocol import CardInfo
@@ -30,28 +26,15 @@ from terminal.app.events import (
     Finished,
     Presented,
     Printed,
-    ScannerState,
-    StatusRead,
     Verified,
 )
 from terminal.app.prompts import Prompt, SearchPrompt
 from terminal.app.quantity import QuantityError, units_for
-from terminal.app.widgets import BasketTable, CardPanel, StatusBar, totals_text
-from terminal.app.words import rupiah
-from terminal.basket import Basket, ScannedItem, merge_scans
+from terminal.app.sale_view import STATUS_EVERY, SaleView
+from terminal.app.widgets import BasketTable
+from terminal.basket import ScannedItem, merge_scans
 from terminal.messages import message
 from terminal.sale import Outcome, Status
-
-if TYPE_CHECKING:
-    from terminal.app.app import CashierApp
-
-log = logging.getLogger(__name__)
-
-STATUS_EVERY = 2.0
-"""Seconds between two reads of the status bar's figures."""
-STATUS_STALE = 10.0
-"""A status read still running after this many seconds: the bar says the journal is not
-answering (the read is left to finish; no second one is started behind it)."""
 
 
 def after_sale(info: CardInfo | None, outcome: Outcome) -> CardInfo | None:
@@ -66,20 +49,9 @@ def after_sale(info: CardInfo | None, outcome: Outcome) -> CardInfo | None:
     return dataclasses.replace(info, purses=purses, quantities=(), holder_known=False)
 
 
-class SaleScreen(Screen[None]):
-    DEFAULT_CSS = """
-    #main { height: 1fr; }
-    #left { width: 2fr; }
-    #right { width: 1fr; border-left: solid $accent; padding: 0 1; }
-    #basket { height: 1fr; }
-    #totals { height: 1; text-style: bold; }
-    #outcome { height: auto; min-height: 3; padding: 0 1; }
-    #outcome.ok { background: $success 30%; }
-    #outcome.bad { background: $error 30%; }
-    #outcome.warn { background: $warning 30%; }
-    #status { height: 1; background: $panel; }
-    #banner { color: $warning; height: auto; }
-    """
+class SaleScreen(SaleView):
+    """Sign-in is done: the counter's keys (in the footer) and the card in the reader."""
+
     KEYS: ClassVar[list[tuple[str, str, str]]] = [
         # In the footer in this order, most used first: all fit 100 columns.
         ("f10", "pay", "key_pay"),
@@ -95,44 +67,13 @@ class SaleScreen(Screen[None]):
     ]
 
     def __init__(self, cashier: str, w: dict[str, str]) -> None:
-        super().__init__()
+        super().__init__(cashier)
         # The footer speaks the terminal's language: the keys are bound per screen, not per class.
         keys = [Binding(key, action, w[word]) for key, action, word in self.KEYS]
         keys.append(Binding("delete", "remove_line", w["key_remove"], show=False))
         self._bindings = BindingsMap(keys)
-        self.cashier = cashier
-        self.scans: list[ScannedItem] = []
-        self.card = ""
-        self.info: CardInfo | None = None
-        self.basket: Basket | None = None
         self.busy = False
         self.stop_watching = threading.Event()
-        self.last_status: StatusRead | None = None
-        """The last status read: what the bar shows until the next one lands."""
-        self._status_since: float | None = None
-        """When the status read still running started (monotonic); None when none runs."""
-        self._status_again = False
-        self._status_slow = False
-
-    @property
-    def cashier_app(self) -> CashierApp:
-        from terminal.app.app import CashierApp
-
-        assert isinstance(self.app, CashierApp)
-        return self.app
-
-    def compose(self) -> ComposeResult:
-        with Horizontal(id="main"):
-            with Vertical(id="left"):
-                yield Input(placeholder=self.cashier_app.w["code"], id="code")
-                yield BasketTable(id="basket")
-                yield Static("", id="totals")
-            with Vertical(id="right"):
-                yield CardPanel(self.cashier_app.w["no_card_yet"], id="card")
-                yield Static("", id="banner")
-                yield Static("", id="outcome")
-        yield StatusBar("", id="status")
-        yield Footer()
 
     def on_mount(self) -> None:
         app = self.cashier_app
@@ -238,9 +179,6 @@ class SaleScreen(Screen[None]):
         if event.code.isdigit():
             self.add_code(event.code)
 
-    def on_scanner_state(self, _: ScannerState) -> None:
-        self._show_status()
-
     @on(Input.Submitted, "#code")
     def code_entered(self, event: Input.Submitted) -> None:
         text = event.value.strip()
@@ -250,7 +188,7 @@ class SaleScreen(Screen[None]):
 
     def add_code(self, text: str, quantity: int = 1) -> None:
         """A scanned or typed code adds a line; words search the catalog by name."""
-        catalog = self.cashier_app.counter.till.catalog()
+        catalog = self.catalog
         if text.isdigit():
             if catalog is not None and catalog.item(text) is None:
                 self._say(
@@ -276,7 +214,7 @@ class SaleScreen(Screen[None]):
         if row is None or not value:
             return
         gtin = self.scans[row].gtin
-        catalog = self.cashier_app.counter.till.catalog()
+        catalog = self.catalog
         item = catalog.item(gtin) if catalog else None
         category = catalog.categories.get(item.category) if catalog and item else None
         try:
@@ -403,94 +341,3 @@ class SaleScreen(Screen[None]):
 
     def action_sync(self) -> None:
         self.cashier_app.sync_now()
-
-    # -- drawing ---------------------------------------------------------------------------
-
-    def _show_outcome(self, outcome: Outcome) -> None:
-        w = self.cashier_app.w
-        if outcome.status is Status.COMPLETED:
-            head, style = w["approved"], "ok"
-            lines = [head]
-            if outcome.card_total:
-                lines.append(f"{w['total_card']}: {rupiah(outcome.card_total)}")
-            if outcome.cash:
-                lines.append(f"{w['total_cash']}: {rupiah(outcome.cash)}")
-            lines += [f"{b.code}: {rupiah(b.balance)}" for b in outcome.balances]
-        elif outcome.status is Status.UNRESOLVED:
-            lines, style = [w["unresolved"], outcome.message or ""], "warn"
-        else:
-            lines, style = [w["declined"], outcome.message or ""], "bad"
-        self._say("\n".join(lines), style)
-
-    def _say(self, text: str, style: str = "") -> None:
-        box = self.query_one("#outcome", Static)
-        box.update(text)
-        box.set_classes(style)
-
-    def _redraw(self) -> None:
-        app = self.cashier_app
-        counter = app.counter
-        catalog = counter.till.catalog()
-        preview = counter.preview(self.scans, allow_cash=True) if self.info else None
-        self.basket = preview if isinstance(preview, Basket) else None
-        self.query_one(BasketTable).show(app.w, app.language, self.scans, catalog, self.basket)
-        self.query_one("#totals", Static).update(totals_text(app.w, self.basket))
-        caps = counter.caps_left() if self.info and self.info.holder_known else {}
-        presented = counter.card.presented if counter.card else None
-        next_aid = presented.next_aid if presented else ()
-        self.query_one(CardPanel).show_card(app.w, self.card, self.info, caps, catalog, next_aid)
-        self._show_status()  # the card in or out: the figures stay those of the last read
-
-    def refresh_status(self) -> None:
-        """Read the status bar's figures again, in a worker: they come from the journal
-        (SQLite) and the print queue, which may be slow or fail. One read at a time: asked
-        while one runs, the next starts when it lands (a hung journal piles up no threads)."""
-        if self._status_since is not None:
-            self._status_again = True
-            if time.monotonic() - self._status_since > STATUS_STALE and not self._status_slow:
-                self._status_slow = True
-                self._show_status()
-            return
-        self._status_since = time.monotonic()
-        self.read_status()
-
-    @work(thread=True, group="status")
-    def read_status(self) -> None:
-        app = self.cashier_app
-        try:
-            read = StatusRead(app.counter.status(), app.printer_state())
-        except Exception as exc:  # the journal or a device failed: a line in the bar, no crash
-            log.warning("reading the status failed", exc_info=True)
-            read = StatusRead(None, "", f"{type(exc).__name__}: {exc}")
-        self.post_message(read)
-
-    def on_status_read(self, event: StatusRead) -> None:
-        self._status_since, self._status_slow = None, False
-        self.last_status = event
-        self._show_status()
-        if self._status_again:
-            self._status_again = False
-            self.refresh_status()
-
-    def _show_status(self) -> None:
-        """The bar from the last status read and what the screen knows itself (card, scanner):
-        no I/O here, on the UI thread."""
-        app = self.cashier_app
-        read = self.last_status
-        reader = app.w["card_in"] if self.card else app.w["card_out"]
-        scanner = None
-        if app.scanner is not None:
-            scanner = app.scanner_problem or "ok"
-        status, printer = (read.status, read.printer) if read is not None else (None, "")
-        problem = read.error if read is not None else None
-        if self._status_slow:
-            problem = app.w["journal_slow"]
-        self.query_one(StatusBar).show(app.w, reader, printer, status, scanner, problem)
-        if status is None:
-            return  # keep the banner: a failed read says nothing of other cards
-        unfinished = status.get("unfinished") or []
-        self.query_one("#banner", Static).update(
-            "\n".join(
-                message("card_unfinished_elsewhere", app.language, card=c) for c in unfinished
-            )
-        )

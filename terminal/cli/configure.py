@@ -15,13 +15,8 @@ from drivers.printer.errors import PrinterConfigError
 from drivers.printer.transport import parse_printer_url
 from drivers.scanner.scanner import ScannerConfigError
 from drivers.scanner.serial_scanner import parse_scanner_url
-from terminal.home import (
-    HELD_RECEIPTS,
-    PRINT_WAIT_LIMIT,
-    TerminalHome,
-    add_data_dir_argument,
-    default_data_dir,
-)
+from terminal.config import HELD_RECEIPTS, PRINT_WAIT_LIMIT
+from terminal.home import TerminalHome, add_data_dir_argument, default_data_dir
 from terminal.receipts.model import Language
 
 

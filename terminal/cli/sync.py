@@ -14,9 +14,9 @@ from ledger.documents import DocumentError, SignedDocument
 from ledger.request_auth import b64decode
 from ledger.terminal_cert import CertificateError, TerminalCertificate
 from ledger.wire import CONFIG_KIND, KeyBody
+from terminal.config import TerminalConfig
 from terminal.documents import HostConfig
 from terminal.home import (
-    TerminalConfig,
     TerminalHome,
     add_data_dir_argument,
     default_data_dir,

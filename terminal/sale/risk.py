@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from terminal.home import RiskLimits
+from terminal.config import RiskLimits
 from terminal.journal import OfflineState
 
 ONLINE_WINDOW_SECONDS = 15 * 60

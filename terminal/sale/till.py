@@ -25,6 +25,7 @@ from ledger.record import Record
 from ledger.verify import business_date
 from ledger.wire import CATALOG_KIND, CONFIG_KIND, HOTLIST_KIND, LOADS_KIND
 from terminal import crashpoints
+from terminal.config import RiskLimits, TerminalConfig
 from terminal.documents import (
     PIN_UNBLOCKS_DOCUMENT,
     HostConfig,
@@ -35,7 +36,6 @@ from terminal.documents import (
     pending_loads,
     pending_pin_unblocks,
 )
-from terminal.home import RiskLimits, TerminalConfig
 from terminal.host_requests import (
     RESOLUTIONS_DOCUMENT,
     WANTED_DOCUMENT,

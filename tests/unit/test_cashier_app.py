@@ -13,6 +13,7 @@ import threading
 from collections.abc import Awaitable, Callable
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -27,7 +28,7 @@ from terminal.app import CashierApp, SaleSide
 from terminal.app import Counter as AppCounter
 from terminal.app.prompts import Prompt
 from terminal.app.sale_screen import SaleScreen
-from terminal.app.signin import FirstRunScreen, SignInScreen
+from terminal.app.signin import FirstRunScreen, SignedIn, SignInScreen
 from terminal.app.widgets import BasketTable
 from terminal.backoff import Backoff
 from terminal.basket import ScannedItem
@@ -539,7 +540,7 @@ def test_a_journal_read_that_hangs_never_stops_the_keys(
     """The status bar's figures come from the journal (SQLite): a read that blocks (a busy disk,
     a lock held elsewhere) runs in a worker, so the cashier's keys are handled meanwhile, and
     after a while the bar says the journal is not answering."""
-    monkeypatch.setattr("terminal.app.sale_screen.STATUS_STALE", 0.2)
+    monkeypatch.setattr("terminal.app.sale_view.STATUS_STALE", 0.2)
     entered, release, returned = threading.Event(), threading.Event(), threading.Event()
     counts = counter.till.journal.counts
 
@@ -678,3 +679,155 @@ def test_supervisor_pin_cannot_be_guessed_at_the_counter(counter: Counter) -> No
     now[0] += 301
     assert app_counter.cancel_last(SUPERVISOR_PIN, "spv", "x").status is Status.COMPLETED
     assert records(counter) == [RecordType.SALE, RecordType.VOID]
+
+
+class Held:
+    """A blocking call (a scrypt PIN check, a catalog read) made to wait for :attr:`go`: it
+    says when it was entered and when it returned, and keeps the arguments of every call."""
+
+    def __init__(self, real: Callable[..., object]) -> None:
+        self.real = real
+        self.entered = threading.Event()
+        self.go = threading.Event()
+        self.returned = threading.Event()
+        self.calls: list[tuple[object, ...]] = []
+
+    def __call__(self, *args: object) -> object:
+        self.calls.append(args)
+        self.entered.set()
+        self.go.wait(3)
+        try:
+            return self.real(*args)
+        finally:
+            self.returned.set()
+
+
+def slow_checks(monkeypatch: pytest.MonkeyPatch, name: str) -> Held:
+    """``terminal.app.signin.<name>`` (a PIN check or hash: home, cashier, PIN) held."""
+    from terminal.app import signin
+
+    held = Held(getattr(signin, name))
+    monkeypatch.setattr(signin, name, held)
+    return held
+
+
+def count_sign_ins(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    signed: list[str] = []
+    real = CashierApp.on_signed_in
+
+    def counting(self: CashierApp, event: SignedIn) -> None:
+        signed.append(event.cashier)
+        real(self, event)
+
+    monkeypatch.setattr(CashierApp, "on_signed_in", counting)
+    return signed
+
+
+def test_a_slow_pin_check_never_stops_the_keys(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cashier's PIN is checked with scrypt, slow on purpose (slower on a busy till): the
+    check runs in a worker, so the screen takes keys while it runs."""
+    held = slow_checks(monkeypatch, "check_cashier")
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await type_into(pilot, "#cashier", CASHIER)
+        await type_into(pilot, "#pin", CASHIER_PIN)
+        try:
+            await wait_for(pilot, held.entered.is_set)
+            assert isinstance(app.screen, SignInScreen)
+            await pilot.press("9")  # handled while the check still runs
+            assert app.screen.query_one("#pin", Input).value == "9"
+            assert not held.returned.is_set()
+        finally:
+            held.go.set()
+        await wait_for(pilot, lambda: isinstance(app.screen, SaleScreen))
+
+    set_cashier(counter.home, CASHIER, CASHIER_PIN)
+    run(counter, flow, signed_in=False)
+
+
+def test_enter_pressed_twice_signs_in_once(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tired cashier presses Enter twice: one PIN check, one sign-in, no wrong try counted."""
+    held = slow_checks(monkeypatch, "check_cashier")
+    signed = count_sign_ins(monkeypatch)
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await type_into(pilot, "#cashier", CASHIER)
+        app.screen.query_one("#pin", Input).focus()
+        await pilot.press(*CASHIER_PIN)
+        for _ in range(2):  # both in one read of the terminal, as a quick double press comes
+            app.post_message(events.Key("enter", "\r"))
+        await wait_for(pilot, held.entered.is_set)
+        await pilot.press("enter")  # and once more while the check runs
+        held.go.set()
+        await wait_for(pilot, lambda: isinstance(app.screen, SaleScreen))
+        await settle(pilot)
+
+    set_cashier(counter.home, CASHIER, CASHIER_PIN)
+    run(counter, flow, signed_in=False)
+    assert [pin for _home, _cashier, pin in held.calls] == [CASHIER_PIN]
+    assert signed == [CASHIER]
+
+
+def test_first_run_saves_the_pins_in_a_worker_and_once(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first run hashes two PINs with scrypt: in a worker, keys handled meanwhile, and a
+    second Enter saves nothing twice."""
+    counter.home.save_config(dataclasses.replace(counter.home.config, supervisor_pin_hash=None))
+    held = slow_checks(monkeypatch, "set_cashier")
+    signed = count_sign_ins(monkeypatch)
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        for field, value in [
+            ("#supervisor", "8642"),
+            ("#supervisor2", "8642"),
+            ("#cashier", "budi"),
+            ("#pin", "2468"),
+        ]:
+            await type_into(pilot, field, value)
+        await type_into(pilot, "#pin2", "2468")
+        try:
+            await wait_for(pilot, held.entered.is_set)
+            await pilot.press("enter")
+            await pilot.press("9")
+            assert app.screen.query_one("#pin2", Input).value == "24689"
+            assert not held.returned.is_set()
+        finally:
+            held.go.set()
+        await wait_for(pilot, lambda: isinstance(app.screen, SaleScreen))
+        await settle(pilot)
+
+    run(counter, flow, signed_in=False)
+    assert [pin for _home, _cashier, pin in held.calls] == ["2468"]
+    assert signed == ["budi"]
+    assert counter.home.config.check_supervisor_pin("8642")
+
+
+def test_a_slow_catalog_read_never_stops_the_keys(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Drawing the basket reads the catalog (signed, from the journal, SQLite): a read that
+    blocks (a busy disk, a lock held by the syncer) runs in a worker, so keys are handled
+    meanwhile, and the line is drawn when it lands."""
+    held = Held(counter.till.catalog)
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        screen = sale_screen(app)
+        monkeypatch.setattr(counter.till, "catalog", held)
+        try:
+            await type_into(pilot, "#code", SUGAR)
+            await wait_for(pilot, held.entered.is_set)
+            await pilot.press("1")
+            assert screen.query_one("#code", Input).value == "1"
+            assert not held.returned.is_set()  # the key was handled while the read still hung
+        finally:
+            held.go.set()
+        await wait_for(pilot, lambda: screen.query_one(BasketTable).row_count == 1)
+        await settle(pilot)
+        assert str(screen.query_one(BasketTable).get_row_at(0)[0]) != SUGAR  # named by the catalog
+
+    run(counter, flow)

@@ -13,11 +13,11 @@ import pytest
 
 from ledger.binary import FormatError
 from ledger.crypto import SigningKey
+from terminal.config import TerminalConfig
 from terminal.home import (
     DATA_DIR_ENV,
     PASSPHRASE_ENV,
     HomeError,
-    TerminalConfig,
     TerminalHome,
     default_data_dir,
 )

@@ -19,7 +19,7 @@ from ledger.wire import HOTLIST_KIND
 from simulators.card.applet import Outcome
 from simulators.card.card import Fault
 from terminal.basket import ScannedItem
-from terminal.home import RiskLimits
+from terminal.config import RiskLimits
 from terminal.journal import IntentStatus
 from terminal.sale import Status, balance_inquiry, close_day, mark_interrupted, sell, void_sale
 from tests.factories import T0

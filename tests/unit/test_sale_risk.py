@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from terminal.home import RiskLimits
+from terminal.config import RiskLimits
 from terminal.journal import OfflineState
 from terminal.sale.risk import (
     CLOCK_TOLERANCE_SECONDS,
