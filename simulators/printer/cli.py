@@ -2,9 +2,9 @@
 
 ssn-sim printer serve --tcp 127.0.0.1:9100 [--pty] --out DIR [--paper 80|58]
                       [--control 127.0.0.1:9101] [--fault paper_end ...] [--slow S]
-                      [--drop-after N] [--no-png] [--json]
+                      [--drop-after N] [--after-cut NAME|drop] [--no-png] [--json]
 ssn-sim printer ctl --control 127.0.0.1:9101 fault paper_end | fault paper_end off
-                    | fault paper_after N | clear | state | jobs
+                    | fault paper_after N | fault after_cut drop | clear | state | jobs
 ssn-sim printer render FILE --out DIR [--paper 80|58]   (ESC/POS bytes from a file:// printer)
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from console import UserError, print_json
-from simulators.printer.device import FAULT_NAMES, Faults
+from simulators.printer.device import AFTER_CUT_FAULTS, FAULT_NAMES, Faults
 from simulators.printer.server import PrinterSimulator, Session
 
 
@@ -44,6 +44,9 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--fault", action="append", choices=FAULT_NAMES, default=[])
     serve.add_argument("--slow", type=float, default=0.0, help="seconds per status reply/KiB")
     serve.add_argument("--drop-after", type=int, help="drop each connection after N bytes")
+    serve.add_argument(
+        "--after-cut", choices=AFTER_CUT_FAULTS, help="strikes at the next cut (drop: the link)"
+    )
     serve.add_argument("--no-png", action="store_true", help="write .txt and .json only")
     serve.add_argument("--json", action="store_true", help="print the addresses as JSON")
     serve.set_defaults(func=_serve)
@@ -66,6 +69,8 @@ def _serve(args: argparse.Namespace) -> int:
     faults = Faults(slow=args.slow, drop_after=args.drop_after)
     for name in args.fault:
         faults.set(name, "on")
+    if args.after_cut is not None:
+        faults.set("after_cut", args.after_cut)
     simulator = PrinterSimulator(args.out, paper_mm=args.paper, png=not args.no_png, faults=faults)
     where: dict[str, Any] = {"out": str(args.out)}
     try:

@@ -23,7 +23,10 @@ from simulators.printer.render import render_png, render_text
 FAULT_NAMES = ("paper_end", "near_end", "cover_open", "offline", "refuse", "mute", "garble")
 """On/off faults; ``drop_after`` (bytes), ``paper_after`` (lines) and ``slow`` (seconds) take a
 number; ``after_cut`` takes one of :data:`AFTER_CUT_FAULTS`."""
-AFTER_CUT_FAULTS = tuple(name for name in FAULT_NAMES if name != "refuse")
+AFTER_CUT_DROP = "drop"
+"""``after_cut drop``: the link is reset right after the next cut, before anything more of the
+connection is read or answered (the status after the job is lost)."""
+AFTER_CUT_FAULTS = (*(name for name in FAULT_NAMES if name != "refuse"), AFTER_CUT_DROP)
 
 
 @dataclass
@@ -46,7 +49,8 @@ class Faults:
     """Seconds of delay before each status reply and per KiB of data."""
     after_cut: str | None = None
     """An on/off fault that switches on the moment the next job is cut: the paper is out whole,
-    and what the sender hears next (status after the job) is that fault."""
+    and what the sender hears next (status after the job) is that fault; or ``drop``: the
+    connection is reset right after the cut, and the sender hears nothing more."""
 
     @property
     def can_print(self) -> bool:
@@ -114,6 +118,7 @@ class JobFile:
 class _Pending:
     job: Job
     transport: str
+    after_cut: str | None = None
 
 
 @dataclass
@@ -188,18 +193,21 @@ class PrinterDevice:
         self.log("fault", detail="the paper ran out in the middle of a job")
 
     # -- jobs ----------------------------------------------------------------------------------
-    def job_done(self, job: Job, transport: str) -> None:
+    def job_done(self, job: Job, transport: str) -> bool:
         """Queue a finished job for writing (the writer thread renders it); a cut job sets off
-        the ``after_cut`` fault before anything else is answered."""
+        the ``after_cut`` fault before anything else is answered. True: hang up now (``after_cut
+        drop``), reading and answering nothing more of this connection."""
         with self._lock:
             self._pending += 1
             armed = self.faults.after_cut if job.complete else None
             if armed is not None:
                 self.faults.after_cut = None
-                self.faults.set(armed, "on")
+                if armed != AFTER_CUT_DROP:
+                    self.faults.set(armed, "on")
         if armed is not None:
             self.log("fault", detail=f"{armed} after the cut")
-        self._queue.put(_Pending(job, transport))
+        self._queue.put(_Pending(job, transport, armed))
+        return armed == AFTER_CUT_DROP
 
     def _write_loop(self) -> None:
         while True:
@@ -242,6 +250,7 @@ class PrinterDevice:
             ],
             "images": [list(e.image.size) for e in job.elements if isinstance(e, Bitmap)],
             "unknown": job.unknown,
+            "after_cut": item.after_cut,
         }
         stem.with_suffix(".json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         for report in job.unknown:

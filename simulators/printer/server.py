@@ -9,6 +9,7 @@ Control channel: a TCP port taking one text command per line and answering one J
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import select
@@ -23,6 +24,7 @@ from typing import Any
 
 from simulators.printer.device import Faults, JobFile, PrinterDevice
 from simulators.printer.escpos import Command, EscPosParser
+from simulators.printer.job import Job
 from simulators.printer.paper import Interpreter
 
 CHUNK = 1024
@@ -37,14 +39,21 @@ class Session:
         self.device = device
         self.transport = transport
         self._send = send
+        self.hung_up = False
+        """The printer hung up right after a cut (``after_cut drop``): nothing after the cut was
+        read or answered; the front end drops the link."""
         self.parser = EscPosParser()
         self.interpreter = Interpreter(
             device.dots,
             can_print=lambda: device.faults.can_print,
             reply=self._reply,
-            job_done=lambda job: device.job_done(job, transport),
+            job_done=self._job_done,
             line_printed=device.line_printed,
         )
+
+    def _job_done(self, job: Job) -> None:
+        if self.device.job_done(job, self.transport):
+            self.hung_up = True
 
     def _reply(self, command: Command) -> None:
         answer = self.device.reply_for(command)
@@ -60,10 +69,14 @@ class Session:
             time.sleep(self.device.faults.slow * len(data) / 1024)
         offset = self.parser.offset
         for command in self.parser.feed(data):
+            if self.hung_up:
+                break  # what came after the cut is lost with the link
             self.interpreter.apply(command, offset)
             offset += command.raw_size
 
     def end(self) -> None:
+        if self.hung_up:
+            return  # hung up right after a cut: no job was left open
         for command in self.parser.close():
             self.interpreter.apply(command, self.parser.offset)
         self.interpreter.finish(complete=False)
@@ -206,6 +219,10 @@ class PrinterSimulator:
                     break
                 received += len(data)
                 session.feed(data)
+                if session.hung_up:
+                    _reset(conn)
+                    self.device.log("drop", transport="tcp", after="the cut")
+                    break
             session.end()
             self.device.log("disconnect", transport="tcp", received=received)
 
@@ -221,9 +238,12 @@ class PrinterSimulator:
         return self.pty_path
 
     def _serve_pty(self, master: int) -> None:
-        session = Session(self.device, "pty", lambda data: _write_all(master, data))
+        send = functools.partial(_write_all, master)
+        session = Session(self.device, "pty", send)
         self.device.log("connect", transport="pty", path=self.pty_path)
         while not self._stop.is_set():
+            if session.hung_up:  # a serial line cannot drop: only the rest of that read is lost
+                session = Session(self.device, "pty", send)
             ready, _, _ = select.select([master], [], [], 0.05)
             if not ready:
                 continue
