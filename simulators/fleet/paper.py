@@ -12,7 +12,10 @@ held receipt printed away from its holder, are read off the top and bottom first
   little to name its job must be the original of some job that has none yet (a matching);
 - (b) every job is on paper whole at least once (original or SALINAN), and the journal has it
   printed; an original or a SALINAN only of a job the journal marked sent (write-ahead);
-- (c) every piece of paper is a job of its terminal's journal.
+- (c) every piece of paper is a job of its terminal's journal;
+- (d) a piece cut right before the printer dropped the link (the simulator's ``after_cut drop``:
+  whole on paper, its status never reached the terminal) is the last unmarked copy of its
+  receipt: every later copy of it is SALINAN, or there is none.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from simulators.fleet.printers import printer_dir
 from simulators.fleet.shop import Log
+from simulators.printer.device import AFTER_CUT_DROP
 from simulators.printer.escpos import EscPosParser
 from simulators.printer.job import Job
 from simulators.printer.paper import Interpreter
@@ -56,6 +60,8 @@ class Piece:
     body: Lines
     """The receipt's own lines (stripped), without the banners and the closing SALINAN line;
     empty when the piece ends inside a banner."""
+    status_lost: bool = False
+    """Cut, then the link dropped before the status after it was answered (``after_cut drop``)."""
 
 
 @dataclass(frozen=True)
@@ -88,26 +94,26 @@ def render(data: bytes, dots: int = 576) -> list[str]:
     return [line for job in jobs for line in render_text(job, dots).splitlines()]
 
 
-def read(lines: Iterable[str], complete: bool, number: int = 0) -> Piece:
+def read(lines: Iterable[str], complete: bool, number: int = 0, status_lost: bool = False) -> Piece:
     """A printed job's text split into its banners and the receipt's own lines."""
     rest = [line.strip() for line in lines]
     salinan, held = False, None
     while rest and (rest[0] in SALINAN or rest[0] in HELD):
         end = next((i for i, line in enumerate(rest) if i and set(line) == {"*"}), None)
         if end is None:  # torn inside the banner: no receipt line on this paper
-            return Piece(number, complete, salinan or rest[0] in SALINAN, held, ())
+            return Piece(number, complete, salinan or rest[0] in SALINAN, held, (), status_lost)
         if rest[0] in SALINAN:
             salinan = True
         else:
             held = rest[1] if end > 1 else ""
         rest = rest[end + 1 :]
     if len(rest) == 1 and not complete and any(m.startswith(rest[0]) for m in SALINAN | HELD):
-        return Piece(number, complete, True, held, ())  # the first line of a banner, torn
+        return Piece(number, complete, True, held, (), status_lost)  # a banner's first line, torn
     if salinan and rest and rest[-1] in SALINAN:
         rest = rest[:-1]
     elif salinan and complete:
         rest.append("(no closing SALINAN line)")  # matches nothing: reported
-    return Piece(number, complete, salinan, held, tuple(rest))
+    return Piece(number, complete, salinan, held, tuple(rest), status_lost)
 
 
 def read_paper(folder: Path) -> list[Piece]:
@@ -115,7 +121,8 @@ def read_paper(folder: Path) -> list[Piece]:
     for meta_path in sorted(folder.glob("job-*.json")):
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         text = meta_path.with_suffix(".txt").read_text(encoding="utf-8").splitlines()
-        pieces.append(read(text, bool(meta["complete"]), int(meta["job"])))
+        lost = meta.get("after_cut") == AFTER_CUT_DROP
+        pieces.append(read(text, bool(meta["complete"]), int(meta["job"]), lost))
     return pieces
 
 
@@ -223,7 +230,26 @@ def prove_printer(pieces: Sequence[Piece], jobs: Sequence[JournalJob], where: st
                 proven = whole[body] >= len(same) and len(originals.get(body, [])) <= 1
                 counts["customer_receipts_proven"] += proven
     counts["journal_jobs"] += len(jobs)
+    _check_status_lost(pieces, where, problems, counts)
     return PaperReport(problems, counts)
+
+
+def _check_status_lost(
+    pieces: Sequence[Piece], where: str, problems: list[str], counts: Counter[str]
+) -> None:
+    """(d) After a receipt cut whole whose status was lost, only SALINAN copies of it."""
+    for n, piece in enumerate(pieces):
+        if not piece.status_lost:
+            continue
+        counts["status_lost"] += 1
+        later = [p for p in pieces[n + 1 :] if p.complete and p.body == piece.body]
+        again = [p.number for p in later if not p.salinan]
+        if again:
+            problems.append(
+                f"{where} paper job {piece.number}: cut before its status was lost, then printed"
+                f" unmarked again: jobs {again}"
+            )
+        counts["status_lost_then_salinan" if later else "status_lost_not_again"] += 1
 
 
 def _check_held(piece: Piece, jobs: list[JournalJob], where: str, problems: list[str]) -> None:
@@ -254,6 +280,11 @@ def prove(fleet: Fleet, counts: dict[str, Any], problems: list[str]) -> None:
     planned = {k: n for k, n in fleet.faults.items() if k.startswith("printer_")}
     if planned != dict(struck):
         problems.append(f"printer faults planned {planned}, struck {dict(struck)}")
+    if total["status_lost"] != struck["printer_status_lost"]:
+        problems.append(
+            f"printer status_lost struck {struck['printer_status_lost']} times, but"
+            f" {total['status_lost']} receipts were cut before a lost status"
+        )
     counts["faults"].update(struck)
     counts["recoveries"]["receipts_printed_late"] = late
     counts["recoveries"]["receipts_marked_salinan"] = total["salinan"]

@@ -135,8 +135,9 @@ def _walk_ins(plans: list[DayPlan], cards: list[CardPlan], shop: int, want: int)
 def with_printer_faults(seed: int, day_index: int, plans: list[DayPlan]) -> list[DayPlan]:
     """Some shop-days get a printer fault, drawn from the seed on a stream of its own (the
     visits of a seed stay what they were). However small the fleet, the busiest shop of the
-    first day runs out of paper in the middle of a receipt and that of the second day loses
-    the printer's link in the middle of one, so the CI fleet sees both."""
+    first day runs out of paper in the middle of a receipt, that of the second day loses the
+    printer's link in the middle of one and that of the third day right after one's cut, so
+    the CI fleet sees all three."""
     rng = random.Random(f"{seed}/printers/{day_index}")
     faults: list[PrinterFault | None] = []
     for plan in plans:
@@ -147,9 +148,10 @@ def with_printer_faults(seed: int, day_index: int, plans: list[DayPlan]) -> list
             amounts = {"paper_out": rng.randint(3, 40), "dropped_connection": rng.randint(50, 1500)}
             fault = PrinterFault(kind, at, at + rng.randint(1, 4), amounts.get(kind, 0))
         faults.append(fault)
-    if day_index in (0, 1):
+    sure = [("paper_out", 20), ("dropped_connection", 400), ("status_lost", 0)]
+    if day_index < len(sure):
         busiest = max(range(len(plans)), key=lambda n: len(plans[n].visits))
-        kind, amount = ("paper_out", 20) if day_index == 0 else ("dropped_connection", 400)
+        kind, amount = sure[day_index]
         faults[busiest] = PrinterFault(kind, 0, rng.randint(1, 3), amount)
     return [dataclasses.replace(p, printer_fault=f) for p, f in zip(plans, faults, strict=True)]
 

@@ -30,9 +30,10 @@ if TYPE_CHECKING:
     from simulators.fleet.shop import Log
     from terminal.home import TerminalHome
 
-FAULTS = ("paper_out", "cover_open", "dropped_connection", "offline")
+FAULTS = ("paper_out", "cover_open", "dropped_connection", "offline", "status_lost")
 """What the plan can do to a printer: the paper runs out after some lines (mid-job), the cover
-is opened, the link drops after some bytes (mid-job), the printer goes offline."""
+is opened, the link drops after some bytes (mid-job), the printer goes offline, the link drops
+right after a cut (the receipt is whole on paper, its status never comes back)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class PrinterFault:
             "cover_open": "fault cover_open",
             "dropped_connection": f"fault drop_after {self.amount}",
             "offline": "fault offline",
+            "status_lost": "fault after_cut drop",
         }[self.kind]
 
     @property

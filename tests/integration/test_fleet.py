@@ -79,9 +79,15 @@ def test_a_small_fleet_proves_the_money_with_every_fault(tmp_path: Path) -> None
     assert counts["host_records"]["rejected:proof_time_future"] == counts["wrong_clock_sales"]
     faults = result["faults"]
     assert faults["printer_paper_out"] >= 1 and faults["printer_dropped_connection"] >= 1
+    # a receipt cut whole, then the link dropped before its status: on paper once unmarked,
+    # later copies only SALINAN (paper.py (d))
+    assert faults["printer_status_lost"] >= 1
     assert all(counts["faults"][k] == n for k, n in faults.items() if k.startswith("printer_"))
     paper = counts["paper"]
     assert paper["torn"] >= 1  # a receipt torn by the paper running out or the link dropping
+    assert paper["status_lost"] == faults["printer_status_lost"]
+    lost_then = paper.get("status_lost_then_salinan", 0) + paper.get("status_lost_not_again", 0)
+    assert lost_then == paper["status_lost"]
     assert paper["salinan"] >= 1 and counts["recoveries"]["receipts_marked_salinan"] >= 1
     assert counts["recoveries"]["receipts_printed_late"] >= 1
     assert paper["journal_jobs"] > 0 and paper["originals"] <= paper["journal_jobs"]

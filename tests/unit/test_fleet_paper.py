@@ -1,6 +1,7 @@
 """The fleet's paper proof (simulators/fleet/paper.py) on hand-made paper and a hand-made
 journal: honest paper passes; a second unmarked original, a torn original followed by a whole
-unmarked one, paper no journal job explains, and a receipt never on paper whole each fail."""
+unmarked one, paper no journal job explains, a receipt never on paper whole, and an unmarked copy
+of a receipt cut before its status was lost each fail."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sqlite3
 import uuid
 from pathlib import Path
 
-from simulators.fleet.paper import prove_printer, read_journal, read_paper
+from simulators.fleet.paper import PaperReport, prove_printer, read_journal, read_paper
 from simulators.printer.server import PrinterSimulator, Session
 from terminal.receipts.compose import mark_held, mark_reprint, print_jobs
 from terminal.receipts.config import ReceiptConfig
@@ -47,11 +48,14 @@ def _journal(path: Path, status: str = "printed") -> Path:
     return path
 
 
-def _paper(folder: Path, prints: list[bytes | tuple[bytes, int]]) -> Path:
-    """Job files as the printer writes them; ``(data, n)``: only n bytes reached it (torn)."""
+def _paper(folder: Path, prints: list[bytes | tuple[bytes, int]], lost: int | None = None) -> Path:
+    """Job files as the printer writes them; ``(data, n)``: only n bytes reached it (torn);
+    print number ``lost`` is cut, then the link drops before its status (``after_cut drop``)."""
     simulator = PrinterSimulator(folder, png=False)
-    for item in prints:
+    for n, item in enumerate(prints):
         data, size = item if isinstance(item, tuple) else (item, len(item))
+        if n == lost:
+            simulator.control("fault after_cut drop")
         session = Session(simulator.device, "tcp", lambda _: None)
         session.feed(data[:size])
         session.end()
@@ -60,12 +64,21 @@ def _paper(folder: Path, prints: list[bytes | tuple[bytes, int]]) -> Path:
     return folder
 
 
+def _report(
+    tmp_path: Path,
+    prints: list[bytes | tuple[bytes, int]],
+    status: str = "printed",
+    lost: int | None = None,
+) -> PaperReport:
+    jobs = read_journal(_journal(tmp_path / "journal.sqlite", status))
+    paper = read_paper(_paper(tmp_path / "paper", prints, lost))
+    return prove_printer(paper, jobs, "SMD-0001")
+
+
 def _problems(
     tmp_path: Path, prints: list[bytes | tuple[bytes, int]], status: str = "printed"
 ) -> list[str]:
-    jobs = read_journal(_journal(tmp_path / "journal.sqlite", status))
-    report = prove_printer(read_paper(_paper(tmp_path / "paper", prints)), jobs, "SMD-0001")
-    return report.problems
+    return _report(tmp_path, prints, status).problems
 
 
 def _salinan(data: bytes) -> bytes:
@@ -79,8 +92,7 @@ def test_honest_paper_passes_a_torn_original_its_salinan_and_a_held_one(tmp_path
         mark_held(_salinan(CUSTOMER), 123, REPRINT_TIME, CONFIG),  # caught up under its header
         mark_held(VOID, 124, REPRINT_TIME, CONFIG),
     ]
-    jobs = read_journal(_journal(tmp_path / "journal.sqlite"))
-    report = prove_printer(read_paper(_paper(tmp_path / "paper", prints)), jobs, "SMD-0001")
+    report = _report(tmp_path, prints)
     assert report.problems == []
     assert report.counts["salinan"] == 1
     assert report.counts["torn"] == 1
@@ -113,3 +125,21 @@ def test_a_receipt_never_on_paper_whole_or_not_printed_fails(tmp_path: Path) -> 
     problems = _problems(tmp_path, [(CUSTOMER, 600), SHOP_COPY, VOID], status="pending")
     assert any("on paper whole 0 times" in p for p in problems), problems
     assert any("is pending" in p for p in problems), problems
+
+
+def test_a_receipt_cut_before_its_status_was_lost_then_salinan_passes(tmp_path: Path) -> None:
+    prints: list[bytes | tuple[bytes, int]] = [CUSTOMER, SHOP_COPY, _salinan(CUSTOMER), VOID]
+    report = _report(tmp_path, prints, lost=0)
+    assert report.problems == []
+    assert report.counts["status_lost"] == report.counts["status_lost_then_salinan"] == 1
+
+
+def test_a_receipt_cut_before_its_status_was_lost_and_not_again_passes(tmp_path: Path) -> None:
+    report = _report(tmp_path, [CUSTOMER, SHOP_COPY, VOID], lost=0)
+    assert report.problems == []
+    assert report.counts["status_lost"] == report.counts["status_lost_not_again"] == 1
+
+
+def test_a_second_original_after_a_lost_status_fails(tmp_path: Path) -> None:
+    report = _report(tmp_path, [CUSTOMER, SHOP_COPY, VOID, CUSTOMER], lost=0)
+    assert any("cut before its status was lost" in p for p in report.problems), report.problems
