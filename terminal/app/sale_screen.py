@@ -186,8 +186,19 @@ class SaleScreen(SaleView):
         if text:
             self.add_code(text)
 
+    def _basket_held(self) -> bool:
+        """While a card operation runs the basket on screen is what the card is asked for: a
+        scan, F3 or Delete then changes nothing and is refused out loud (a scan taken and then
+        wiped with the paid basket would be lost without a word)."""
+        if self.busy:
+            self.app.bell()
+            self.notify(self.cashier_app.w["busy_basket"], severity="warning", timeout=5)
+        return self.busy
+
     def add_code(self, text: str, quantity: int = 1) -> None:
         """A scanned or typed code adds a line; words search the catalog by name."""
+        if self._basket_held():
+            return
         catalog = self.catalog
         if text.isdigit():
             if catalog is not None and catalog.item(text) is None:
@@ -205,6 +216,8 @@ class SaleScreen(SaleView):
             self.add_code(gtin)
 
     def action_quantity(self) -> None:
+        if self._basket_held():
+            return
         row = self._selected()
         if row is not None:
             self.app.push_screen(Prompt(self.cashier_app.w["quantity_prompt"]), self._quantity)
@@ -226,6 +239,8 @@ class SaleScreen(SaleView):
         self._redraw()
 
     def action_remove_line(self) -> None:
+        if self._basket_held():
+            return
         row = self._selected()
         if row is not None:
             del self.scans[row]

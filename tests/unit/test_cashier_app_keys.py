@@ -1,0 +1,123 @@
+"""The cashier app attacked the way a tired cashier and a hurried queue would: keys pressed at
+the wrong moment, cards pulled and swapped, scans arriving while something else is open. Each
+test says what the cashier sees and what the journal and the card hold."""
+
+from __future__ import annotations
+
+import pytest
+from textual import events
+from textual.pilot import Pilot
+
+from ledger.bodies import SaleBody
+from ledger.record import RecordType
+from terminal.app import CashierApp
+from terminal.app.widgets import BasketTable
+from tests.fixtures.card import PIN
+from tests.fixtures.sale import OIL, SUGAR, Counter
+from tests.unit.test_cashier_app import (
+    Held,
+    present_with_pin,
+    records,
+    run,
+    sale_screen,
+    scan,
+    settle,
+    text_of,
+    type_into,
+    wait_for,
+)
+
+
+def held_charge(monkeypatch: pytest.MonkeyPatch) -> Held:
+    """The card's DEBIT (the sale engine's ``charge``) made to wait for ``go``."""
+    from terminal.app import counter as module
+
+    held = Held(module.charge)
+    monkeypatch.setattr(module, "charge", held)
+    return held
+
+
+def told(app: CashierApp) -> list[str]:
+    """What the app notifies from now on (printer lines, refused keys)."""
+    said: list[str] = []
+    app.notify = lambda message, **_: said.append(str(message))  # type: ignore[method-assign]
+    return said
+
+
+def no_card(app: CashierApp) -> bool:
+    return "Tempelkan Kartu SSN" in text_of(app, "#card")
+
+
+def sold_lines(counter: Counter) -> list[list[tuple[str, int]]]:
+    return [
+        [(line.gtin, line.quantity) for line in SaleBody.from_value(r.body).lines]
+        for r in counter.home.journal.records()
+        if r.type is RecordType.SALE
+    ]
+
+
+def test_keys_pressed_again_while_the_card_is_debited_start_nothing(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F10 twice in one read, then F10, Escape, F2, F4, F5, F7 and F8 while the DEBIT runs: one
+    card operation, one sale, and the screen shows it approved, as the journal has it."""
+    number = counter.issue(loads={"APBD": 200_000})
+    held = held_charge(monkeypatch)
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await present_with_pin(pilot, counter, number, PIN)
+        await scan(pilot, SUGAR)
+        screen = sale_screen(app)
+        try:
+            for _ in range(2):  # a double press comes in one read of the terminal
+                app.post_message(events.Key("f10", None))
+            await wait_for(pilot, held.entered.is_set)
+            await pilot.press("f10", "escape", "f2", "f4", "f5", "f7", "f8")
+            assert app.screen is screen  # no PIN or supervisor prompt opened meanwhile
+            assert "JANGAN cabut" in text_of(app, "#outcome")
+            assert not held.returned.is_set()
+        finally:
+            held.go.set()
+        await settle(pilot)
+        assert "BERHASIL" in text_of(app, "#outcome")
+        assert screen.query_one(BasketTable).row_count == 0
+
+    run(counter, flow)
+    assert len(held.calls) == 1
+    assert records(counter) == [RecordType.SALE]
+    assert sold_lines(counter) == [[(SUGAR, 1)]]
+
+
+def test_the_basket_cannot_change_under_a_debit_and_a_scan_then_is_not_lost_silently(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the card is debited for the basket on screen, the next customer's item is scanned
+    and the cashier presses Delete and F3: the screen keeps showing what is being debited, and
+    the scan is refused out loud (not added, then wiped with the paid basket)."""
+    number = counter.issue(loads={"APBD": 200_000})
+    held = held_charge(monkeypatch)
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await present_with_pin(pilot, counter, number, PIN)
+        await scan(pilot, SUGAR)
+        screen = sale_screen(app)
+        said = told(app)
+        try:
+            await pilot.press("f10")
+            await wait_for(pilot, held.entered.is_set)
+            screen.query_one(BasketTable).focus()
+            await pilot.press("delete", "f3")
+            assert app.screen is screen  # no quantity prompt over a debit
+            await type_into(pilot, "#code", OIL)
+            app.post_message(events.Key("escape", None))
+            await pilot.pause(0.1)
+            assert [s.gtin for s in screen.scans] == [SUGAR]
+            assert screen.query_one(BasketTable).row_count == 1
+            assert any("Pindai lagi" in t for t in said)  # the scan was refused out loud
+        finally:
+            held.go.set()
+        await settle(pilot)
+        assert "BERHASIL" in text_of(app, "#outcome")
+
+    run(counter, flow)
+    assert sold_lines(counter) == [[(SUGAR, 1)]]
