@@ -102,13 +102,19 @@ class SaleScreen(SaleView):
             elif reader.wait_for_removal(0.5):
                 present = False
                 self.post_message(CardLeft())
+                # The card's session ends here, off the UI thread: closing its PC/SC
+                # connection waits for a card operation still running and may hang with
+                # pcscd, and the keys work on meanwhile. On this thread, not a worker of its
+                # own, so the next card is watched for (and presented) only after it: a
+                # release that ran late would end the next card's session instead.
+                self.cashier_app.counter.release()
 
     def on_card_arrived(self, _: CardArrived) -> None:
         self._say(self.cashier_app.w["card_working"], "warn")
         self.present_card()
 
     def on_card_left(self, _: CardLeft) -> None:
-        self.cashier_app.counter.release()
+        """The screen forgets the card at once; its session is ended by :meth:`watch_card`."""
         self.card, self.info, self.basket = "", None, None
         self.query_one("#banner", Static).update("")
         self._redraw()

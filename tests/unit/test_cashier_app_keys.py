@@ -121,3 +121,29 @@ def test_the_basket_cannot_change_under_a_debit_and_a_scan_then_is_not_lost_sile
 
     run(counter, flow)
     assert sold_lines(counter) == [[(SUGAR, 1)]]
+
+
+def test_a_release_that_hangs_never_stops_the_keys(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The card leaves: its PC/SC connection is closed off the UI thread, so a pcscd that hangs
+    in the close leaves the keys working, and the screen says the card is gone at once."""
+    number = counter.issue(loads={"APBD": 200_000})
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await present_with_pin(pilot, counter, number, PIN)
+        held = Held(app.counter.release)
+        monkeypatch.setattr(app.counter, "release", held)
+        try:
+            counter.reader.remove()
+            await wait_for(pilot, held.entered.is_set)
+            await wait_for(pilot, lambda: no_card(app))
+            await type_into(pilot, "#code", SUGAR)
+            await wait_for(pilot, lambda: sale_screen(app).query_one(BasketTable).row_count == 1)
+            assert not held.returned.is_set()  # the keys were handled while the close hung
+        finally:
+            held.go.set()
+        await wait_for(pilot, held.returned.is_set)
+        assert app.counter.card is None
+
+    run(counter, flow)
