@@ -114,7 +114,11 @@ class SaleScreen(SaleView):
         self.present_card()
 
     def on_card_left(self, _: CardLeft) -> None:
-        """The screen forgets the card at once; its session is ended by :meth:`watch_card`."""
+        """The screen forgets the card at once; its session is ended by :meth:`watch_card`.
+        Its PIN prompt goes with it: digits typed there are never tried on a next card."""
+        prompt = self.app.screen
+        if isinstance(prompt, Prompt) and prompt.id == "pin":
+            prompt.dismiss(None)
         self.card, self.info, self.basket = "", None, None
         self.query_one("#banner", Static).update("")
         self._redraw()
@@ -151,8 +155,8 @@ class SaleScreen(SaleView):
         self.post_message(Printed(done.print_message or ""))
 
     def action_ask_pin(self) -> None:
-        if not self.card or self.busy:
-            return
+        if not self.card or self.busy or any(s.id == "pin" for s in self.app.screen_stack):
+            return  # one PIN prompt at a time (a card's arrival and F4 both ask)
         w = self.cashier_app.w
         if self.cashier_app.counter.has_pad:
             # The holder types on the reader's keypad; the PIN never reaches this computer.

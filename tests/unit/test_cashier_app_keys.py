@@ -8,10 +8,12 @@ import pytest
 from textual import events
 from textual.pilot import Pilot
 
+from drivers.card.protocol import CardInfo
 from ledger.bodies import SaleBody
 from ledger.record import RecordType
 from terminal.app import CashierApp
 from terminal.app.widgets import BasketTable
+from terminal.sale import Outcome
 from tests.fixtures.card import PIN
 from tests.fixtures.sale import OIL, SUGAR, Counter
 from tests.unit.test_cashier_app import (
@@ -147,3 +149,35 @@ def test_a_release_that_hangs_never_stops_the_keys(
         assert app.counter.card is None
 
     run(counter, flow)
+
+
+def test_a_card_pulled_while_the_pin_prompt_is_open_takes_its_prompt_with_it(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Holder A's PIN prompt is open with two digits typed when A pulls the card and B presents
+    another: B gets one prompt, and A's digits are never tried on B's card."""
+    first = counter.issue(1, loads={"APBD": 200_000})
+    second = counter.issue(2, loads={"APBD": 200_000})
+    from terminal.app import counter as module
+
+    tried: list[str] = []
+    real = module.verify_holder
+
+    def verify(till: object, session: object, pin: str) -> CardInfo | Outcome:
+        tried.append(pin)
+        return real(till, session, pin)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "verify_holder", verify)
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        counter.present(first)
+        await wait_for(pilot, lambda: app.screen.id == "pin")
+        await pilot.press("1", "2")
+        counter.reader.remove()
+        await wait_for(pilot, lambda: no_card(app))
+        await present_with_pin(pilot, counter, second, PIN)
+        assert app.screen is sale_screen(app)  # no PIN prompt left over from A
+        assert "APBD" in text_of(app, "#card")
+
+    run(counter, flow)
+    assert tried == [PIN]
