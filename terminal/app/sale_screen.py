@@ -119,7 +119,7 @@ class SaleScreen(SaleView):
         prompt = self.app.screen
         if isinstance(prompt, Prompt) and prompt.id == "pin":
             prompt.dismiss(None)
-        self.card, self.info, self.basket = "", None, None
+        self.card, self.card_number, self.info, self.basket = "", "", None, None
         self.query_one("#banner", Static).update("")
         self._redraw()
 
@@ -129,9 +129,10 @@ class SaleScreen(SaleView):
 
     def on_presented(self, event: Presented) -> None:
         p = event.presentation
-        self.card = p.card
+        self.card, self.card_number = p.card, p.number
         self.info = p.info
         language = self.cashier_app.language
+        other = self._basket_of_another_card(p.number)
         # What the card says about earlier operations comes first, before anything new.
         if p.earlier_sale_completed:
             self.scans.clear()
@@ -141,11 +142,25 @@ class SaleScreen(SaleView):
             self._say(message("earlier_aborted", language), "warn")
         elif p.refusal is not None:
             self._show_outcome(p.refusal)
+        elif other:
+            self._say(self.cashier_app.w["basket_other_card"], "warn")
         else:
             self._say("")
         self._redraw()
         if p.refusal is None and p.info is not None and not p.earlier_sale_completed:
             self.action_ask_pin()
+
+    def _basket_of_another_card(self, number: str) -> bool:
+        """A basket scanned for one card is not another holder's: it is cleared (True) when a
+        different card comes. Scanned before any card, it is the first card's to come."""
+        if not self.scans or not number:
+            return False
+        if self.basket_card and self.basket_card != number:
+            self.scans.clear()
+            self.basket_card = number
+            return True
+        self.basket_card = number
+        return False
 
     @work(thread=True, group="print")
     def print_earlier(self, presentation: Presentation) -> None:
@@ -211,6 +226,8 @@ class SaleScreen(SaleView):
             return
         catalog = self.catalog
         if text.isdigit():
+            if not self.scans:  # a new basket: the card in the reader's, if any
+                self.basket_card = self.card_number
             if catalog is not None and catalog.item(text) is None:
                 self._say(
                     message("not_in_catalog_scan", self.cashier_app.language, gtin=text), "bad"

@@ -181,3 +181,32 @@ def test_a_card_pulled_while_the_pin_prompt_is_open_takes_its_prompt_with_it(
 
     run(counter, flow)
     assert tried == [PIN]
+
+
+def test_the_basket_does_not_follow_one_holder_to_another_card(counter: Counter) -> None:
+    """Holder A's basket stays for A's card (pulled and presented again), and a basket scanned
+    before any card goes to the card that comes; but when A leaves and B presents another card,
+    A's items are not on B's screen and F10 charges B nothing."""
+    first = counter.issue(1, loads={"APBD": 200_000})
+    second = counter.issue(2, loads={"APBD": 200_000})
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        screen = sale_screen(app)
+        await scan(pilot, SUGAR)  # before any card: the basket waits for one
+        await present_with_pin(pilot, counter, first, PIN)
+        assert [s.gtin for s in screen.scans] == [SUGAR]
+        counter.reader.remove()
+        await wait_for(pilot, lambda: no_card(app))
+        await present_with_pin(pilot, counter, first, PIN)  # the same card again
+        assert [s.gtin for s in screen.scans] == [SUGAR]
+        counter.reader.remove()
+        await wait_for(pilot, lambda: no_card(app))
+        await present_with_pin(pilot, counter, second, PIN)
+        assert screen.scans == []
+        assert screen.query_one(BasketTable).row_count == 0
+        await pilot.press("f10")
+        await settle(pilot)
+
+    run(counter, flow)
+    assert records(counter) == []
+    assert counter.balances(second) == {"APBD": 200_000}
