@@ -4,20 +4,28 @@ test says what the cashier sees and what the journal and the card hold."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from textual import events
 from textual.pilot import Pilot
 
 from drivers.card.protocol import CardInfo
+from drivers.scanner.wedge import WedgeDetector
 from ledger.bodies import SaleBody
 from ledger.record import RecordType
 from terminal.app import CashierApp
+from terminal.app import Counter as AppCounter
 from terminal.app.widgets import BasketTable
 from terminal.sale import Outcome
+from terminal.staff import set_cashier
 from tests.fixtures.card import PIN
-from tests.fixtures.sale import OIL, SUGAR, Counter
+from tests.fixtures.sale import OIL, SUGAR, SUPERVISOR_PIN, Counter
 from tests.unit.test_cashier_app import (
+    CASHIER,
+    CASHIER_PIN,
     Held,
+    KeyClock,
     present_with_pin,
     records,
     run,
@@ -210,3 +218,68 @@ def test_the_basket_does_not_follow_one_holder_to_another_card(counter: Counter)
     run(counter, flow)
     assert records(counter) == []
     assert counter.balances(second) == {"APBD": 200_000}
+
+
+def test_a_wedge_scan_while_the_pin_prompt_is_open_goes_to_the_basket(counter: Counter) -> None:
+    """A keyboard-wedge scan fires while the holder's PIN prompt is open: the code is in the
+    basket, the PIN field is as the holder left it, and no PIN try is spent."""
+    number = counter.issue(loads={"APBD": 200_000})
+    set_cashier(counter.home, CASHIER, CASHIER_PIN)
+    clock = KeyClock(0.5)
+    app_counter = AppCounter(counter.till, None, readers=lambda _n: counter.reader)
+    app = CashierApp(
+        counter.home, counter.till, app_counter, counter.reader,
+        wedge=WedgeDetector(), keyclock=clock,
+    )  # fmt: skip
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await type_into(pilot, "#cashier", CASHIER)
+            await type_into(pilot, "#pin", CASHIER_PIN)
+            await settle(pilot)
+            counter.present(number)
+            await wait_for(pilot, lambda: app.screen.id == "pin")
+            await pilot.press(*PIN[:2])  # the holder has begun
+            clock.now += 1.0  # a moment later, the scanner's burst
+            clock.step = 0.005
+            await pilot.press(*SUGAR, "enter")
+            await settle(pilot)
+            clock.step = 0.5
+            clock.now += 1.0
+            assert app.screen.id == "pin"
+            assert app.screen.query_one("#value").value == PIN[:2]  # type: ignore[attr-defined]
+            assert [s.gtin for s in sale_screen(app).scans] == [SUGAR]
+            await pilot.press(*PIN[2:], "enter")
+            await settle(pilot)
+            assert "APBD" in text_of(app, "#card")
+            assert "PIN salah" not in text_of(app, "#outcome")
+
+    asyncio.run(main())
+
+
+def test_cancel_pressed_twice_voids_the_sale_once(counter: Counter) -> None:
+    """F7 twice in one read, then F7 again after the cancellation: one void, the money back
+    once, and the second cancellation is refused in words."""
+    number = counter.issue(loads={"APBD": 200_000})
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await present_with_pin(pilot, counter, number, PIN)
+        await scan(pilot, SUGAR)
+        await pilot.press("f10")
+        await settle(pilot)
+        for _ in range(2):
+            app.post_message(events.Key("f7", None))
+        await wait_for(pilot, lambda: app.screen.id == "supervisor")
+        await pilot.press(*SUPERVISOR_PIN, "enter")
+        await settle(pilot)
+        assert app.screen is sale_screen(app)  # one prompt for the double press
+        assert "BERHASIL" in text_of(app, "#outcome")
+        await pilot.press("f7")
+        await wait_for(pilot, lambda: app.screen.id == "supervisor")
+        await pilot.press(*SUPERVISOR_PIN, "enter")
+        await settle(pilot)
+        assert "DITOLAK" in text_of(app, "#outcome")
+
+    run(counter, flow)
+    assert records(counter) == [RecordType.SALE, RecordType.VOID]
+    assert counter.balances(number) == {"APBD": 200_000}
