@@ -103,6 +103,8 @@ class Presentation:
     info: CardInfo | None
     refusal: Outcome | None
     earlier: tuple[Resolution, ...]
+    number: str = ""
+    """The card's full number (never shown): whose basket is whose (empty when unread)."""
 
     @property
     def earlier_sale_completed(self) -> bool:
@@ -182,9 +184,9 @@ class Counter:
             number = session.card_number
             card = mask_card_number(number) if number else ""
             if isinstance(presented, Outcome):
-                return Presentation(card, None, presented, presented.resolutions)
+                return Presentation(card, None, presented, presented.resolutions, number or "")
             self.card.presented = presented
-            return Presentation(card, presented.info, None, presented.resolutions)
+            return Presentation(card, presented.info, None, presented.resolutions, number or "")
 
     def release(self) -> None:
         """The card left (or the cashier is done with it): its session ends."""

@@ -102,14 +102,24 @@ class SaleScreen(SaleView):
             elif reader.wait_for_removal(0.5):
                 present = False
                 self.post_message(CardLeft())
+                # The card's session ends here, off the UI thread: closing its PC/SC
+                # connection waits for a card operation still running and may hang with
+                # pcscd, and the keys work on meanwhile. On this thread, not a worker of its
+                # own, so the next card is watched for (and presented) only after it: a
+                # release that ran late would end the next card's session instead.
+                self.cashier_app.counter.release()
 
     def on_card_arrived(self, _: CardArrived) -> None:
         self._say(self.cashier_app.w["card_working"], "warn")
         self.present_card()
 
     def on_card_left(self, _: CardLeft) -> None:
-        self.cashier_app.counter.release()
-        self.card, self.info, self.basket = "", None, None
+        """The screen forgets the card at once; its session is ended by :meth:`watch_card`.
+        Its PIN prompt goes with it: digits typed there are never tried on a next card."""
+        prompt = self.app.screen
+        if isinstance(prompt, Prompt) and prompt.id == "pin":
+            prompt.dismiss(None)
+        self.card, self.card_number, self.info, self.basket = "", "", None, None
         self.query_one("#banner", Static).update("")
         self._redraw()
 
@@ -119,9 +129,10 @@ class SaleScreen(SaleView):
 
     def on_presented(self, event: Presented) -> None:
         p = event.presentation
-        self.card = p.card
+        self.card, self.card_number = p.card, p.number
         self.info = p.info
         language = self.cashier_app.language
+        other = self._basket_of_another_card(p.number)
         # What the card says about earlier operations comes first, before anything new.
         if p.earlier_sale_completed:
             self.scans.clear()
@@ -131,11 +142,25 @@ class SaleScreen(SaleView):
             self._say(message("earlier_aborted", language), "warn")
         elif p.refusal is not None:
             self._show_outcome(p.refusal)
+        elif other:
+            self._say(self.cashier_app.w["basket_other_card"], "warn")
         else:
             self._say("")
         self._redraw()
         if p.refusal is None and p.info is not None and not p.earlier_sale_completed:
             self.action_ask_pin()
+
+    def _basket_of_another_card(self, number: str) -> bool:
+        """A basket scanned for one card is not another holder's: it is cleared (True) when a
+        different card comes. Scanned before any card, it is the first card's to come."""
+        if not self.scans or not number:
+            return False
+        if self.basket_card and self.basket_card != number:
+            self.scans.clear()
+            self.basket_card = number
+            return True
+        self.basket_card = number
+        return False
 
     @work(thread=True, group="print")
     def print_earlier(self, presentation: Presentation) -> None:
@@ -145,8 +170,8 @@ class SaleScreen(SaleView):
         self.post_message(Printed(done.print_message or ""))
 
     def action_ask_pin(self) -> None:
-        if not self.card or self.busy:
-            return
+        if not self.card or self.busy or any(s.id == "pin" for s in self.app.screen_stack):
+            return  # one PIN prompt at a time (a card's arrival and F4 both ask)
         w = self.cashier_app.w
         if self.cashier_app.counter.has_pad:
             # The holder types on the reader's keypad; the PIN never reaches this computer.
@@ -186,10 +211,23 @@ class SaleScreen(SaleView):
         if text:
             self.add_code(text)
 
+    def _basket_held(self) -> bool:
+        """While a card operation runs the basket on screen is what the card is asked for: a
+        scan, F3 or Delete then changes nothing and is refused out loud (a scan taken and then
+        wiped with the paid basket would be lost without a word)."""
+        if self.busy:
+            self.app.bell()
+            self.notify(self.cashier_app.w["busy_basket"], severity="warning", timeout=5)
+        return self.busy
+
     def add_code(self, text: str, quantity: int = 1) -> None:
         """A scanned or typed code adds a line; words search the catalog by name."""
+        if self._basket_held():
+            return
         catalog = self.catalog
         if text.isdigit():
+            if not self.scans:  # a new basket: the card in the reader's, if any
+                self.basket_card = self.card_number
             if catalog is not None and catalog.item(text) is None:
                 self._say(
                     message("not_in_catalog_scan", self.cashier_app.language, gtin=text), "bad"
@@ -205,6 +243,8 @@ class SaleScreen(SaleView):
             self.add_code(gtin)
 
     def action_quantity(self) -> None:
+        if self._basket_held():
+            return
         row = self._selected()
         if row is not None:
             self.app.push_screen(Prompt(self.cashier_app.w["quantity_prompt"]), self._quantity)
@@ -226,6 +266,8 @@ class SaleScreen(SaleView):
         self._redraw()
 
     def action_remove_line(self) -> None:
+        if self._basket_held():
+            return
         row = self._selected()
         if row is not None:
             del self.scans[row]

@@ -91,6 +91,11 @@ class SaleView(Screen[None]):
         self.cashier = cashier
         self.scans: list[ScannedItem] = []
         self.card = ""
+        self.card_number = ""
+        """The full number of the card in the reader (never drawn); empty when none."""
+        self.basket_card = ""
+        """The card the basket was scanned for: the one in the reader at its first scan, or
+        the first to come when it was scanned before any card (empty until then)."""
         self.info: CardInfo | None = None
         self.basket: Basket | None = None
         self.catalog: Catalog | None = None

@@ -35,6 +35,14 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Kartu sedang diproses. JANGAN cabut kartu.",
         "The card is working. Do NOT remove the card.",
     ),
+    "busy_basket": (
+        "Kartu sedang diproses: keranjang tidak berubah. Pindai lagi setelah selesai.",
+        "The card is working: the basket stays as it is. Scan again when it is done.",
+    ),
+    "basket_other_card": (
+        "Kartu lain: keranjang pemegang kartu sebelumnya dikosongkan.",
+        "Another card: the previous holder's basket was cleared.",
+    ),
     "holder_pin": ("PIN pemegang kartu", "Holder's PIN"),
     "pinpad": (
         "Pemegang kartu memasukkan PIN di pembaca kartu.",

@@ -692,12 +692,12 @@ class Held:
         self.returned = threading.Event()
         self.calls: list[tuple[object, ...]] = []
 
-    def __call__(self, *args: object) -> object:
+    def __call__(self, *args: object, **kwargs: object) -> object:
         self.calls.append(args)
         self.entered.set()
         self.go.wait(3)
         try:
-            return self.real(*args)
+            return self.real(*args, **kwargs)
         finally:
             self.returned.set()
 

@@ -1,0 +1,285 @@
+"""The cashier app attacked the way a tired cashier and a hurried queue would: keys pressed at
+the wrong moment, cards pulled and swapped, scans arriving while something else is open. Each
+test says what the cashier sees and what the journal and the card hold."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from textual import events
+from textual.pilot import Pilot
+
+from drivers.card.protocol import CardInfo
+from drivers.scanner.wedge import WedgeDetector
+from ledger.bodies import SaleBody
+from ledger.record import RecordType
+from terminal.app import CashierApp
+from terminal.app import Counter as AppCounter
+from terminal.app.widgets import BasketTable
+from terminal.sale import Outcome
+from terminal.staff import set_cashier
+from tests.fixtures.card import PIN
+from tests.fixtures.sale import OIL, SUGAR, SUPERVISOR_PIN, Counter
+from tests.unit.test_cashier_app import (
+    CASHIER,
+    CASHIER_PIN,
+    Held,
+    KeyClock,
+    present_with_pin,
+    records,
+    run,
+    sale_screen,
+    scan,
+    settle,
+    text_of,
+    type_into,
+    wait_for,
+)
+
+
+def held_charge(monkeypatch: pytest.MonkeyPatch) -> Held:
+    """The card's DEBIT (the sale engine's ``charge``) made to wait for ``go``."""
+    from terminal.app import counter as module
+
+    held = Held(module.charge)
+    monkeypatch.setattr(module, "charge", held)
+    return held
+
+
+def told(app: CashierApp) -> list[str]:
+    """What the app notifies from now on (printer lines, refused keys)."""
+    said: list[str] = []
+    app.notify = lambda message, **_: said.append(str(message))  # type: ignore[method-assign]
+    return said
+
+
+def no_card(app: CashierApp) -> bool:
+    return "Tempelkan Kartu SSN" in text_of(app, "#card")
+
+
+def sold_lines(counter: Counter) -> list[list[tuple[str, int]]]:
+    return [
+        [(line.gtin, line.quantity) for line in SaleBody.from_value(r.body).lines]
+        for r in counter.home.journal.records()
+        if r.type is RecordType.SALE
+    ]
+
+
+def test_keys_pressed_again_while_the_card_is_debited_start_nothing(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F10 twice in one read, then F10, Escape, F2, F4, F5, F7 and F8 while the DEBIT runs: one
+    card operation, one sale, and the screen shows it approved, as the journal has it."""
+    number = counter.issue(loads={"APBD": 200_000})
+    held = held_charge(monkeypatch)
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await present_with_pin(pilot, counter, number, PIN)
+        await scan(pilot, SUGAR)
+        screen = sale_screen(app)
+        try:
+            for _ in range(2):  # a double press comes in one read of the terminal
+                app.post_message(events.Key("f10", None))
+            await wait_for(pilot, held.entered.is_set)
+            await pilot.press("f10", "escape", "f2", "f4", "f5", "f7", "f8")
+            assert app.screen is screen  # no PIN or supervisor prompt opened meanwhile
+            assert "JANGAN cabut" in text_of(app, "#outcome")
+            assert not held.returned.is_set()
+        finally:
+            held.go.set()
+        await settle(pilot)
+        assert "BERHASIL" in text_of(app, "#outcome")
+        assert screen.query_one(BasketTable).row_count == 0
+
+    run(counter, flow)
+    assert len(held.calls) == 1
+    assert records(counter) == [RecordType.SALE]
+    assert sold_lines(counter) == [[(SUGAR, 1)]]
+
+
+def test_the_basket_cannot_change_under_a_debit_and_a_scan_then_is_not_lost_silently(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the card is debited for the basket on screen, the next customer's item is scanned
+    and the cashier presses Delete and F3: the screen keeps showing what is being debited, and
+    the scan is refused out loud (not added, then wiped with the paid basket)."""
+    number = counter.issue(loads={"APBD": 200_000})
+    held = held_charge(monkeypatch)
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await present_with_pin(pilot, counter, number, PIN)
+        await scan(pilot, SUGAR)
+        screen = sale_screen(app)
+        said = told(app)
+        try:
+            await pilot.press("f10")
+            await wait_for(pilot, held.entered.is_set)
+            screen.query_one(BasketTable).focus()
+            await pilot.press("delete", "f3")
+            assert app.screen is screen  # no quantity prompt over a debit
+            await type_into(pilot, "#code", OIL)
+            app.post_message(events.Key("escape", None))
+            await pilot.pause(0.1)
+            assert [s.gtin for s in screen.scans] == [SUGAR]
+            assert screen.query_one(BasketTable).row_count == 1
+            assert any("Pindai lagi" in t for t in said)  # the scan was refused out loud
+        finally:
+            held.go.set()
+        await settle(pilot)
+        assert "BERHASIL" in text_of(app, "#outcome")
+
+    run(counter, flow)
+    assert sold_lines(counter) == [[(SUGAR, 1)]]
+
+
+def test_a_release_that_hangs_never_stops_the_keys(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The card leaves: its PC/SC connection is closed off the UI thread, so a pcscd that hangs
+    in the close leaves the keys working, and the screen says the card is gone at once."""
+    number = counter.issue(loads={"APBD": 200_000})
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await present_with_pin(pilot, counter, number, PIN)
+        held = Held(app.counter.release)
+        monkeypatch.setattr(app.counter, "release", held)
+        try:
+            counter.reader.remove()
+            await wait_for(pilot, held.entered.is_set)
+            await wait_for(pilot, lambda: no_card(app))
+            await type_into(pilot, "#code", SUGAR)
+            await wait_for(pilot, lambda: sale_screen(app).query_one(BasketTable).row_count == 1)
+            assert not held.returned.is_set()  # the keys were handled while the close hung
+        finally:
+            held.go.set()
+        await wait_for(pilot, held.returned.is_set)
+        assert app.counter.card is None
+
+    run(counter, flow)
+
+
+def test_a_card_pulled_while_the_pin_prompt_is_open_takes_its_prompt_with_it(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Holder A's PIN prompt is open with two digits typed when A pulls the card and B presents
+    another: B gets one prompt, and A's digits are never tried on B's card."""
+    first = counter.issue(1, loads={"APBD": 200_000})
+    second = counter.issue(2, loads={"APBD": 200_000})
+    from terminal.app import counter as module
+
+    tried: list[str] = []
+    real = module.verify_holder
+
+    def verify(till: object, session: object, pin: str) -> CardInfo | Outcome:
+        tried.append(pin)
+        return real(till, session, pin)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "verify_holder", verify)
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        counter.present(first)
+        await wait_for(pilot, lambda: app.screen.id == "pin")
+        await pilot.press("1", "2")
+        counter.reader.remove()
+        await wait_for(pilot, lambda: no_card(app))
+        await present_with_pin(pilot, counter, second, PIN)
+        assert app.screen is sale_screen(app)  # no PIN prompt left over from A
+        assert "APBD" in text_of(app, "#card")
+
+    run(counter, flow)
+    assert tried == [PIN]
+
+
+def test_the_basket_does_not_follow_one_holder_to_another_card(counter: Counter) -> None:
+    """Holder A's basket stays for A's card (pulled and presented again), and a basket scanned
+    before any card goes to the card that comes; but when A leaves and B presents another card,
+    A's items are not on B's screen and F10 charges B nothing."""
+    first = counter.issue(1, loads={"APBD": 200_000})
+    second = counter.issue(2, loads={"APBD": 200_000})
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        screen = sale_screen(app)
+        await scan(pilot, SUGAR)  # before any card: the basket waits for one
+        await present_with_pin(pilot, counter, first, PIN)
+        assert [s.gtin for s in screen.scans] == [SUGAR]
+        counter.reader.remove()
+        await wait_for(pilot, lambda: no_card(app))
+        await present_with_pin(pilot, counter, first, PIN)  # the same card again
+        assert [s.gtin for s in screen.scans] == [SUGAR]
+        counter.reader.remove()
+        await wait_for(pilot, lambda: no_card(app))
+        await present_with_pin(pilot, counter, second, PIN)
+        assert screen.scans == []
+        assert screen.query_one(BasketTable).row_count == 0
+        await pilot.press("f10")
+        await settle(pilot)
+
+    run(counter, flow)
+    assert records(counter) == []
+    assert counter.balances(second) == {"APBD": 200_000}
+
+
+def test_a_wedge_scan_while_the_pin_prompt_is_open_goes_to_the_basket(counter: Counter) -> None:
+    """A keyboard-wedge scan fires while the holder's PIN prompt is open: the code is in the
+    basket, the PIN field is as the holder left it, and no PIN try is spent."""
+    number = counter.issue(loads={"APBD": 200_000})
+    set_cashier(counter.home, CASHIER, CASHIER_PIN)
+    clock = KeyClock(0.5)
+    app_counter = AppCounter(counter.till, None, readers=lambda _n: counter.reader)
+    app = CashierApp(
+        counter.home, counter.till, app_counter, counter.reader,
+        wedge=WedgeDetector(), keyclock=clock,
+    )  # fmt: skip
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await type_into(pilot, "#cashier", CASHIER)
+            await type_into(pilot, "#pin", CASHIER_PIN)
+            await settle(pilot)
+            counter.present(number)
+            await wait_for(pilot, lambda: app.screen.id == "pin")
+            await pilot.press(*PIN[:2])  # the holder has begun
+            clock.now += 1.0  # a moment later, the scanner's burst
+            clock.step = 0.005
+            await pilot.press(*SUGAR, "enter")
+            await settle(pilot)
+            clock.step = 0.5
+            clock.now += 1.0
+            assert app.screen.id == "pin"
+            assert app.screen.query_one("#value").value == PIN[:2]  # type: ignore[attr-defined]
+            assert [s.gtin for s in sale_screen(app).scans] == [SUGAR]
+            await pilot.press(*PIN[2:], "enter")
+            await settle(pilot)
+            assert "APBD" in text_of(app, "#card")
+            assert "PIN salah" not in text_of(app, "#outcome")
+
+    asyncio.run(main())
+
+
+def test_cancel_pressed_twice_voids_the_sale_once(counter: Counter) -> None:
+    """F7 twice in one read, then F7 again after the cancellation: one void, the money back
+    once, and the second cancellation is refused in words."""
+    number = counter.issue(loads={"APBD": 200_000})
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await present_with_pin(pilot, counter, number, PIN)
+        await scan(pilot, SUGAR)
+        await pilot.press("f10")
+        await settle(pilot)
+        for _ in range(2):
+            app.post_message(events.Key("f7", None))
+        await wait_for(pilot, lambda: app.screen.id == "supervisor")
+        await pilot.press(*SUPERVISOR_PIN, "enter")
+        await settle(pilot)
+        assert app.screen is sale_screen(app)  # one prompt for the double press
+        assert "BERHASIL" in text_of(app, "#outcome")
+        await pilot.press("f7")
+        await wait_for(pilot, lambda: app.screen.id == "supervisor")
+        await pilot.press(*SUPERVISOR_PIN, "enter")
+        await settle(pilot)
+        assert "DITOLAK" in text_of(app, "#outcome")
+
+    run(counter, flow)
+    assert records(counter) == [RecordType.SALE, RecordType.VOID]
+    assert counter.balances(number) == {"APBD": 200_000}
