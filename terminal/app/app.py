@@ -106,6 +106,15 @@ class CashierApp(App[None]):
         self.sub_title = f"{home.config.shop_name} · {home.config.terminal_id}"
         self._syncing = threading.Lock()
 
+    async def action_quit(self) -> None:
+        """Ctrl+Q waits for the card: quitting in the middle of a debit leaves the holder at the
+        counter not knowing whether they paid, until the card comes back to a restarted app."""
+        if any(getattr(screen, "busy", False) for screen in self.screen_stack):
+            self.bell()
+            self.notify(self.w["busy_quit"], severity="warning", timeout=5)
+            return
+        self.exit()
+
     # The sale screen's view of the sale side: asked for only once it is loaded.
 
     def _loaded_side(self) -> SaleSide:

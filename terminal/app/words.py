@@ -35,6 +35,10 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Kartu sedang diproses. JANGAN cabut kartu.",
         "The card is working. Do NOT remove the card.",
     ),
+    "busy_quit": (
+        "Kartu sedang diproses: tunggu sampai selesai, lalu keluar.",
+        "The card is working: wait until it is done, then quit.",
+    ),
     "busy_basket": (
         "Kartu sedang diproses: keranjang tidak berubah. Pindai lagi setelah selesai.",
         "The card is working: the basket stays as it is. Scan again when it is done.",

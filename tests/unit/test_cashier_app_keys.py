@@ -283,3 +283,34 @@ def test_cancel_pressed_twice_voids_the_sale_once(counter: Counter) -> None:
     run(counter, flow)
     assert records(counter) == [RecordType.SALE, RecordType.VOID]
     assert counter.balances(number) == {"APBD": 200_000}
+
+
+def test_ctrl_q_during_a_debit_waits_for_the_card(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl+Q pressed while the card is debited is refused out loud; the sale ends approved and
+    Ctrl+Q then quits."""
+    number = counter.issue(loads={"APBD": 200_000})
+    held = held_charge(monkeypatch)
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        await present_with_pin(pilot, counter, number, PIN)
+        await scan(pilot, SUGAR)
+        said = told(app)
+        try:
+            await pilot.press("f10")
+            await wait_for(pilot, held.entered.is_set)
+            await pilot.press("ctrl+q")
+            await pilot.pause(0.1)
+            assert app.is_running and not held.returned.is_set()
+            assert any("tunggu sampai selesai" in t for t in said)
+        finally:
+            held.go.set()
+        await settle(pilot)
+        assert "BERHASIL" in text_of(app, "#outcome")
+        await pilot.press("ctrl+q")
+        await pilot.pause(0.1)
+        assert not app.is_running
+
+    run(counter, flow)
+    assert records(counter) == [RecordType.SALE]
