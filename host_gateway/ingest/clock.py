@@ -26,7 +26,7 @@ from host_gateway import distribution
 from host_gateway.fastsql import Raw
 from host_gateway.ingest.verification import Facts
 from ledger.binary import FormatError, encode_period
-from ledger.cardproofs import LoadAuthorization
+from ledger.cardproofs import LoadAuthorization, PinUnblockOrder, PinUnblockReceipt
 from ledger.documents import DocumentError, SignedDocument
 from ledger.verify import WITA, business_date
 from ledger.wire import CONFIG_KIND
@@ -164,6 +164,9 @@ class CardTimeline:
         self._loads: dict[str, dict[int, _Load]] = {}
         self._older: dict[tuple[str, str], dt.date] = {}
         self._accepted: dict[str, list[tuple[int, int]]] = {}
+        self._unblocks: dict[str, list[tuple[int, dt.date]]] = {}
+        """Per card: (counter, issued) of each PIN-unblock order it applied (it keeps the
+        counter: debits after it are at higher counters)."""
         sales = [
             f
             for f in batch
@@ -173,6 +176,7 @@ class CardTimeline:
             raw = Raw(session)
             self._fetch_previous(raw, sales)
             self._fetch_loads(raw, sales)
+            self._fetch_unblocks(raw, sales)
 
     def _fetch_previous(self, raw: Raw, sales: list[Facts]) -> None:
         """The nearest accepted lower counter of each sale's card: the nearest one the host
@@ -230,11 +234,29 @@ class CardTimeline:
         ):
             self._older[(card, purse)] = _date(expiry)
 
+    def _fetch_unblocks(self, raw: Raw, sales: list[Facts]) -> None:
+        """The PIN-unblock orders the batch's cards applied (closed by the card's receipt): an
+        issuer date the card moved its trusted date to, like a load's."""
+        cards = sorted({f.card_number for f in sales if f.card_number})
+        condition, params = raw.any_of("card_number", cards, "text")
+        for card, order, receipt in raw.rows(
+            'SELECT card_number, "order", receipt FROM pin_unblocks'
+            f" WHERE {condition} AND receipt IS NOT NULL",
+            params,
+        ):
+            self._note_unblock(card, PinUnblockReceipt.decode(bytes(receipt)).counter, order)
+
+    def _note_unblock(self, number: str, counter: int, order: bytes) -> None:
+        issued = PinUnblockOrder.decode(bytes(order)).issued
+        self._unblocks.setdefault(number, []).append((counter, issued))
+
     # --- what the card's history says -------------------------------------------------------
 
     def note_accepted(self, facts: Facts) -> None:
         """A record of the batch was accepted: its counter and time now bound later ones."""
         number, counter = facts.card_number, facts.card_counter
+        if number is not None and counter is not None and facts.type == "pin_unblock":
+            self._note_unblock(number, counter, facts.unblock_order)
         if number is None or counter is None or facts.type in ("block", "pin_unblock"):
             return
         # A time after the host received it is a claim the host cannot trust (a load relayed
@@ -255,12 +277,14 @@ class CardTimeline:
         return best
 
     def _trusted_date(self, number: str, counter: int) -> dt.date | None:
-        """The latest issuer date the card had seen below this counter (a load it applied)."""
+        """The latest issuer date the card had seen below this counter (a load or a PIN-unblock
+        order it applied)."""
         issued = [
             load.issued
             for load in self._loads.get(number, {}).values()
             if load.counter is not None and load.counter < counter
         ]
+        issued += [day for at, day in self._unblocks.get(number, ()) if at < counter]
         return max(issued, default=None)
 
     def _purse_expiry(self, number: str, purse: str, counter: int, day: dt.date) -> dt.date | None:
@@ -303,8 +327,9 @@ class CardTimeline:
         if trusted is not None and day < trusted:
             facts.reject(
                 "proof_before_trusted_date",
-                f"debit dated {day} at counter {counter}, after the card had applied a load"
-                f" issued {trusted}: a genuine card refuses such a debit, this is a copy's",
+                f"debit dated {day} at counter {counter}, after the card had applied an issuer"
+                f" order (a load or a PIN unblock) dated {trusted}: a genuine card refuses such"
+                " a debit, this is a copy's",
                 stored=True,
             )
             return False

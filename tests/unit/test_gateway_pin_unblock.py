@@ -22,7 +22,7 @@ from host_gateway.check import run_check
 from host_gateway.db import transaction
 from host_gateway.errors import GatewayError
 from host_gateway.issuance import issue_card
-from host_gateway.models import Event, JournalLine, PinUnblock, StoredRecord
+from host_gateway.models import Card, Event, JournalLine, PinUnblock, StoredRecord
 from ledger.bodies import PinUnblockBody
 from ledger.cardproofs import (
     UNBLOCK_ORDER_DAYS,
@@ -367,3 +367,39 @@ def test_a_record_before_any_order_does_not_stop_the_batch(world: World) -> None
         ).all()
     assert sorted(stored) == ["load", "pin_unblock", "sale"]
     _check_ok(world)
+
+
+@pytest.mark.parametrize("together", [False, True], ids=["stored", "same_batch"])
+def test_a_debit_dated_before_an_unblock_order_the_card_applied_is_a_copys(
+    world: World, together: bool
+) -> None:
+    """Applying a PIN-unblock order moves the card's trusted date to the order's date, as a
+    load does: a genuine card then refuses any debit dated earlier (9407). A debit at a later
+    counter dated before the order was signed outside the card: refused, the card flagged."""
+    card = world.funded_card()  # its load is dated T0
+    world.gateway.clock.now = T0 + 2 * DAY  # type: ignore[attr-defined]
+    order = _issue(world, card.number)
+    unblocked = _record(world.terminal, card, order, T0 + 2 * DAY)
+    forged = world.terminal.sell(card, time=T0 + DAY)  # after the load, before the order
+    world.gateway.clock.now = T0 + 2 * DAY + 600  # type: ignore[attr-defined]
+    if together:
+        results = world.ingest([unblocked, forged]).results
+    else:
+        results = [*world.ingest([unblocked]).results, *world.ingest([forged]).results]
+    assert [(r.status, r.code) for r in results] == [
+        ("accepted", "ok"),
+        ("rejected", "proof_before_trusted_date"),
+    ]
+    with transaction(world.gateway.factory) as session:
+        assert session.get_one(Card, card.number).status == "cloned"
+
+
+def test_a_debit_after_an_unblock_order_dated_after_it_is_no_copy(world: World) -> None:
+    card = world.funded_card()
+    world.gateway.clock.now = T0 + 2 * DAY  # type: ignore[attr-defined]
+    order = _issue(world, card.number)
+    unblocked = _record(world.terminal, card, order, T0 + 2 * DAY)
+    sale = world.terminal.sell(card, time=T0 + 2 * DAY + 300)
+    world.gateway.clock.now = T0 + 2 * DAY + 600  # type: ignore[attr-defined]
+    results = [*world.ingest([unblocked]).results, *world.ingest([sale]).results]
+    assert [(r.status, r.code) for r in results] == [("accepted", "ok"), ("accepted", "ok")]
