@@ -31,17 +31,28 @@ class ScannerState(Message):
 
 
 class CardArrived(Message):
-    pass
+    """A card came into the reader: the watcher's ``arrival`` ticket for it (1, 2, ...)."""
+
+    def __init__(self, arrival: int) -> None:
+        super().__init__()
+        self.arrival = arrival
 
 
 class CardLeft(Message):
-    pass
+    """The card of ticket ``arrival`` left the reader."""
+
+    def __init__(self, arrival: int) -> None:
+        super().__init__()
+        self.arrival = arrival
 
 
 class Presented(Message):
-    def __init__(self, presentation: Presentation) -> None:
+    """The presentation of the card of ticket ``arrival``: it may land after that card left, or
+    after another card came (a presentation takes time), and the screen then shows no card."""
+
+    def __init__(self, presentation: Presentation, arrival: int) -> None:
         super().__init__()
-        self.presentation = presentation
+        self.presentation, self.arrival = presentation, arrival
 
 
 class Finished(Message):

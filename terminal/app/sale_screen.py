@@ -74,6 +74,12 @@ class SaleScreen(SaleView):
         self._bindings = BindingsMap(keys)
         self.busy = False
         self.stop_watching = threading.Event()
+        self.arrivals = 0
+        """Tickets the card watcher gave out (its thread alone counts them)."""
+        self.arrival = 0
+        """The ticket of the card the screen is on: the last to arrive."""
+        self.gone = 0
+        """The ticket of the last card that left: its presentation, landing late, is stale."""
 
     def on_mount(self) -> None:
         app = self.cashier_app
@@ -98,10 +104,11 @@ class SaleScreen(SaleView):
             if not present:
                 present = reader.wait_for_card(0.5)
                 if present:
-                    self.post_message(CardArrived())
+                    self.arrivals += 1
+                    self.post_message(CardArrived(self.arrivals))
             elif reader.wait_for_removal(0.5):
                 present = False
-                self.post_message(CardLeft())
+                self.post_message(CardLeft(self.arrivals))
                 # The card's session ends here, off the UI thread: closing its PC/SC
                 # connection waits for a card operation still running and may hang with
                 # pcscd, and the keys work on meanwhile. On this thread, not a worker of its
@@ -109,13 +116,15 @@ class SaleScreen(SaleView):
                 # release that ran late would end the next card's session instead.
                 self.cashier_app.counter.release()
 
-    def on_card_arrived(self, _: CardArrived) -> None:
+    def on_card_arrived(self, event: CardArrived) -> None:
+        self.arrival = event.arrival
         self._say(self.cashier_app.w["card_working"], "warn")
-        self.present_card()
+        self.present_card(event.arrival)
 
-    def on_card_left(self, _: CardLeft) -> None:
+    def on_card_left(self, event: CardLeft) -> None:
         """The screen forgets the card at once; its session is ended by :meth:`watch_card`.
         Its PIN prompt goes with it: digits typed there are never tried on a next card."""
+        self.gone = max(self.gone, event.arrival)
         prompt = self.app.screen
         if isinstance(prompt, Prompt) and prompt.id == "pin":
             prompt.dismiss(None)
@@ -124,11 +133,14 @@ class SaleScreen(SaleView):
         self._redraw()
 
     @work(thread=True, group="card")
-    def present_card(self) -> None:
-        self.post_message(Presented(self.cashier_app.counter.present()))
+    def present_card(self, arrival: int) -> None:
+        self.post_message(Presented(self.cashier_app.counter.present(), arrival))
 
     def on_presented(self, event: Presented) -> None:
         p = event.presentation
+        if event.arrival != self.arrival or event.arrival <= self.gone:
+            self._presented_late(p)
+            return
         self.card, self.card_number = p.card, p.number
         self.info = p.info
         language = self.cashier_app.language
@@ -149,6 +161,25 @@ class SaleScreen(SaleView):
         self._redraw()
         if p.refusal is None and p.info is not None and not p.earlier_sale_completed:
             self.action_ask_pin()
+
+    def _presented_late(self, p: Presentation) -> None:
+        """The presentation of a card that has left (or of one before the card now in the
+        reader): the card is not shown and no PIN is asked for it. What its arrival settled
+        still counts: an earlier sale that went through is said, its receipt prints, and its
+        basket is cleared, so it is never rung up again when the card comes back."""
+        if not p.earlier_sale_completed:
+            return
+        said = message("earlier_completed", self.cashier_app.language)
+        if p.card:
+            said = f"{p.card}: {said}"
+        if p.number and self.basket_card == p.number:
+            self.scans.clear()
+        if self.card:  # another card is on screen: its line stays, this one is a notice
+            self.notify(said, severity="warning", timeout=15)
+        else:
+            self._say(said, "warn")
+        self._redraw()
+        self.print_earlier(p)
 
     def _basket_of_another_card(self, number: str) -> bool:
         """A basket scanned for one card is not another holder's: it is cleared (True) when a

@@ -314,3 +314,117 @@ def test_ctrl_q_during_a_debit_waits_for_the_card(
 
     run(counter, flow)
     assert records(counter) == [RecordType.SALE]
+
+
+class HeldAfter(Held):
+    """A call that runs in full, then waits for :attr:`go` before its answer goes back: the work
+    is done (the card read), its message not yet posted."""
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        self.calls.append(args)
+        try:
+            return self.real(*args, **kwargs)
+        finally:
+            self.entered.set()
+            self.go.wait(3)
+            self.returned.set()
+
+
+def held_presentation(monkeypatch: pytest.MonkeyPatch) -> HeldAfter:
+    """The card's presentation (the sale engine's ``present_card``) read in full, then held."""
+    from terminal.app import counter as module
+
+    held = HeldAfter(module.present_card)
+    monkeypatch.setattr(module, "present_card", held)
+    return held
+
+
+def card_left(app: CashierApp, monkeypatch: pytest.MonkeyPatch) -> Held:
+    """Set once the watcher has posted CardLeft (it releases the card's session just after)."""
+    released = Held(app.counter.release)
+    released.go.set()
+    monkeypatch.setattr(app.counter, "release", released)
+    return released
+
+
+def pin_prompts(app: CashierApp) -> list[str]:
+    """The full card number the screen held each time a PIN prompt opened."""
+    opened: list[str] = []
+    push = app.push_screen
+
+    def pushed(screen: object, *args: object, **kwargs: object) -> object:
+        if getattr(screen, "id", None) == "pin":
+            opened.append(sale_screen(app).card_number)
+        return push(screen, *args, **kwargs)  # type: ignore[arg-type]
+
+    app.push_screen = pushed  # type: ignore[assignment,method-assign]
+    return opened
+
+
+def test_a_card_pulled_while_it_is_presented_is_not_shown_when_its_presentation_lands(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The card is read, then pulled before its presentation reaches the screen: the screen,
+    told the card left, shows no card and opens no PIN prompt for it."""
+    number = counter.issue(loads={"APBD": 200_000})
+    held = held_presentation(monkeypatch)
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        screen = sale_screen(app)
+        opened = pin_prompts(app)
+        try:
+            counter.present(number)
+            await wait_for(pilot, held.entered.is_set)
+            left = card_left(app, monkeypatch)
+            counter.reader.remove()
+            await wait_for(pilot, left.entered.is_set)
+            await pilot.pause(0.1)  # CardLeft handled
+        finally:
+            held.go.set()
+        await settle(pilot)
+        await pilot.pause(0.1)
+        assert app.screen is screen
+        assert opened == []
+        assert no_card(app)
+        assert (screen.card, screen.card_number, screen.info) == ("", "", None)
+
+    run(counter, flow)
+
+
+def test_a_presentation_of_a_card_gone_is_not_taken_for_the_next_card(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A is read and pulled before its presentation lands, and B comes: the screen shows B (by
+    B's full number) and opens one PIN prompt, B's, and the PIN goes to B's card."""
+    first = counter.issue(1, loads={"APBD": 200_000})
+    second = counter.issue(2, loads={"APBD": 100_000})
+    held = held_presentation(monkeypatch)
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        screen = sale_screen(app)
+        opened = pin_prompts(app)
+        try:
+            counter.present(first)
+            await wait_for(pilot, held.entered.is_set)
+            left = card_left(app, monkeypatch)
+            counter.reader.remove()
+            await wait_for(pilot, left.entered.is_set)
+        finally:
+            held.go.set()
+        # A's session ends once its presentation is done (the lock), and only then does the
+        # watcher look for the next card: B comes after that (closing the in-process reader
+        # would take B out with it).
+        await wait_for(pilot, left.returned.is_set)
+        counter.present(second)
+        await wait_for(pilot, lambda: len(held.calls) == 2)
+        await settle(pilot)
+        await wait_for(pilot, lambda: app.screen.id == "pin")
+        assert opened == [second]
+        assert screen.card_number == second
+        await pilot.press(*PIN, "enter")
+        await settle(pilot)
+        assert app.screen is screen
+        assert screen.card_number == second
+        assert "100.000" in text_of(app, "#card")
+
+    run(counter, flow)
