@@ -10,10 +10,11 @@ import pytest
 from textual import events
 from textual.pilot import Pilot
 
-from drivers.card.protocol import CardInfo
+from drivers.card.protocol import CardInfo, Ins
 from drivers.scanner.wedge import WedgeDetector
 from ledger.bodies import SaleBody
 from ledger.record import RecordType
+from simulators.card.card import Fault
 from terminal.app import CashierApp
 from terminal.app import Counter as AppCounter
 from terminal.app.widgets import BasketTable
@@ -428,3 +429,49 @@ def test_a_presentation_of_a_card_gone_is_not_taken_for_the_next_card(
         assert "100.000" in text_of(app, "#card")
 
     run(counter, flow)
+
+
+def test_a_late_presentation_still_tells_of_a_sale_that_went_through(
+    counter: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The card torn mid-debit comes back and its presentation finds the sale went through, but
+    the card is pulled again before that lands: the card is not shown, yet the screen says the
+    sale happened, its receipt prints and the basket is cleared, so F10 never rings it twice."""
+    number = counter.issue(loads={"APBD": 200_000})
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        screen = sale_screen(app)
+        await present_with_pin(pilot, counter, number, PIN)
+        await scan(pilot, SUGAR)
+        counter.reader.card.arm(Fault.DURING, Ins.DEBIT)  # type: ignore[union-attr]
+        await pilot.press("f10")
+        await settle(pilot)
+        assert "BELUM TUNTAS" in text_of(app, "#outcome")
+        await wait_for(pilot, lambda: no_card(app))
+        printed: list[Outcome] = []
+        real_print = app.counter.print_receipts
+
+        def print_receipts(outcome: Outcome) -> Outcome:
+            printed.append(outcome)
+            return real_print(outcome)
+
+        monkeypatch.setattr(app.counter, "print_receipts", print_receipts)
+        held = held_presentation(monkeypatch)
+        try:
+            counter.present(number)
+            await wait_for(pilot, held.entered.is_set)
+            left = card_left(app, monkeypatch)
+            counter.reader.remove()
+            await wait_for(pilot, left.entered.is_set)
+        finally:
+            held.go.set()
+        await settle(pilot)
+        await wait_for(pilot, lambda: "SUDAH TERJADI" in text_of(app, "#outcome"))
+        assert no_card(app) and app.screen is screen
+        assert screen.query_one(BasketTable).row_count == 0
+        assert [[r.kind for r in o.resolutions] for o in printed] == [["sale"]]
+        await pilot.press("f10")
+        await settle(pilot)
+
+    run(counter, flow)
+    assert records(counter) == [RecordType.SALE]
