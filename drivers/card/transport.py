@@ -113,7 +113,9 @@ class CardReader(Protocol):
         ...
 
     def wait_for_removal(self, timeout: float | None = None) -> bool:
-        """True when the reader is empty; False when ``timeout`` seconds passed first."""
+        """True when the reader is empty (or, for a reader that can tell, the card
+        :meth:`wait_for_card` found was swapped for another); False when ``timeout`` seconds
+        passed first."""
         ...
 
     def connect(self) -> CardConnection: ...

@@ -25,6 +25,8 @@ class DirectReader:
         self._cond = threading.Condition()
         self._card: SimulatedCard | None = None
         self._generation = 0
+        self._seen: int | None = None
+        """The arrival (generation) :meth:`wait_for_card` last found: the card a watcher is on."""
         self._removed = threading.Event()
         self._connected = False
         self.on_leave: LeaveHook | None = None
@@ -63,11 +65,18 @@ class DirectReader:
 
     def wait_for_card(self, timeout: float | None = None) -> bool:
         with self._cond:
-            return self._cond.wait_for(lambda: self._card is not None, timeout)
+            found = self._cond.wait_for(lambda: self._card is not None, timeout)
+            if found:
+                self._seen = self._generation
+            return found
 
     def wait_for_removal(self, timeout: float | None = None) -> bool:
+        """True when the card :meth:`wait_for_card` found has left: the slot is empty, or
+        :meth:`insert` swapped another card in under one lock (never seen empty)."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._card is None, timeout)
+            return self._cond.wait_for(
+                lambda: self._card is None or self._seen not in (None, self._generation), timeout
+            )
 
     def connect(self) -> DirectConnection:
         with self._cond:

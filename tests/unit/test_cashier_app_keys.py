@@ -15,6 +15,7 @@ from drivers.scanner.wedge import WedgeDetector
 from ledger.bodies import SaleBody
 from ledger.record import RecordType
 from simulators.card.card import Fault
+from simulators.card.direct import DirectConnection, DirectReader
 from terminal.app import CashierApp
 from terminal.app import Counter as AppCounter
 from terminal.app.widgets import BasketTable
@@ -475,3 +476,40 @@ def test_a_late_presentation_still_tells_of_a_sale_that_went_through(
 
     run(counter, flow)
     assert records(counter) == [RecordType.SALE]
+
+
+class SlotReader:
+    """The in-process reader as the counter opens it, closed as a PC/SC reader is: what it
+    holds is released and the card stays in the slot (the simulator's own close takes it out)."""
+
+    def __init__(self, reader: DirectReader) -> None:
+        self.reader = reader
+
+    def connect(self) -> DirectConnection:
+        return self.reader.connect()
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_card_swapped_for_another_in_one_move_is_seen_leaving(counter: Counter) -> None:
+    """The in-process reader swaps A for B under one lock (the reader is never seen empty): the
+    watcher still sees A leave and B come, and the screen goes to B with B's PIN prompt."""
+    first = counter.issue(1, loads={"APBD": 200_000})
+    second = counter.issue(2, loads={"APBD": 100_000})
+
+    async def flow(pilot: Pilot[None], app: CashierApp) -> None:
+        app.counter.readers = lambda _name: SlotReader(counter.reader)  # type: ignore[assignment,return-value]
+        screen = sale_screen(app)
+        await present_with_pin(pilot, counter, first, PIN)
+        assert screen.card_number == first
+        opened = pin_prompts(app)
+        counter.present(second)  # no remove(): a swap
+        await wait_for(pilot, lambda: app.screen.id == "pin")
+        assert opened == [second]
+        await pilot.press(*PIN, "enter")
+        await settle(pilot)
+        assert screen.card_number == second
+        assert "100.000" in text_of(app, "#card")
+
+    run(counter, flow)
