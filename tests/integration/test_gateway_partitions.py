@@ -28,6 +28,7 @@ from host_gateway.db import (
     transaction,
 )
 from host_gateway.gateway import Gateway
+from host_gateway.ingest.clock import CardTimeline
 from host_gateway.models import RecordId
 from host_gateway.pki import create_issuer_keys
 from ledger.cardproofs import LoadAuthorization
@@ -121,6 +122,8 @@ def test_a_database_with_records_is_partitioned_and_sales_go_on_across_months(
         clock.now = T0
         with monkeypatch.context() as before_0011:  # ingest kept no day totals then
             before_0011.setattr(day_sales, "add", lambda *args: None)
+            # nor PIN-unblock orders (0010): none to date a card by
+            before_0011.setattr(CardTimeline, "_fetch_unblocks", lambda *args: None)
             cards = [_funded_card(world) for _ in range(3)]
             november = _sell(world, cards, 4)
             sale = world.terminal.sell(cards[0], (OIL_1L,), time=world.now)
