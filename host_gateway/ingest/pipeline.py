@@ -143,6 +143,26 @@ def _follow_parent(parent: int) -> None:
     threading.Thread(target=watch, name="ssn-follow-parent", daemon=True).start()
 
 
+class _WriterTurn:
+    """On SQLite, this process's ingest batches take turns at the one write lock here, not in
+    SQLite's busy handler: that one polls, sleeping up to 100 ms between tries, so a batch that
+    waited behind another slept on while the lock stood free (cores idle, uploads stalled). A
+    batch waiting here starts the moment the one before commits. Other processes and other
+    writers still meet at BEGIN IMMEDIATE, as before; PostgreSQL's advisory locks wake waiters
+    themselves, so there it does nothing."""
+
+    def __init__(self, serialize: bool) -> None:
+        self._lock = threading.Lock() if serialize else None
+
+    def __enter__(self) -> None:
+        if self._lock is not None:
+            self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._lock is not None:
+            self._lock.release()
+
+
 @dataclass(frozen=True)
 class TerminalContext:
     key: TerminalKey
@@ -163,6 +183,8 @@ class Ingestor:
         self.clock, self.catalogs = clock, catalogs
         self.block_order_days = block_order_days
         self.offline_hours = OfflineHours(keys.anchors.authority_keys)
+        bind = factory.kw.get("bind")
+        self._writer = _WriterTurn(bind is not None and bind.dialect.name == "sqlite")
 
     def ingest(self, terminal: TerminalContext, items: list[tuple[bytes, bytes]]) -> IngestReport:
         """``items`` are (record id bytes, encoded record) in the order the terminal sent them."""
@@ -186,7 +208,7 @@ class Ingestor:
             terminal.key, self.keys.anchors, [(i, items[i][0], items[i][1]) for i in fresh]
         )
         cards = {f.card_number for f in facts if f.card_number is not None}
-        with transaction(self.factory) as session:
+        with self._writer, transaction(self.factory) as session:
             lock_ingest_keys(session, terminal_id, cards)
             report = self._decide_and_write(session, terminal, items, facts, results, received)
         for index, earlier in echoes:
