@@ -63,7 +63,9 @@ class Gateway:
             keys = load_issuer_keys(session, passphrase)
         pool = VerifierPool(workers)
         catalogs = CatalogCache(keys.anchors.authority_keys)
-        ingestor = Ingestor(factory, keys, pool, clock, catalogs, block_order_days)
+        ingestor = Ingestor(
+            factory, keys, pool, clock, catalogs, block_order_days, busy_timeout=busy_timeout
+        )
         return cls(engine, factory, keys, pool, ingestor, clock, block_order_days)
 
     def renew_block_orders(self, session: Session, now: int) -> None:

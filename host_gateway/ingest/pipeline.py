@@ -18,7 +18,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from host_gateway import counters, day_sales, gaps, pin_unblocks, postings
 from host_gateway.cards import BLOCK_CLONED, BLOCK_ORDER_DAYS, hotlist_card
-from host_gateway.db import bulk_insert, lock_ingest_keys, transaction
+from host_gateway.db import BUSY_TIMEOUT, bulk_insert, lock_ingest_keys, transaction
 from host_gateway.distribution import CatalogCache, note_served
 from host_gateway.events import EventRow, record_events
 from host_gateway.fastsql import Raw
@@ -143,6 +143,30 @@ def _follow_parent(parent: int) -> None:
     threading.Thread(target=watch, name="ssn-follow-parent", daemon=True).start()
 
 
+class _WriterTurn:
+    """On SQLite, this process's ingest batches take turns at the one write lock here, not in
+    SQLite's busy handler: that one polls, sleeping up to 100 ms between tries, so a batch that
+    waited behind another slept on while the lock stood free (cores idle, uploads stalled). A
+    batch waiting here starts the moment the one before commits. Other processes and other
+    writers still meet at BEGIN IMMEDIATE, as before; a batch that waited here as long as SQLite
+    would have waits no longer and goes on to BEGIN IMMEDIATE (busy as before, or its turn).
+    PostgreSQL's advisory locks wake waiters themselves: there it does nothing."""
+
+    def __init__(self, serialize: bool, timeout: float) -> None:
+        self._lock = threading.Lock() if serialize else None
+        self._timeout = timeout
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        taken = self._lock is not None and self._lock.acquire(timeout=self._timeout)
+        try:
+            yield
+        finally:
+            if taken:
+                assert self._lock is not None
+                self._lock.release()
+
+
 @dataclass(frozen=True)
 class TerminalContext:
     key: TerminalKey
@@ -158,11 +182,15 @@ class Ingestor:
         clock: Callable[[], int],
         catalogs: CatalogCache,
         block_order_days: int = BLOCK_ORDER_DAYS,
+        busy_timeout: float = BUSY_TIMEOUT,
     ) -> None:
         self.factory, self.keys, self.pool = factory, keys, pool
         self.clock, self.catalogs = clock, catalogs
         self.block_order_days = block_order_days
         self.offline_hours = OfflineHours(keys.anchors.authority_keys)
+        bind = factory.kw.get("bind")
+        sqlite = bind is not None and bind.dialect.name == "sqlite"
+        self._writer = _WriterTurn(sqlite, busy_timeout)
 
     def ingest(self, terminal: TerminalContext, items: list[tuple[bytes, bytes]]) -> IngestReport:
         """``items`` are (record id bytes, encoded record) in the order the terminal sent them."""
@@ -186,7 +214,7 @@ class Ingestor:
             terminal.key, self.keys.anchors, [(i, items[i][0], items[i][1]) for i in fresh]
         )
         cards = {f.card_number for f in facts if f.card_number is not None}
-        with transaction(self.factory) as session:
+        with self._writer.turn(), transaction(self.factory) as session:
             lock_ingest_keys(session, terminal_id, cards)
             report = self._decide_and_write(session, terminal, items, facts, results, received)
         for index, earlier in echoes:
