@@ -47,16 +47,16 @@ def find_held_sale(session: Session, reference: str) -> StoredSale:
             f"sale {reference} is held as {record.code}: the sale itself breaks a rule, it is"
             f" not released (only {', '.join(sorted(RELEASABLE))} are)",
         )
-    proof = sale_proof(record)
-    taken = session.get(CardTransaction, (proof.card_number, proof.counter))
+    sale = stored_sale(session, record)
+    taken = session.get(CardTransaction, (sale.proof.card_number, sale.proof.counter))
     if taken is None or taken.record_id != record.id:
         raise GatewayError(
             "invalid",
             f"record {reference} was refused as not this card's ({record.code}): no money is held",
         )
-    if cancelled_on_card(session, proof):
+    if cancelled_on_card(session, sale.proof):
         raise GatewayError("invalid", f"sale {reference} was cancelled on the card")
-    return stored_sale(session, record)
+    return sale
 
 
 def ask(session: Session, reference: str, operator: str, reason: str, now: int) -> HeldRelease:
