@@ -124,8 +124,22 @@ Verified = (
 
 
 def business_date(unix_seconds: int) -> dt.date:
-    """The program runs on Samarinda time (WITA, UTC+8)."""
-    return dt.datetime.fromtimestamp(unix_seconds, WITA).date()
+    """The program runs on Samarinda time (WITA, UTC+8). WITA is a fixed offset, so the date is
+    that of the time's WITA day number, looked up once per day (ingest asks several times a
+    record)."""
+    return _wita_day((unix_seconds + _WITA_SECONDS) // _DAY_SECONDS)
+
+
+_WITA_SECONDS = int(WITA.utcoffset(None).total_seconds())
+_DAY_SECONDS = 86_400
+
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+@functools.lru_cache(maxsize=4_096)
+def _wita_day(day: int) -> dt.date:
+    return _EPOCH + dt.timedelta(days=day)
 
 
 def verify_record(

@@ -125,24 +125,9 @@ def _wita(time: int) -> str:
         return str(time)
 
 
-_WITA_OFFSET = int(WITA.utcoffset(None).total_seconds())
-_DAY = 86_400
-
-
-def _business_date(time: int) -> dt.date:
-    """:func:`ledger.verify.business_date`, asked once per WITA day instead of once per call
-    (several calls a record; WITA is a fixed offset, so the day is the time's day number)."""
-    return _day_date((time + _WITA_OFFSET) // _DAY)
-
-
-@functools.lru_cache(maxsize=4_096)
-def _day_date(day: int) -> dt.date:
-    return business_date(day * _DAY - _WITA_OFFSET)
-
-
 def _month(time: int) -> int | None:
     try:
-        return encode_period(_business_date(time))
+        return encode_period(business_date(time))
     except (FormatError, OverflowError, OSError, ValueError):
         return None
 
@@ -225,7 +210,7 @@ class CardTimeline:
         cards = sorted({f.card_number for f in sales if f.card_number})
         # The date is monotonic in the time: the earliest date is the earliest time's.
         clamp = self.window.clamp
-        earliest = _business_date(min(min(f.proof_time, clamp(f.proof_time)) for f in sales))
+        earliest = business_date(min(min(f.proof_time, clamp(f.proof_time)) for f in sales))
         since: object = earliest if raw.postgres else earliest.isoformat()
         condition, params = raw.any_of("l.card_number", cards, "text")
         rows = raw.rows(
@@ -322,7 +307,7 @@ class CardTimeline:
     def card_valid(self, facts: Facts) -> bool:
         """The card certificate's end date, judged on the proof time held into the window."""
         until = facts.card_valid_until
-        judged = _business_date(self.window.clamp(facts.proof_time))
+        judged = business_date(self.window.clamp(facts.proof_time))
         if until is None or judged <= until:
             return True
         facts.reject(
@@ -337,7 +322,7 @@ class CardTimeline:
         """The time rules of a sale, in order; the first that fails names the refusal."""
         number, counter = facts.card_number, facts.card_counter
         assert number is not None and counter is not None
-        day = _business_date(facts.proof_time)
+        day = business_date(facts.proof_time)
         trusted = self._trusted_date(number, counter)
         if trusted is not None and day < trusted:
             facts.reject(
@@ -358,7 +343,7 @@ class CardTimeline:
 
     def _purses_valid(self, facts: Facts, day: dt.date) -> bool:
         assert facts.card_number is not None and facts.card_counter is not None
-        judged = _business_date(self.window.clamp(facts.proof_time))
+        judged = business_date(self.window.clamp(facts.proof_time))
         for code, _, _ in facts.purses:
             expiry = self._purse_expiry(facts.card_number, code, facts.card_counter, day)
             if expiry is not None and judged > expiry:
