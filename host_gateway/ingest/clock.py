@@ -175,9 +175,10 @@ class CardTimeline:
         ]
         if sales:
             raw = Raw(session)
+            cards = sorted({f.card_number for f in sales if f.card_number})
             self._fetch_previous(raw, sales)
-            self._fetch_loads(raw, sales)
-            self._fetch_unblocks(raw, sales)
+            self._fetch_loads(raw, sales, cards)
+            self._fetch_unblocks(raw, cards)
 
     def _fetch_previous(self, raw: Raw, sales: list[Facts]) -> None:
         """The nearest accepted lower counter of each sale's card: the nearest one the host
@@ -203,11 +204,10 @@ class CardTimeline:
                 return
             pairs = again
 
-    def _fetch_loads(self, raw: Raw, sales: list[Facts]) -> None:
+    def _fetch_loads(self, raw: Raw, sales: list[Facts], cards: list[str]) -> None:
         """Loads of the batch's cards that end on or after the batch's earliest date, with the
         counter each was applied at; of older loads only the latest expiry per purse (they end
         before any sale here is judged, so only "there was one, it ended" matters)."""
-        cards = sorted({f.card_number for f in sales if f.card_number})
         # The date is monotonic in the time: the earliest date is the earliest time's.
         clamp = self.window.clamp
         earliest = business_date(min(min(f.proof_time, clamp(f.proof_time)) for f in sales))
@@ -234,10 +234,9 @@ class CardTimeline:
         ):
             self._older[(card, purse)] = _date(expiry)
 
-    def _fetch_unblocks(self, raw: Raw, sales: list[Facts]) -> None:
+    def _fetch_unblocks(self, raw: Raw, cards: list[str]) -> None:
         """The PIN-unblock orders the batch's cards applied (closed by the card's receipt): an
         issuer date the card moved its trusted date to, like a load's."""
-        cards = sorted({f.card_number for f in sales if f.card_number})
         condition, params = raw.any_of("card_number", cards, "text")
         for card, order, receipt in raw.rows(
             'SELECT card_number, "order", receipt FROM pin_unblocks'
